@@ -1,0 +1,373 @@
+//! The recorder the world feeds while the simulation runs.
+
+use hdrhistogram::Histogram;
+
+use super::summary::{LatencySummary, RequestSummary};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::{Census, FailCause, VersionId};
+
+const CAUSES: usize = FailCause::ALL.len();
+/// Latencies above an hour are clamped into the top bucket.
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// One (bucket, version) row of the time series.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BucketRow {
+    /// Requests that arrived in the bucket and were first routed to the version.
+    pub arrivals: u64,
+    /// Successful responses seen in the bucket.
+    pub ok: u64,
+    /// Failures seen in the bucket, by cause.
+    pub failed: [u64; CAUSES],
+    /// Median latency of the bucket's successful responses, ms (`None`: no response).
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency of the bucket's successful responses, ms.
+    pub p99_ms: Option<f64>,
+    /// Non-terminating pods of the version at the end of the bucket.
+    pub pods: u32,
+    /// Ready pods of the version at the end of the bucket.
+    pub ready: u32,
+    /// The version's share of the bucket's arrivals, 0–1.
+    pub traffic_share: f64,
+}
+
+impl BucketRow {
+    /// All failures in the bucket.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct VersionTotals {
+    requests: u64,
+    ok: u64,
+    failed: [u64; CAUSES],
+    latency: Histogram<u64>,
+}
+
+fn histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("valid histogram bounds")
+}
+
+/// Collects everything `summary.json` and `timeseries.csv` report.
+pub struct Recorder {
+    bucket: SimDuration,
+    /// Version slots: the scenario's versions, then one for "no version" (no endpoint at all).
+    slots: usize,
+    rows: Vec<BucketRow>,
+    open_bucket: usize,
+    open_latency: Vec<Histogram<u64>>,
+    totals: Vec<VersionTotals>,
+    all_latency: Histogram<u64>,
+    retries: u64,
+    user_mask: Vec<u16>,
+    // census integrals
+    last_census_at: SimTime,
+    census: Census,
+    pod_us: u128,
+    peak_pods: u32,
+    peak_pods_incl_terminating: u32,
+    min_ready: u32,
+    // exposure
+    last_mix_at: SimTime,
+    serving_versions: usize,
+    mixed_us: u64,
+}
+
+impl Recorder {
+    /// A recorder for `versions` versions, `users` users and the given bucket width.
+    pub fn new(versions: usize, users: u32, bucket: SimDuration) -> Self {
+        let slots = versions + 1;
+        Recorder {
+            bucket,
+            slots,
+            rows: Vec::new(),
+            open_bucket: 0,
+            open_latency: (0..slots).map(|_| histogram(2)).collect(),
+            totals: (0..slots)
+                .map(|_| VersionTotals {
+                    requests: 0,
+                    ok: 0,
+                    failed: [0; CAUSES],
+                    latency: histogram(3),
+                })
+                .collect(),
+            all_latency: histogram(3),
+            retries: 0,
+            user_mask: vec![0; users as usize],
+            last_census_at: SimTime::ZERO,
+            census: Census::default(),
+            pod_us: 0,
+            peak_pods: 0,
+            peak_pods_incl_terminating: 0,
+            min_ready: u32::MAX,
+            last_mix_at: SimTime::ZERO,
+            serving_versions: 0,
+            mixed_us: 0,
+        }
+    }
+
+    /// The bucket width.
+    pub fn bucket(&self) -> SimDuration {
+        self.bucket
+    }
+
+    fn slot(&self, version: Option<VersionId>) -> usize {
+        version.map_or(self.slots - 1, |v| v.index())
+    }
+
+    fn row(&mut self, at: SimTime, slot: usize) -> &mut BucketRow {
+        let b = (at.as_micros() / self.bucket.as_micros().max(1)) as usize;
+        let i = b * self.slots + slot;
+        if self.rows.len() <= i {
+            self.rows.resize((b + 1) * self.slots, BucketRow::default());
+        }
+        &mut self.rows[i]
+    }
+
+    /// A request arrived and was first routed to `version`.
+    pub fn arrival(&mut self, now: SimTime, user: u32, version: Option<VersionId>) {
+        let slot = self.slot(version);
+        self.row(now, slot).arrivals += 1;
+        if let Some(m) = self.user_mask.get_mut(user as usize) {
+            *m |= 1 << 15;
+        }
+    }
+
+    /// A proxy retried a request on another endpoint.
+    pub fn retry(&mut self) {
+        self.retries += 1;
+    }
+
+    /// A successful response after `latency`, served by `version`.
+    pub fn ok(&mut self, now: SimTime, user: u32, version: VersionId, latency: SimDuration) {
+        let slot = version.index();
+        self.row(now, slot).ok += 1;
+        let us = latency.as_micros().clamp(1, MAX_LATENCY_US);
+        self.open_latency[slot].saturating_record(us);
+        let t = &mut self.totals[slot];
+        t.requests += 1;
+        t.ok += 1;
+        t.latency.saturating_record(us);
+        self.all_latency.saturating_record(us);
+        self.served(user, version);
+    }
+
+    /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
+    /// `served` says whether the version's application answered (an error response).
+    pub fn failed(
+        &mut self,
+        at: SimTime,
+        user: u32,
+        version: Option<VersionId>,
+        cause: FailCause,
+    ) {
+        let slot = self.slot(version);
+        self.row(at, slot).failed[cause.index()] += 1;
+        let t = &mut self.totals[slot];
+        t.requests += 1;
+        t.failed[cause.index()] += 1;
+        if let (Some(v), FailCause::AppError) = (version, cause) {
+            self.served(user, v);
+        }
+    }
+
+    fn served(&mut self, user: u32, version: VersionId) {
+        if let Some(m) = self.user_mask.get_mut(user as usize) {
+            *m |= 1 << version.index().min(14);
+        }
+    }
+
+    /// Pod counts changed at `now`.
+    pub fn census(&mut self, now: SimTime, census: Census) {
+        let dt = now.saturating_since(self.last_census_at).as_micros();
+        self.pod_us += u128::from(dt) * u128::from(self.census.running);
+        self.last_census_at = now;
+        self.census = census;
+        self.peak_pods = self.peak_pods.max(census.pods);
+        self.peak_pods_incl_terminating = self
+            .peak_pods_incl_terminating
+            .max(census.pods_incl_terminating);
+        self.min_ready = self.min_ready.min(census.ready);
+    }
+
+    /// The number of versions receiving traffic changed at `now`.
+    pub fn serving_versions(&mut self, now: SimTime, n: usize) {
+        if self.serving_versions >= 2 {
+            self.mixed_us += now.saturating_since(self.last_mix_at).as_micros();
+        }
+        self.last_mix_at = now;
+        self.serving_versions = n;
+    }
+
+    /// Closes the bucket ending at `now`: percentiles, pod gauges, traffic shares.
+    pub fn close_bucket(&mut self, now: SimTime, pods_ready: &[(u32, u32)]) {
+        let b = self.open_bucket;
+        let start = SimTime(b as u64 * self.bucket.as_micros());
+        // make sure the row exists
+        self.row(start, 0);
+        let base = b * self.slots;
+        let arrivals: u64 = self.rows[base..base + self.slots]
+            .iter()
+            .map(|r| r.arrivals)
+            .sum();
+        for slot in 0..self.slots {
+            let h = &mut self.open_latency[slot];
+            let row = &mut self.rows[base + slot];
+            if !h.is_empty() {
+                row.p50_ms = Some(h.value_at_quantile(0.5) as f64 / 1e3);
+                row.p99_ms = Some(h.value_at_quantile(0.99) as f64 / 1e3);
+                h.reset();
+            }
+            if let Some((pods, ready)) = pods_ready.get(slot) {
+                row.pods = *pods;
+                row.ready = *ready;
+            }
+            if arrivals > 0 {
+                row.traffic_share = row.arrivals as f64 / arrivals as f64;
+            }
+        }
+        self.open_bucket += 1;
+        let _ = now;
+    }
+
+    /// Finalises the integrals at the end of the run.
+    pub fn finish(&mut self, end: SimTime) {
+        self.census(end, self.census);
+        self.serving_versions(end, self.serving_versions);
+    }
+
+    /// Closed rows: `(bucket start, slot, row)`; the last slot is "no version".
+    pub fn rows(&self) -> impl Iterator<Item = (SimTime, usize, &BucketRow)> {
+        let slots = self.slots;
+        let width = self.bucket.as_micros();
+        self.rows
+            .iter()
+            .enumerate()
+            .map(move |(i, r)| (SimTime((i / slots) as u64 * width), i % slots, r))
+    }
+
+    /// Run totals over all versions.
+    pub fn request_summary(&self) -> RequestSummary {
+        let mut failed = [0u64; CAUSES];
+        let mut ok = 0;
+        for t in &self.totals {
+            ok += t.ok;
+            for (a, b) in failed.iter_mut().zip(t.failed) {
+                *a += b;
+            }
+        }
+        RequestSummary::new(ok, failed, self.retries)
+    }
+
+    /// Run totals of one version slot.
+    pub fn version_requests(&self, slot: usize) -> RequestSummary {
+        let t = &self.totals[slot];
+        RequestSummary::new(t.ok, t.failed, 0)
+    }
+
+    /// Latency summary over all successful responses.
+    pub fn latency(&self) -> LatencySummary {
+        LatencySummary::from_histogram(&self.all_latency)
+    }
+
+    /// Latency summary of one version slot.
+    pub fn version_latency(&self, slot: usize) -> LatencySummary {
+        LatencySummary::from_histogram(&self.totals[slot].latency)
+    }
+
+    /// Requests attributed to one version slot.
+    pub fn version_total(&self, slot: usize) -> u64 {
+        self.totals[slot].requests
+    }
+
+    /// Users who were served by at least two versions, and users who sent anything.
+    pub fn users(&self) -> (u64, u64) {
+        let mut both = 0;
+        let mut total = 0;
+        for m in &self.user_mask {
+            if m & (1 << 15) != 0 {
+                total += 1;
+            }
+            if (m & 0x7fff).count_ones() >= 2 {
+                both += 1;
+            }
+        }
+        (both, total)
+    }
+
+    /// Seconds with two or more versions receiving traffic.
+    pub fn mixed_version_s(&self) -> f64 {
+        self.mixed_us as f64 / 1e6
+    }
+
+    /// Pod-seconds (node slots held), peak pods (non-terminating and all), minimum ready pods.
+    pub fn capacity(&self) -> (f64, u32, u32, u32) {
+        (
+            (self.pod_us / 1000) as f64 / 1e3,
+            self.peak_pods,
+            self.peak_pods_incl_terminating,
+            if self.min_ready == u32::MAX {
+                0
+            } else {
+                self.min_ready
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_is_counted_once_in_its_bucket() {
+        let mut r = Recorder::new(2, 10, SimDuration::from_secs(1));
+        r.arrival(SimTime(100), 1, Some(VersionId(0)));
+        r.arrival(SimTime(200), 2, Some(VersionId(1)));
+        r.arrival(SimTime(300), 3, None);
+        r.failed(SimTime(400), 2, Some(VersionId(1)), FailCause::ConnectionRefused);
+        r.failed(SimTime(300), 3, None, FailCause::NoEndpoints);
+        r.close_bucket(SimTime(1_000_000), &[(2, 2), (1, 1)]);
+        r.ok(SimTime(1_500_000), 1, VersionId(0), SimDuration::from_millis(40));
+        r.close_bucket(SimTime(2_000_000), &[(2, 2), (1, 1)]);
+        let s = r.request_summary();
+        assert_eq!((s.total, s.ok, s.failed), (3, 1, 2));
+        let rows: Vec<_> = r.rows().collect();
+        assert_eq!(rows.len(), 6);
+        assert_eq!(rows[0].2.arrivals, 1);
+        assert!((rows[0].2.traffic_share - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(rows[3].2.ok, 1);
+        assert_eq!(rows[3].2.p50_ms.map(|p| p.round()), Some(40.0));
+        assert_eq!(r.users(), (0, 3));
+    }
+
+    #[test]
+    fn census_integrates_pod_seconds_and_tracks_extremes() {
+        let mut r = Recorder::new(1, 1, SimDuration::from_secs(1));
+        let c = |running, ready| Census {
+            pods: running,
+            pods_incl_terminating: running,
+            running,
+            ready,
+        };
+        r.census(SimTime::ZERO, c(2, 2));
+        r.census(SimTime(10_000_000), c(3, 1));
+        r.finish(SimTime(20_000_000));
+        let (pod_s, peak, _, min_ready) = r.capacity();
+        assert_eq!(pod_s, 50.0);
+        assert_eq!(peak, 3);
+        assert_eq!(min_ready, 1);
+    }
+
+    #[test]
+    fn mixed_seconds_accumulate_only_with_two_versions() {
+        let mut r = Recorder::new(2, 1, SimDuration::from_secs(1));
+        r.serving_versions(SimTime::ZERO, 1);
+        r.serving_versions(SimTime(5_000_000), 2);
+        r.serving_versions(SimTime(8_000_000), 1);
+        r.finish(SimTime(10_000_000));
+        assert_eq!(r.mixed_version_s(), 3.0);
+    }
+}

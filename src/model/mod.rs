@@ -1,0 +1,123 @@
+//! The simulated cluster: traffic, pods, ReplicaSets, nodes and the load balancer.
+//!
+//! The model knows nothing of rollout strategies. A controller changes it only by scaling
+//! ReplicaSets and setting traffic weights; the model answers with pod and endpoint changes that
+//! unfold over simulated time, each one an event on the engine's queue.
+
+mod cluster;
+mod dist;
+mod ids;
+mod lb;
+mod pod;
+mod spec;
+mod traffic;
+
+pub use cluster::{Census, Cluster, ReplicaSet};
+pub use dist::Dist;
+pub use ids::{PodId, RsId, VersionId};
+pub use lb::{Balancer, Pick};
+pub use pod::{draw_service, Accept, Phase, Pod, ServiceOutcome};
+pub use spec::{
+    ClusterSpec, LbPolicy, LbSpec, OnSigterm, PodSpec, ProbeSpec, RateProfile, TrafficSpec,
+    UserDistribution, VersionSpec, WarmupSpec,
+};
+pub use traffic::{Request, TrafficSource};
+
+use crate::engine::SimTime;
+
+/// Why a request failed. The names are part of the output contract (`summary.json`,
+/// `timeseries.csv`): extend, never rename.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailCause {
+    /// The chosen endpoint was not listening (pod gone, not started, or stopped accepting after
+    /// SIGTERM) and no retry rescued the request.
+    ConnectionRefused,
+    /// The pod was killed (SIGKILL at the grace period, or exit on SIGTERM) while it held the
+    /// request, before any response.
+    ResetOnShutdown,
+    /// The load balancer had no endpoint to send to (HTTP 503).
+    NoEndpoints,
+    /// The pod's accept queue was full (the server answered 503 at once).
+    QueueFull,
+    /// The client gave up after its timeout.
+    Timeout,
+    /// The application answered with an error (its version's error rate).
+    AppError,
+    /// Still in flight when the run's drain period ended.
+    InFlightAtEnd,
+}
+
+impl FailCause {
+    /// Every cause, in reporting order.
+    pub const ALL: [FailCause; 7] = [
+        FailCause::ConnectionRefused,
+        FailCause::ResetOnShutdown,
+        FailCause::NoEndpoints,
+        FailCause::QueueFull,
+        FailCause::Timeout,
+        FailCause::AppError,
+        FailCause::InFlightAtEnd,
+    ];
+
+    /// The contract name of this cause.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailCause::ConnectionRefused => "connection_refused",
+            FailCause::ResetOnShutdown => "reset_on_shutdown",
+            FailCause::NoEndpoints => "no_endpoints",
+            FailCause::QueueFull => "queue_full",
+            FailCause::Timeout => "timeout",
+            FailCause::AppError => "app_error",
+            FailCause::InFlightAtEnd => "in_flight_at_end",
+        }
+    }
+
+    /// Position in [`FailCause::ALL`], for counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Model-level events: everything that happens to pods and endpoints on its own schedule once
+/// a controller has asked for it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ModelEvent {
+    /// A worker slot of `pod` finishes the request it holds, if the pod's `epoch` still matches
+    /// (a killed pod bumps its epoch, turning its pending completions into no-ops).
+    ServiceDone {
+        /// The serving pod.
+        pod: PodId,
+        /// The worker slot.
+        slot: u32,
+        /// The pod's epoch when service started.
+        epoch: u32,
+    },
+    /// The container of `pod` is running (image pulled, process started).
+    ContainerStarted(PodId),
+    /// The application in `pod` opened its listening socket.
+    Listening(PodId),
+    /// A readiness probe of `pod` runs.
+    Probe(PodId),
+    /// `pod` has been Ready for minReadySeconds: it now counts as available.
+    MinReadyElapsed(PodId),
+    /// The preStop hook of `pod` finished; the kubelet sends SIGTERM.
+    PreStopDone(PodId),
+    /// The termination grace period of `pod` expired; the kubelet sends SIGKILL.
+    GraceExpired(PodId),
+    /// The load balancer learns the endpoint state of `pod` as of publication `generation`.
+    EndpointUpdate {
+        /// The pod whose endpoint changed.
+        pod: PodId,
+        /// Monotonic per pod; stale updates (overtaken by a later one) are ignored.
+        generation: u32,
+        /// Whether the endpoint should receive traffic.
+        serving: bool,
+    },
+}
+
+/// Where model code schedules its events. The world's queue implements it, so the model never
+/// names the world's event type.
+pub trait Schedule {
+    /// Schedule `event` at `at`.
+    fn schedule(&mut self, at: SimTime, event: ModelEvent);
+}

@@ -1,0 +1,229 @@
+//! Synthetic traffic: a non-homogeneous Poisson arrival process over a population of users.
+//!
+//! Arrivals come from the traffic stream alone and each request's service luck from the service
+//! stream, drawn in arrival order; nothing a strategy does can change either, which is what
+//! lets `compare` put strategies side by side on identical traffic.
+
+use rand_distr::{Distribution, Exp1, Zipf};
+
+use super::spec::{RateProfile, TrafficSpec, UserDistribution};
+use crate::engine::{RngStream, SimDuration, SimTime, StreamName};
+
+/// One client request, as it travels through the load balancer to a pod.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// When the client sent it.
+    pub arrived: SimTime,
+    /// Which user sent it (0-based).
+    pub user: u32,
+    /// Seed of this request's own service draws (service time, application error), fixed at
+    /// arrival so that the same request has the same luck whichever pod serves it.
+    pub luck: u64,
+    /// Whether a proxy may retry it on another endpoint.
+    pub idempotent: bool,
+    /// Endpoints tried so far.
+    pub attempts: u8,
+    /// The last endpoint tried (`u32::MAX`: none), so a retry goes elsewhere.
+    pub last_pod: u32,
+}
+
+/// Generates arrivals one at a time (the world keeps exactly one pending arrival event).
+pub struct TrafficSource {
+    spec: TrafficSpec,
+    max_rate: f64,
+    zipf: Option<Zipf<f64>>,
+    traffic: RngStream,
+    service: RngStream,
+    next_time: SimTime,
+    exhausted: bool,
+}
+
+impl TrafficSource {
+    /// A source for `spec`, seeded from the run's root seed.
+    pub fn new(spec: TrafficSpec, seed: u64) -> Self {
+        let max_rate = max_rate(&spec);
+        let zipf = match spec.user_distribution {
+            UserDistribution::Zipf(s) => Zipf::new(f64::from(spec.users.max(1)), s).ok(),
+            UserDistribution::Uniform => None,
+        };
+        TrafficSource {
+            spec,
+            max_rate,
+            zipf,
+            traffic: RngStream::new(seed, StreamName::Traffic),
+            service: RngStream::new(seed, StreamName::Service),
+            next_time: SimTime::ZERO,
+            exhausted: false,
+        }
+    }
+
+    /// The rate in force at `t`, req/s.
+    pub fn rate_at(&self, t: SimTime) -> f64 {
+        rate_at(&self.spec, t)
+    }
+
+    /// The expected number of arrivals over the whole run (numeric integral of the rate).
+    pub fn expected_requests(spec: &TrafficSpec) -> f64 {
+        let steps = 10_000u64;
+        let end = spec.end.as_micros();
+        let dt = end / steps;
+        if dt == 0 {
+            return rate_at(spec, SimTime::ZERO) * spec.end.as_secs_f64();
+        }
+        (0..steps)
+            .map(|i| rate_at(spec, SimTime(i * dt + dt / 2)) * (dt as f64 / 1e6))
+            .sum()
+    }
+
+    /// The time of the next arrival, or `None` once arrivals have ended. Lewis–Shedler
+    /// thinning: candidates at the peak rate, each kept with probability rate(t) / peak.
+    pub fn next_arrival_time(&mut self) -> Option<SimTime> {
+        if self.exhausted || self.max_rate <= 0.0 {
+            self.exhausted = true;
+            return None;
+        }
+        let mut t = self.next_time;
+        loop {
+            let gap: f64 = Exp1.sample(&mut self.traffic);
+            t += SimDuration::from_secs_f64(gap / self.max_rate);
+            if t >= self.spec.end {
+                self.exhausted = true;
+                return None;
+            }
+            let rate = rate_at(&self.spec, t);
+            if rate >= self.max_rate || self.traffic.uniform() * self.max_rate < rate {
+                self.next_time = t;
+                return Some(t);
+            }
+        }
+    }
+
+    /// The request arriving at `at` (call once per time returned by `next_arrival_time`).
+    pub fn make_request(&mut self, at: SimTime) -> Request {
+        let user = match &self.zipf {
+            Some(z) => (z.sample(&mut self.traffic) as u32).saturating_sub(1),
+            None => self.traffic.index(self.spec.users.max(1) as usize) as u32,
+        };
+        let idempotent = self.traffic.chance(self.spec.idempotent_share);
+        Request {
+            arrived: at,
+            user,
+            luck: rand::RngCore::next_u64(&mut self.service),
+            idempotent,
+            attempts: 0,
+            last_pod: u32::MAX,
+        }
+    }
+}
+
+fn rate_at(spec: &TrafficSpec, t: SimTime) -> f64 {
+    match &spec.profile {
+        RateProfile::Constant => spec.rate,
+        RateProfile::Steps(steps) => steps
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .map_or(spec.rate, |(_, r)| *r),
+        RateProfile::Spike {
+            at,
+            duration,
+            multiplier,
+        } => {
+            if t >= *at && t < *at + *duration {
+                spec.rate * multiplier
+            } else {
+                spec.rate
+            }
+        }
+        RateProfile::Diurnal {
+            period,
+            amplitude,
+            peak_at,
+        } => {
+            let phase = (t.as_secs_f64() - peak_at.as_secs_f64()) / period.as_secs_f64();
+            spec.rate * (1.0 + amplitude * (2.0 * std::f64::consts::PI * phase).cos())
+        }
+    }
+    .max(0.0)
+}
+
+fn max_rate(spec: &TrafficSpec) -> f64 {
+    match &spec.profile {
+        RateProfile::Constant => spec.rate,
+        RateProfile::Steps(steps) => steps.iter().map(|s| s.1).fold(spec.rate, f64::max),
+        RateProfile::Spike { multiplier, .. } => spec.rate * multiplier.max(1.0),
+        RateProfile::Diurnal { amplitude, .. } => spec.rate * (1.0 + amplitude),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(profile: RateProfile) -> TrafficSpec {
+        TrafficSpec {
+            rate: 100.0,
+            profile,
+            users: 1000,
+            user_distribution: UserDistribution::Uniform,
+            idempotent_share: 1.0,
+            timeout: None,
+            end: SimTime(100_000_000),
+        }
+    }
+
+    fn count(spec: TrafficSpec, from: u64, to: u64) -> usize {
+        let mut src = TrafficSource::new(spec, 9);
+        std::iter::from_fn(|| src.next_arrival_time())
+            .filter(|t| t.0 >= from * 1_000_000 && t.0 < to * 1_000_000)
+            .count()
+    }
+
+    #[test]
+    fn constant_rate_gives_poisson_counts() {
+        let n = count(spec(RateProfile::Constant), 0, 100);
+        // 10,000 expected; 4 sigma = 400.
+        assert!((9_600..=10_400).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn spike_multiplies_the_rate_inside_its_window() {
+        let s = spec(RateProfile::Spike {
+            at: SimTime(50_000_000),
+            duration: SimDuration::from_secs(10),
+            multiplier: 5.0,
+        });
+        let inside = count(s.clone(), 50, 60);
+        let before = count(s, 30, 40);
+        assert!((4_600..=5_400).contains(&inside), "{inside}");
+        assert!((800..=1_200).contains(&before), "{before}");
+    }
+
+    #[test]
+    fn steps_and_diurnal_follow_their_rate_curves() {
+        let s = spec(RateProfile::Steps(vec![(SimTime(20_000_000), 300.0)]));
+        assert_eq!(rate_at(&s, SimTime(0)), 100.0);
+        assert_eq!(rate_at(&s, SimTime(25_000_000)), 300.0);
+        let d = spec(RateProfile::Diurnal {
+            period: SimDuration::from_secs(100),
+            amplitude: 0.5,
+            peak_at: SimTime(25_000_000),
+        });
+        assert!((rate_at(&d, SimTime(25_000_000)) - 150.0).abs() < 1e-9);
+        assert!((rate_at(&d, SimTime(75_000_000)) - 50.0).abs() < 1e-9);
+        assert!((TrafficSource::expected_requests(&d) - 10_000.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn users_stay_in_range_for_both_distributions() {
+        for ud in [UserDistribution::Uniform, UserDistribution::Zipf(1.1)] {
+            let mut s = spec(RateProfile::Constant);
+            s.user_distribution = ud;
+            let mut src = TrafficSource::new(s, 1);
+            for _ in 0..10_000 {
+                let t = src.next_arrival_time().unwrap();
+                assert!(src.make_request(t).user < 1000);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Scenario files: parsing and validation, separate from running.
+//!
+//! Two stages, as in ripgrep's LowArgs/HiArgs: [`raw`] deserialises the TOML strictly (unknown
+//! keys are errors), [`resolve`] checks every value and cross-field rule and builds a
+//! [`Scenario`] that cannot hold an invalid state. Every problem found is reported at once,
+//! each with its file, line, column and a fix.
+
+mod diagnostic;
+mod raw;
+mod resolve;
+
+pub use diagnostic::{Diagnostic, ScenarioError};
+
+use std::path::Path;
+
+use crate::engine::{SimDuration, SimTime};
+use crate::model::{ClusterSpec, LbSpec, TrafficSource, TrafficSpec, VersionId, VersionSpec};
+use crate::strategy::{Controller, IntOrPercent, Recreate, RollingUpdate};
+
+pub use crate::strategy::rolling_spec::RollingSpec;
+
+/// The Deployment before the rollout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentSpec {
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// The version running at t = 0 (Ready and warm).
+    pub initial: VersionId,
+    /// `minReadySeconds`.
+    pub min_ready: SimDuration,
+    /// `progressDeadlineSeconds` (`None`: never).
+    pub progress_deadline: Option<SimDuration>,
+}
+
+/// Which strategy, with its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrategySpec {
+    /// Kubernetes `Recreate`.
+    Recreate,
+    /// Kubernetes `RollingUpdate`.
+    Rolling {
+        /// `maxSurge`.
+        max_surge: IntOrPercent,
+        /// `maxUnavailable`.
+        max_unavailable: IntOrPercent,
+    },
+}
+
+/// The rollout to simulate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RolloutSpec {
+    /// The version rolled out.
+    pub target: VersionId,
+    /// When the pod template changes.
+    pub at: SimTime,
+    /// The strategy.
+    pub strategy: StrategySpec,
+    /// `kubectl rollout undo` at this time, if set.
+    pub undo_at: Option<SimTime>,
+    /// Roll back automatically when the progress deadline passes.
+    pub rollback_on_stall: bool,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name used in outputs (the file stem unless `name` is set).
+    pub name: String,
+    /// What the scenario teaches (its `description`).
+    pub description: Option<String>,
+    /// Root seed.
+    pub seed: u64,
+    /// Traffic.
+    pub traffic: TrafficSpec,
+    /// Nodes and price.
+    pub cluster: ClusterSpec,
+    /// Versions, in file order.
+    pub versions: Vec<VersionSpec>,
+    /// The load balancer.
+    pub load_balancer: LbSpec,
+    /// The Deployment.
+    pub deployment: DeploymentSpec,
+    /// The rollout, if any.
+    pub rollout: Option<RolloutSpec>,
+    /// Width of a time-series bucket.
+    pub metrics_bucket: SimDuration,
+}
+
+impl Scenario {
+    /// Reads and validates the scenario at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            diagnostics: vec![Diagnostic {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the scenario file: {e}"),
+                help: Some("check the path; scenarios ship in scenarios/".into()),
+                source_line: String::new(),
+                width: 0,
+            }],
+        })?;
+        let stem = path
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        Self::parse(&file, &stem, &text)
+    }
+
+    /// Validates scenario `text`; `file` names it in errors, `stem` is the default name.
+    pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        resolve::resolve(file, stem, text)
+    }
+
+    /// The strategy's name in outputs.
+    pub fn strategy_name(&self) -> &'static str {
+        match self.rollout.as_ref().map(|r| &r.strategy) {
+            None => "none",
+            Some(StrategySpec::Recreate) => "recreate",
+            Some(StrategySpec::Rolling { .. }) => "rolling",
+        }
+    }
+
+    /// The rollout controller for this scenario (a no-op rolling controller without rollout).
+    pub fn build_controller(&self) -> Box<dyn Controller> {
+        let d = &self.deployment;
+        let rolling = |max_surge, max_unavailable, rollback_on_stall| {
+            Box::new(RollingUpdate::new(
+                RollingSpec {
+                    replicas: d.replicas,
+                    max_surge,
+                    max_unavailable,
+                    progress_deadline: d.progress_deadline,
+                    rollback_on_stall,
+                },
+                d.initial,
+            )) as Box<dyn Controller>
+        };
+        match &self.rollout {
+            None => rolling(IntOrPercent::Percent(25), IntOrPercent::Percent(25), false),
+            Some(r) => match r.strategy {
+                StrategySpec::Recreate => Box::new(Recreate::new(
+                    d.replicas,
+                    d.initial,
+                    d.progress_deadline,
+                    r.rollback_on_stall,
+                )),
+                StrategySpec::Rolling {
+                    max_surge,
+                    max_unavailable,
+                } => rolling(max_surge, max_unavailable, r.rollback_on_stall),
+            },
+        }
+    }
+
+    /// The expected number of requests (integral of the rate over the run).
+    pub fn expected_requests(&self) -> f64 {
+        TrafficSource::expected_requests(&self.traffic)
+    }
+
+    /// Version names by id.
+    pub fn version_names(&self) -> Vec<String> {
+        self.versions.iter().map(|v| v.name.clone()).collect()
+    }
+}

@@ -1,0 +1,204 @@
+//! Stage one: the scenario file exactly as written. Every table denies unknown keys, so a typo
+//! is an error with its line and column, never a silently ignored setting. Values that need
+//! units or cross-checks (durations, distributions, percents) stay loosely typed here and are
+//! checked in `resolve`, where the error can name the key.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// A duration as written: `"30s"`, `"1m30s"`, `"250ms"`, or a number of seconds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawDuration {
+    /// Seconds.
+    Secs(f64),
+    /// A humantime string.
+    Text(String),
+}
+
+/// A distribution as written: a duration (constant) or a table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawDist {
+    /// Constant.
+    Fixed(RawDuration),
+    /// `{ dist = "...", ... }`.
+    Table(RawDistTable),
+}
+
+/// `{ dist = "exponential" | "lognormal" | "uniform" | "constant", ... }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDistTable {
+    pub dist: String,
+    pub mean: Option<RawDuration>,
+    pub p99: Option<RawDuration>,
+    pub min: Option<RawDuration>,
+    pub max: Option<RawDuration>,
+    pub value: Option<RawDuration>,
+}
+
+/// An int or a percent string, as `maxSurge` takes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawIntOrPercent {
+    /// A count.
+    Int(i64),
+    /// `"25%"`.
+    Text(String),
+}
+
+/// A count or a word (`queue = "unbounded"`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawCountOrWord {
+    /// A count.
+    Int(i64),
+    /// A word.
+    Word(String),
+}
+
+/// A readiness probe, or `false` for none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawProbeOrBool {
+    /// `readiness = false` (or `true` for the defaults).
+    Flag(bool),
+    /// A probe table.
+    Probe(RawProbe),
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<i64>,
+    pub duration: RawDuration,
+    pub bucket: Option<RawDuration>,
+    pub traffic: RawTraffic,
+    #[serde(default)]
+    pub cluster: RawCluster,
+    #[serde(default)]
+    pub pod: RawPod,
+    pub versions: IndexMap<String, RawVersion>,
+    #[serde(default)]
+    pub load_balancer: RawLoadBalancer,
+    pub deployment: RawDeployment,
+    pub rollout: Option<RawRollout>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub rate: f64,
+    pub users: Option<i64>,
+    pub user_distribution: Option<String>,
+    pub zipf_exponent: Option<f64>,
+    pub idempotent_share: Option<f64>,
+    pub timeout: Option<RawDuration>,
+    pub profile: Option<RawProfile>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub kind: String,
+    pub steps: Option<Vec<RawStep>>,
+    pub at: Option<RawDuration>,
+    pub duration: Option<RawDuration>,
+    pub multiplier: Option<f64>,
+    pub period: Option<RawDuration>,
+    pub amplitude: Option<f64>,
+    pub peak_at: Option<RawDuration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at: RawDuration,
+    pub rate: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub nodes: Option<i64>,
+    pub pods_per_node: Option<i64>,
+    pub cost_per_pod_hour: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPod {
+    pub concurrency: Option<i64>,
+    pub queue: Option<RawCountOrWord>,
+    pub startup: Option<RawDist>,
+    pub app_init: Option<RawDist>,
+    pub warmup: Option<RawWarmup>,
+    pub readiness: Option<RawProbeOrBool>,
+    pub pre_stop: Option<RawDuration>,
+    pub termination_grace: Option<RawDuration>,
+    pub on_sigterm: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWarmup {
+    pub factor: f64,
+    pub duration: RawDuration,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    pub initial_delay: Option<RawDuration>,
+    pub period: Option<RawDuration>,
+    pub success_threshold: Option<i64>,
+    pub failure_threshold: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVersion {
+    pub service: RawDist,
+    pub error_rate: Option<f64>,
+    pub pod: Option<RawPod>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    pub preset: Option<String>,
+    pub policy: Option<String>,
+    pub propagation_delay: Option<RawDist>,
+    pub retries: Option<i64>,
+    pub retry_on_reset: Option<bool>,
+    pub retry_non_idempotent: Option<bool>,
+    pub max_fails: Option<i64>,
+    pub fail_timeout: Option<RawDuration>,
+    pub ejection: Option<RawDuration>,
+    pub max_ejection_percent: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    pub replicas: i64,
+    pub version: String,
+    pub min_ready: Option<RawDuration>,
+    pub progress_deadline: Option<RawDuration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pub to: String,
+    pub at: RawDuration,
+    pub strategy: String,
+    pub max_surge: Option<RawIntOrPercent>,
+    pub max_unavailable: Option<RawIntOrPercent>,
+    pub undo_at: Option<RawDuration>,
+    pub rollback_on_stall: Option<bool>,
+}

@@ -1,0 +1,169 @@
+//! A request's journey: arrival, routing (with retries), service, and its single outcome.
+
+use super::{Event, Simulation};
+use crate::engine::SimTime;
+use crate::model::{draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId};
+
+impl Simulation {
+    pub(super) fn arrival(&mut self, now: SimTime) {
+        let request = self.traffic.make_request(now);
+        self.in_flight += 1;
+        if let Some(t) = self.traffic.next_arrival_time() {
+            self.queue.schedule(t, Event::Arrival);
+        }
+        self.route(request, now, FailCause::NoEndpoints);
+    }
+
+    /// The moment the client gives up on `request`, if it has a timeout.
+    fn gives_up_at(&self, request: &Request) -> Option<SimTime> {
+        self.timeout.map(|t| request.arrived + t)
+    }
+
+    /// Sends `request` to an endpoint, retrying on connection errors as the balancer allows.
+    /// `cause` is what the request fails with if no endpoint is left to try.
+    fn route(&mut self, mut request: Request, now: SimTime, mut cause: FailCause) {
+        loop {
+            if let Some(at) = self.gives_up_at(&request).filter(|at| *at <= now) {
+                self.fail(at, &request, last_version(&request, self), FailCause::Timeout);
+                return;
+            }
+            let pick = self.lb.pick(&request, &self.cluster.pods, now);
+            let pod = match pick {
+                Pick::NoEndpoint => {
+                    if request.attempts == 0 {
+                        self.metrics.arrival(now, request.user, None);
+                    }
+                    let version = last_version(&request, self);
+                    self.fail(now, &request, version, cause);
+                    return;
+                }
+                Pick::Endpoint(p) => p,
+            };
+            let version = self.cluster.pods[pod.index()].version;
+            if request.attempts == 0 {
+                self.metrics.arrival(now, request.user, Some(version));
+            }
+            request.attempts = request.attempts.saturating_add(1);
+            request.last_pod = pod.0;
+            let (accept, slot) = self.cluster.pods[pod.index()].offer(request);
+            match accept {
+                Accept::Serving => {
+                    self.start_service(pod, slot.expect("serving has a slot"), &request, now);
+                    return;
+                }
+                Accept::Queued => return,
+                Accept::QueueFull => {
+                    self.fail(now, &request, Some(version), FailCause::QueueFull);
+                    return;
+                }
+                Accept::Refused => {
+                    self.lb.record_failure(pod, now);
+                    cause = FailCause::ConnectionRefused;
+                    if !self.lb.may_retry(&request, false) {
+                        self.fail(now, &request, Some(version), cause);
+                        return;
+                    }
+                    self.metrics.retry();
+                }
+            }
+        }
+    }
+
+    fn start_service(&mut self, pod: PodId, slot: u32, request: &Request, now: SimTime) {
+        let p = &mut self.cluster.pods[pod.index()];
+        let version = &self.scenario.versions[p.version.index()];
+        let (duration, outcome) = draw_service(version, p, request, now);
+        p.set_outcome(slot, outcome);
+        let epoch = p.epoch;
+        self.queue.schedule(
+            now + duration,
+            Event::Model(crate::model::ModelEvent::ServiceDone { pod, slot, epoch }),
+        );
+    }
+
+    pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
+        let p = &mut self.cluster.pods[pod.index()];
+        let version = p.version;
+        let Some((request, outcome)) = p.finish(slot, epoch) else {
+            return;
+        };
+        match (self.gives_up_at(&request), outcome) {
+            (Some(at), _) if at < now => {
+                self.fail(at, &request, Some(version), FailCause::Timeout)
+            }
+            (_, ServiceOutcome::AppError) => {
+                self.fail(now, &request, Some(version), FailCause::AppError)
+            }
+            (_, ServiceOutcome::Ok) => {
+                self.in_flight -= 1;
+                self.metrics
+                    .ok(now, request.user, version, now - request.arrived);
+            }
+        }
+        // The freed worker takes the next queued request whose client still waits.
+        while self.cluster.pods[pod.index()].has_free_slot() {
+            let Some(next) = self.cluster.pods[pod.index()].pop_queued() else {
+                break;
+            };
+            match self.gives_up_at(&next).filter(|at| *at < now) {
+                Some(at) => self.fail(at, &next, Some(version), FailCause::Timeout),
+                None => {
+                    let slot = self.cluster.pods[pod.index()].start_from_queue(next);
+                    self.start_service(pod, slot, &next, now);
+                }
+            }
+        }
+        self.cluster
+            .maybe_exit_after_drain(pod, now, &mut self.queue, &mut self.dropped);
+    }
+
+    /// Requests a pod dropped without a response (killed, or exited on SIGTERM): a proxy that
+    /// retries on a reset before the response sends them elsewhere; otherwise they fail.
+    pub(super) fn handle_dropped(&mut self, now: SimTime) {
+        if self.dropped.is_empty() {
+            return;
+        }
+        let dropped = std::mem::take(&mut self.dropped);
+        for request in &dropped {
+            let pod = PodId(request.last_pod);
+            self.lb.record_failure(pod, now);
+            if self.lb.may_retry(request, true) && self.gives_up_at(request).is_none_or(|at| at > now) {
+                self.metrics.retry();
+                self.route(*request, now, FailCause::ResetOnShutdown);
+            } else {
+                let version = last_version(request, self);
+                self.fail(now, request, version, FailCause::ResetOnShutdown);
+            }
+        }
+        let mut dropped = dropped;
+        dropped.clear();
+        if self.dropped.is_empty() {
+            self.dropped = dropped;
+        }
+    }
+
+    /// Records the single failure of `request`, seen by the client at `at`.
+    fn fail(&mut self, at: SimTime, request: &Request, version: Option<VersionId>, cause: FailCause) {
+        self.in_flight -= 1;
+        self.metrics.failed(at, request.user, version, cause);
+    }
+
+    /// Whatever is still held by a pod when the run stops counts as `in_flight_at_end`.
+    pub(super) fn count_unfinished(&mut self, end: SimTime) {
+        let mut held = Vec::new();
+        for pod in &mut self.cluster.pods {
+            if pod.phase != crate::model::Phase::Gone && !pod.is_idle() {
+                pod.kill(&mut held);
+            }
+        }
+        for request in &held {
+            let version = last_version(request, self);
+            self.fail(end, request, version, FailCause::InFlightAtEnd);
+        }
+        debug_assert_eq!(self.in_flight, 0, "requests lost from accounting");
+    }
+}
+
+fn last_version(request: &Request, sim: &Simulation) -> Option<VersionId> {
+    (request.last_pod != u32::MAX).then(|| sim.cluster.pods[request.last_pod as usize].version)
+}

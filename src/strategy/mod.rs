@@ -1,0 +1,134 @@
+//! Rollout controllers: one strategy per file, each behind the [`Controller`] trait.
+//!
+//! A controller is a policy over a read-only [`View`] of the ReplicaSets, like the real
+//! level-triggered controllers it models: every reconcile re-derives what to do from the
+//! current counts and returns a [`Decision`] (scale moves, traffic weights, when to look again,
+//! status reports). It never touches pods, the balancer or the clock itself, so it can be unit
+//! tested on hand-made views and replayed by `rollsim plan` with instantly ready pods.
+
+mod fenceposts;
+mod plan;
+mod progress;
+mod recreate;
+mod rolling;
+
+pub use fenceposts::{resolve_fenceposts, IntOrPercent};
+pub use plan::{plan, PlanStep, PlanRs};
+pub use progress::ProgressTracker;
+pub use recreate::Recreate;
+pub use rolling::RollingUpdate;
+
+/// Settings of the RollingUpdate strategy.
+pub mod rolling_spec {
+    pub use super::rolling::RollingSpec;
+}
+
+use crate::engine::{SimDuration, SimTime};
+use crate::model::{RsId, VersionId};
+
+/// What a controller sees of one ReplicaSet (its `spec` and `status`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsStatus {
+    /// The ReplicaSet.
+    pub id: RsId,
+    /// The version of its pod template.
+    pub version: VersionId,
+    /// `deployment.kubernetes.io/revision`.
+    pub revision: u64,
+    /// `spec.replicas`.
+    pub spec: u32,
+    /// `status.replicas`: pods that exist and are not terminating.
+    pub replicas: u32,
+    /// `status.readyReplicas`.
+    pub ready: u32,
+    /// `status.availableReplicas`.
+    pub available: u32,
+    /// Pods deleted but still shutting down.
+    pub terminating: u32,
+}
+
+/// The read-only state a controller decides from.
+#[derive(Clone, Debug)]
+pub struct View<'a> {
+    /// Current simulated time.
+    pub now: SimTime,
+    /// Every ReplicaSet of the Deployment, oldest first.
+    pub replica_sets: &'a [RsStatus],
+}
+
+/// One change a controller asks of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Create a ReplicaSet for `version` with `replicas` pods at `revision`.
+    CreateReplicaSet {
+        /// Version of the pod template.
+        version: VersionId,
+        /// Initial `spec.replicas`.
+        replicas: u32,
+        /// Revision number.
+        revision: u64,
+    },
+    /// Set a ReplicaSet's `spec.replicas`.
+    Scale {
+        /// The ReplicaSet.
+        rs: RsId,
+        /// New `spec.replicas`.
+        replicas: u32,
+    },
+    /// Re-number a ReplicaSet (a rollback makes an old ReplicaSet the newest revision).
+    SetRevision {
+        /// The ReplicaSet.
+        rs: RsId,
+        /// New revision.
+        revision: u64,
+    },
+}
+
+/// A status change a controller reports (what `kubectl rollout status` would show).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// The Deployment is complete: all replicas updated and available, no old pods.
+    Completed,
+    /// `progressDeadlineSeconds` passed without progress (`ProgressDeadlineExceeded`).
+    Stalled,
+    /// The controller started rolling back on its own (after a stall, when configured).
+    RollbackStarted,
+}
+
+/// The result of one reconcile.
+#[derive(Clone, Debug, Default)]
+pub struct Decision {
+    /// Changes to apply, in order.
+    pub actions: Vec<Action>,
+    /// Why these changes (or why none): the teaching text `rollsim plan` prints.
+    pub why: String,
+    /// Reconcile again at this time even if nothing changes in the cluster.
+    pub requeue_at: Option<SimTime>,
+    /// Status changes to record.
+    pub reports: Vec<Report>,
+}
+
+/// A rollout strategy's controller.
+pub trait Controller {
+    /// The strategy's name in outputs (`rolling`, `recreate`, …).
+    fn strategy(&self) -> &'static str;
+    /// The Deployment's `spec.replicas`.
+    fn replicas(&self) -> u32;
+    /// The pod template changes to `target`: a rollout begins.
+    fn start(&mut self, target: VersionId, now: SimTime);
+    /// `kubectl rollout undo`: go back to the previous revision. Returns false if there is
+    /// nothing to undo.
+    fn undo(&mut self, view: &View<'_>) -> bool;
+    /// One reconcile.
+    fn reconcile(&mut self, view: &View<'_>) -> Decision;
+    /// Resolved limits for the teaching view, e.g. `("maxSurge", "3 (25% of 10, rounded up)")`.
+    fn limits(&self) -> Vec<(&'static str, String)>;
+}
+
+/// The most recent revision among `rss` (0 when there is none).
+pub fn max_revision(rss: &[RsStatus]) -> u64 {
+    rss.iter().map(|r| r.revision).max().unwrap_or(0)
+}
+
+/// One second: the Deployment controller's slack when it requeues for the progress deadline.
+pub const REQUEUE_SLACK: SimDuration = SimDuration::from_secs(1);

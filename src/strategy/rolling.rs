@@ -1,0 +1,502 @@
+//! Kubernetes `RollingUpdate`, reproducing the Deployment controller's `rolloutRolling`
+//! (pkg/controller/deployment/rolling.go) move for move:
+//!
+//! 1. find or create the new ReplicaSet (created at `NewRSNewReplicas`; creating it is not the
+//!    sync's move, so the same sync goes on to step 3);
+//! 2. scale the new ReplicaSet up to `NewRSNewReplicas` = `new + min(replicas + maxSurge −
+//!    Σspec, replicas − new)` — counted on **spec** replicas, so terminating pods do not use the
+//!    surge budget — and stop if that changed anything;
+//! 3. scale old ReplicaSets down (`reconcileOldReplicaSets`): budget `Σspec − minAvailable −
+//!    (new.spec − new.available)`; first remove unavailable old pods (oldest ReplicaSet first),
+//!    then remove `Σavailable − minAvailable` available ones, oldest ReplicaSet first;
+//! 4. report completion.
+//!
+//! `kubectl rollout undo` makes the previous revision's ReplicaSet the new one again (its
+//! revision bumped to max + 1) and the same arithmetic rolls back: a rollback takes as long as a
+//! rollout. Optionally (`rollback_on_stall`) the controller undoes by itself when the progress
+//! deadline passes, as Argo Rollouts' `progressDeadlineAbort` or a pipeline would; plain
+//! Kubernetes only reports the stall.
+
+use super::progress::{ProgressState, ProgressTracker};
+use super::{
+    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report,
+    RsStatus, View,
+};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::VersionId;
+
+/// The RollingUpdate strategy's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollingSpec {
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// `maxSurge`.
+    pub max_surge: IntOrPercent,
+    /// `maxUnavailable`.
+    pub max_unavailable: IntOrPercent,
+    /// `progressDeadlineSeconds` (`None`: no deadline).
+    pub progress_deadline: Option<SimDuration>,
+    /// Undo automatically when the progress deadline passes.
+    pub rollback_on_stall: bool,
+}
+
+/// The RollingUpdate controller.
+#[derive(Clone, Debug)]
+pub struct RollingUpdate {
+    spec: RollingSpec,
+    template: VersionId,
+    progress: ProgressTracker,
+    reported_complete: bool,
+    rolled_back: bool,
+}
+
+impl RollingUpdate {
+    /// A controller whose Deployment currently runs `template`.
+    pub fn new(spec: RollingSpec, template: VersionId) -> Self {
+        let progress = ProgressTracker::new(spec.progress_deadline);
+        RollingUpdate {
+            spec,
+            template,
+            progress,
+            reported_complete: true,
+            rolled_back: false,
+        }
+    }
+
+    fn fenceposts(&self) -> (u32, u32) {
+        resolve_fenceposts(
+            self.spec.max_surge,
+            self.spec.max_unavailable,
+            self.spec.replicas,
+        )
+    }
+}
+
+/// `NewRSNewReplicas` for a rolling update.
+fn new_rs_new_replicas(rss: &[RsStatus], new_spec: u32, replicas: u32, surge: u32) -> u32 {
+    let current: u64 = rss.iter().map(|r| u64::from(r.spec)).sum();
+    let max_total = u64::from(replicas) + u64::from(surge);
+    if current >= max_total {
+        return new_spec;
+    }
+    let up = (max_total - current).min(u64::from(replicas.saturating_sub(new_spec)));
+    new_spec + up as u32
+}
+
+impl Controller for RollingUpdate {
+    fn strategy(&self) -> &'static str {
+        "rolling"
+    }
+
+    fn replicas(&self) -> u32 {
+        self.spec.replicas
+    }
+
+    fn start(&mut self, target: VersionId, now: SimTime) {
+        self.template = target;
+        self.progress.restart(now);
+        self.reported_complete = false;
+    }
+
+    fn undo(&mut self, view: &View<'_>) -> bool {
+        let mut by_rev: Vec<&RsStatus> = view.replica_sets.iter().collect();
+        by_rev.sort_by_key(|r| std::cmp::Reverse(r.revision));
+        let Some(prev) = by_rev.iter().find(|r| r.version != self.template) else {
+            return false;
+        };
+        self.template = prev.version;
+        self.progress.restart(view.now);
+        self.reported_complete = false;
+        self.rolled_back = true;
+        true
+    }
+
+    fn reconcile(&mut self, view: &View<'_>) -> Decision {
+        let mut d = Decision::default();
+        let replicas = self.spec.replicas;
+        let (surge, unavailable) = self.fenceposts();
+        let mut rss: Vec<RsStatus> = view.replica_sets.to_vec();
+        let max_rev = max_revision(&rss);
+        let mut created = false;
+        let new_idx = match rss.iter().position(|r| r.version == self.template) {
+            Some(i) => {
+                if rss[i].revision != max_rev || rss.iter().filter(|r| r.revision == max_rev).count() > 1 {
+                    rss[i].revision = max_rev + 1;
+                    d.actions.push(Action::SetRevision {
+                        rs: rss[i].id,
+                        revision: max_rev + 1,
+                    });
+                }
+                i
+            }
+            None => {
+                let n = new_rs_new_replicas(&rss, 0, replicas, surge);
+                d.actions.push(Action::CreateReplicaSet {
+                    version: self.template,
+                    replicas: n,
+                    revision: max_rev + 1,
+                });
+                d.why = format!(
+                    "create the new ReplicaSet at {n}: maxSurge {surge} allows {} pods in all",
+                    replicas + surge
+                );
+                created = true;
+                rss.push(RsStatus {
+                    id: crate::model::RsId(u32::MAX),
+                    version: self.template,
+                    revision: max_rev + 1,
+                    spec: n,
+                    replicas: 0,
+                    ready: 0,
+                    available: 0,
+                    terminating: 0,
+                });
+                rss.len() - 1
+            }
+        };
+
+        // reconcileNewReplicaSet
+        if !created {
+            let new = &rss[new_idx];
+            let target = if new.spec == replicas {
+                new.spec
+            } else if new.spec > replicas {
+                replicas
+            } else {
+                new_rs_new_replicas(&rss, new.spec, replicas, surge)
+            };
+            if target != new.spec {
+                let total: u32 = rss.iter().map(|r| r.spec).sum();
+                d.why = format!(
+                    "scale up the new ReplicaSet {}→{target}: {total} pods counted (spec), \
+                     maxSurge {surge} allows {}",
+                    new.spec,
+                    replicas + surge
+                );
+                d.actions.push(Action::Scale {
+                    rs: new.id,
+                    replicas: target,
+                });
+                return self.finish(d, &rss, view.now);
+            }
+        }
+
+        // reconcileOldReplicaSets
+        let old_total: u32 = rss
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != new_idx)
+            .map(|(_, r)| r.spec)
+            .sum();
+        if old_total > 0 {
+            let all_spec: i64 = rss.iter().map(|r| i64::from(r.spec)).sum();
+            let min_available = i64::from(replicas) - i64::from(unavailable);
+            let new = &rss[new_idx];
+            let new_unavailable = i64::from(new.spec) - i64::from(new.available);
+            let max_scaled_down = all_spec - min_available - new_unavailable;
+            if max_scaled_down > 0 {
+                let mut moves: Vec<(usize, u32)> = Vec::new();
+                // cleanupUnhealthyReplicas: oldest first.
+                let mut cleaned = 0i64;
+                for i in 0..rss.len() {
+                    if i == new_idx || cleaned >= max_scaled_down {
+                        continue;
+                    }
+                    let r = &rss[i];
+                    if r.spec == 0 || r.spec <= r.available {
+                        continue;
+                    }
+                    let n = (max_scaled_down - cleaned).min(i64::from(r.spec - r.available));
+                    moves.push((i, r.spec - n as u32));
+                    cleaned += n;
+                }
+                for (i, spec) in &moves {
+                    rss[*i].spec = *spec;
+                }
+                // scaleDownOldReplicaSetsForRollingUpdate: bounded by availability.
+                let available: i64 = rss.iter().map(|r| i64::from(r.available)).sum();
+                let mut scaled = 0i64;
+                if available > min_available {
+                    let budget = available - min_available;
+                    for i in 0..rss.len() {
+                        if i == new_idx || scaled >= budget || rss[i].spec == 0 {
+                            continue;
+                        }
+                        let n = i64::from(rss[i].spec).min(budget - scaled);
+                        rss[i].spec -= n as u32;
+                        moves.push((i, rss[i].spec));
+                        scaled += n;
+                    }
+                }
+                if !moves.is_empty() {
+                    // One Scale per ReplicaSet touched, in the order first touched.
+                    let mut seen = Vec::new();
+                    for (i, _) in &moves {
+                        if !seen.contains(i) {
+                            seen.push(*i);
+                            d.actions.push(Action::Scale {
+                                rs: rss[*i].id,
+                                replicas: rss[*i].spec,
+                            });
+                        }
+                    }
+                    let why = format!(
+                        "scale down old ReplicaSets by {}: {cleaned} unavailable cleaned up, {scaled} \
+                         available removed keeping minAvailable {min_available} \
+                         (replicas {replicas} − maxUnavailable {unavailable})",
+                        cleaned + scaled
+                    );
+                    d.why = if d.why.is_empty() {
+                        why
+                    } else {
+                        format!("{}; then {why}", d.why)
+                    };
+                    return self.finish(d, &rss, view.now);
+                }
+            }
+            if d.why.is_empty() {
+                d.why = format!(
+                    "wait: scaling old pods down would leave fewer than minAvailable \
+                     {min_available} available, and the new ReplicaSet is at its surge limit"
+                );
+            }
+        }
+        self.finish(d, &rss, view.now)
+    }
+
+    fn limits(&self) -> Vec<(&'static str, String)> {
+        let (surge, unavailable) = self.fenceposts();
+        let r = self.spec.replicas;
+        let describe = |v: IntOrPercent, resolved: u32, how: &str| match v {
+            IntOrPercent::Int(_) => format!("{resolved}"),
+            IntOrPercent::Percent(p) => format!("{resolved} ({p}% of {r}, rounded {how})"),
+        };
+        let mut out = vec![
+            ("maxSurge", describe(self.spec.max_surge, surge, "up")),
+            (
+                "maxUnavailable",
+                describe(self.spec.max_unavailable, unavailable, "down"),
+            ),
+        ];
+        if surge == 0 && unavailable == 1 && !self.spec.max_unavailable.is_zero() {
+            out.push((
+                "note",
+                "both resolved to 0, so maxUnavailable became 1".to_string(),
+            ));
+        }
+        out.push(("minAvailable", format!("{}", r - unavailable)));
+        out.push(("maxTotalPods", format!("{}", r + surge)));
+        out
+    }
+}
+
+impl RollingUpdate {
+    /// Progress bookkeeping after the move (status computed from the post-move specs would lag
+    /// in the real controller too; it reads the objects as they were at the start of the sync).
+    fn finish(&mut self, mut d: Decision, rss: &[RsStatus], now: SimTime) -> Decision {
+        let state = self.progress.sync(
+            rss,
+            self.template,
+            self.spec.replicas,
+            now,
+            &mut d.requeue_at,
+        );
+        match state {
+            ProgressState::Complete if !self.reported_complete && d.actions.is_empty() => {
+                self.reported_complete = true;
+                d.reports.push(Report::Completed);
+                if d.why.is_empty() {
+                    d.why = "complete: every replica updated and available".into();
+                }
+            }
+            ProgressState::TimedOut => {
+                d.reports.push(Report::Stalled);
+                if self.spec.rollback_on_stall && !self.rolled_back {
+                    d.reports.push(Report::RollbackStarted);
+                    let view = View {
+                        now,
+                        replica_sets: rss,
+                    };
+                    if self.undo(&view) {
+                        d.requeue_at = Some(now);
+                    }
+                }
+            }
+            _ => {}
+        }
+        d
+    }
+
+    /// Whether the controller has rolled back (by undo or after a stall).
+    pub fn rolled_back(&self) -> bool {
+        self.rolled_back
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RsId;
+    use IntOrPercent::{Int, Percent};
+
+    fn rs(id: u32, version: u16, spec: u32, available: u32) -> RsStatus {
+        RsStatus {
+            id: RsId(id),
+            version: VersionId(version),
+            revision: u64::from(id) + 1,
+            spec,
+            replicas: spec,
+            ready: available,
+            available,
+            terminating: 0,
+        }
+    }
+
+    fn controller(surge: IntOrPercent, unavailable: IntOrPercent) -> RollingUpdate {
+        let mut c = RollingUpdate::new(
+            RollingSpec {
+                replicas: 10,
+                max_surge: surge,
+                max_unavailable: unavailable,
+                progress_deadline: None,
+                rollback_on_stall: false,
+            },
+            VersionId(0),
+        );
+        c.start(VersionId(1), SimTime::ZERO);
+        c
+    }
+
+    fn scales(d: &Decision) -> Vec<(u32, u32)> {
+        d.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Scale { rs, replicas } => Some((rs.0, *replicas)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn decide(c: &mut RollingUpdate, rss: &[RsStatus]) -> Decision {
+        c.reconcile(&View {
+            now: SimTime::ZERO,
+            replica_sets: rss,
+        })
+    }
+
+    #[test]
+    fn max_unavailable_zero_resolves_to_one_and_scales_old_by_one() {
+        // Upstream test: maxSurge 0, maxUnavailable 0 (→1), 10 old available, new at 0.
+        let mut c = controller(Int(0), Int(0));
+        let d = decide(&mut c, &[rs(0, 0, 10, 10), rs(1, 1, 0, 0)]);
+        assert_eq!(scales(&d), [(0, 9)]);
+    }
+
+    #[test]
+    fn unhealthy_old_pods_are_cleaned_up_first() {
+        let mut c = controller(Int(0), Int(2));
+        // 8 of 10 old available: only the 2 unavailable go.
+        let d = decide(&mut c, &[rs(0, 0, 10, 8), rs(1, 1, 0, 0)]);
+        assert_eq!(scales(&d), [(0, 8)]);
+        // 9 of 10 available: 1 unhealthy then 1 healthy.
+        let d = decide(&mut c, &[rs(0, 0, 10, 9), rs(1, 1, 0, 0)]);
+        assert_eq!(scales(&d), [(0, 8)]);
+    }
+
+    #[test]
+    fn unavailable_new_pods_block_old_scale_down() {
+        let mut c = controller(Int(0), Int(2));
+        let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 2, 0)]);
+        assert!(scales(&d).is_empty());
+    }
+
+    #[test]
+    fn default_25_percent_walk_matches_the_derived_illustration() {
+        // 10 replicas, surge 3, unavailable 2; every pod available before the next sync.
+        let mut c = controller(Percent(25), Percent(25));
+        let d = decide(&mut c, &[rs(0, 0, 10, 10)]);
+        assert_eq!(
+            d.actions[0],
+            Action::CreateReplicaSet {
+                version: VersionId(1),
+                replicas: 3,
+                revision: 2
+            }
+        );
+        assert_eq!(scales(&d), [(0, 8)]);
+        let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 3, 3)]);
+        assert_eq!(scales(&d), [(1, 5)]);
+        let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 5, 5)]);
+        assert_eq!(scales(&d), [(0, 3)]);
+        let d = decide(&mut c, &[rs(0, 0, 3, 3), rs(1, 1, 5, 5)]);
+        assert_eq!(scales(&d), [(1, 10)]);
+        let d = decide(&mut c, &[rs(0, 0, 3, 3), rs(1, 1, 10, 10)]);
+        assert_eq!(scales(&d), [(0, 0)]);
+        let d = decide(&mut c, &[rs(0, 0, 0, 0), rs(1, 1, 10, 10)]);
+        assert!(d.actions.is_empty());
+        assert_eq!(d.reports, [Report::Completed]);
+    }
+
+    #[test]
+    fn surge_one_unavailable_zero_alternates() {
+        let mut c = controller(Int(1), Int(0));
+        let d = decide(&mut c, &[rs(0, 0, 10, 10)]);
+        assert!(matches!(
+            d.actions[0],
+            Action::CreateReplicaSet { replicas: 1, .. }
+        ));
+        assert!(scales(&d).is_empty());
+        let d = decide(&mut c, &[rs(0, 0, 10, 10), rs(1, 1, 1, 1)]);
+        assert_eq!(scales(&d), [(0, 9)]);
+        let d = decide(&mut c, &[rs(0, 0, 9, 9), rs(1, 1, 1, 1)]);
+        assert_eq!(scales(&d), [(1, 2)]);
+    }
+
+    #[test]
+    fn undo_targets_the_previous_revision_and_bumps_it() {
+        let mut c = controller(Percent(25), Percent(25));
+        let rss = [rs(0, 0, 5, 5), rs(1, 1, 5, 5)];
+        assert!(c.undo(&View {
+            now: SimTime::ZERO,
+            replica_sets: &rss
+        }));
+        let d = decide(&mut c, &rss);
+        assert_eq!(
+            d.actions[0],
+            Action::SetRevision {
+                rs: RsId(0),
+                revision: 3
+            }
+        );
+        // The old ReplicaSet is the new one again: it grows within the surge budget (10 + 3).
+        assert_eq!(scales(&d), [(0, 8)]);
+    }
+
+    #[test]
+    fn stall_is_reported_after_the_deadline_and_can_trigger_undo() {
+        let mut c = RollingUpdate::new(
+            RollingSpec {
+                replicas: 2,
+                max_surge: Int(1),
+                max_unavailable: Int(0),
+                progress_deadline: Some(SimDuration::from_secs(10)),
+                rollback_on_stall: true,
+            },
+            VersionId(0),
+        );
+        c.start(VersionId(1), SimTime::ZERO);
+        let rss = [rs(0, 0, 2, 2), rs(1, 1, 1, 0)];
+        let d = c.reconcile(&View {
+            now: SimTime(5_000_000),
+            replica_sets: &rss,
+        });
+        // The new ReplicaSet's first pod counts as progress at 5 s: deadline 15 s, +1 s slack.
+        assert_eq!(d.requeue_at, Some(SimTime(16_000_000)));
+        let d = c.reconcile(&View {
+            now: SimTime(16_000_000),
+            replica_sets: &rss,
+        });
+        assert_eq!(d.reports, [Report::Stalled, Report::RollbackStarted]);
+        assert!(c.rolled_back());
+    }
+}
