@@ -1,1 +1,10 @@
+//! One integration-test binary (matklad's layout, as in just and nexosim): each file covers
+//! one behaviour.
 
+mod cli;
+mod common;
+mod determinism;
+mod errors;
+mod properties;
+mod queueing;
+mod scenarios;

@@ -1,0 +1,211 @@
+//! The command line: `rollsim run | validate | plan`.
+//!
+//! Exit codes: 0 success; 2 bad input (a scenario error, an unknown flag, an unreadable file);
+//! 3 the outputs could not be written.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::report;
+use crate::scenario::Scenario;
+use crate::sim::Simulation;
+use crate::strategy::plan;
+
+/// Exit code for bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for failing to write outputs.
+pub const EXIT_IO: u8 = 3;
+/// Above this many expected requests a run needs `--force`.
+pub const FORCE_THRESHOLD: f64 = 1e9;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rollsim",
+    version,
+    about = "Simulate zero-downtime deployment strategies: what happens to your users while a rollout runs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario; print a summary and write summary.json and timeseries.csv.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Output folder (default: outputs/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Run even if the scenario would simulate more than a billion requests.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a scenario and report every problem in it.
+    Validate {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Show the controller's steps as if every pod became ready instantly.
+    Plan {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line `args`, writing to stdout/stderr; returns the exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            quiet,
+            force,
+        } => cmd_run(&scenario, out, seed, quiet, force),
+        Command::Validate { scenario } => match load(&scenario) {
+            Ok(s) => {
+                println!(
+                    "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
+                    scenario.display(),
+                    s.versions.len(),
+                    s.deployment.replicas,
+                    s.strategy_name(),
+                    s.expected_requests()
+                );
+                0
+            }
+            Err(code) => code,
+        },
+        Command::Plan { scenario, json } => cmd_plan(&scenario, json),
+    }
+}
+
+fn load(path: &Path) -> Result<Scenario, u8> {
+    Scenario::load(path).map_err(|e| {
+        eprint!("{e}");
+        let n = e.diagnostics.len();
+        if n > 1 {
+            eprintln!("{n} problems in {}", path.display());
+        }
+        EXIT_BAD_INPUT
+    })
+}
+
+fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, force: bool) -> u8 {
+    let mut scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    let expected = scenario.expected_requests();
+    if expected > FORCE_THRESHOLD && !force {
+        eprintln!(
+            "error: {} would simulate about {expected:.2e} requests (over 10^9)\n  = help: that takes minutes to hours; shorten the run or lower the rate, or pass --force",
+            path.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let started = Instant::now();
+    let output = Simulation::new(&scenario).run();
+    let wall = started.elapsed().as_secs_f64();
+    let dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(&scenario.name));
+    let written = match report::write_run(&dir, &output) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write outputs to {}: {e}\n  = help: choose a writable folder with --out",
+                dir.display()
+            );
+            return EXIT_IO;
+        }
+    };
+    if !quiet {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{}", report::summary_text(&output.summary));
+        let s = &output.summary;
+        let _ = writeln!(
+            stdout,
+            "speed      {:.2} s wall: {:.2} M events/s, {:.2} M requests/s",
+            wall,
+            s.events_processed as f64 / wall.max(1e-9) / 1e6,
+            s.requests.total as f64 / wall.max(1e-9) / 1e6
+        );
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(stdout, "wrote      {}", names.join(", "));
+    }
+    0
+}
+
+fn cmd_plan(path: &Path, json: bool) -> u8 {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some(rollout) = &scenario.rollout else {
+        eprintln!(
+            "error: {} has no [rollout]\n  = help: add a [rollout] table with to, at and strategy",
+            path.display()
+        );
+        return EXIT_BAD_INPUT;
+    };
+    let mut controller = scenario.build_controller();
+    let names = scenario.version_names();
+    let limits = controller.limits();
+    let steps = plan(
+        controller.as_mut(),
+        scenario.deployment.initial,
+        rollout.target,
+        &names,
+    );
+    if json {
+        let doc = serde_json::json!({
+            "scenario": scenario.name,
+            "strategy": scenario.strategy_name(),
+            "replicas": scenario.deployment.replicas,
+            "from": names[scenario.deployment.initial.index()],
+            "to": names[rollout.target.index()],
+            "limits": limits.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+            "steps": steps,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("plan serialises"));
+    } else {
+        let header = format!(
+            "plan for {}: {} with {} replicas, {} → {} (pods ready instantly)",
+            path.display(),
+            scenario.strategy_name(),
+            scenario.deployment.replicas,
+            names[scenario.deployment.initial.index()],
+            names[rollout.target.index()]
+        );
+        print!("{}", report::plan_text(&header, &limits, &steps));
+    }
+    0
+}

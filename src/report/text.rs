@@ -1,0 +1,161 @@
+//! The readable summary printed by `rollsim run`, and the plan table of `rollsim plan`.
+
+use std::fmt::Write;
+
+use crate::metrics::Summary;
+use crate::strategy::PlanStep;
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0%".into()
+    } else {
+        format!("{:.3}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map_or("—".into(), |s| format!("{s:.1} s"))
+}
+
+/// The run summary for people.
+pub fn summary_text(s: &Summary) -> String {
+    let mut o = String::new();
+    let r = &s.requests;
+    let _ = writeln!(
+        o,
+        "{}: strategy {}, load balancer {}, seed {}, {} s simulated, {} events",
+        s.scenario,
+        s.strategy,
+        s.load_balancer,
+        s.seed,
+        s.duration_s,
+        thousands(s.events_processed)
+    );
+    let _ = writeln!(
+        o,
+        "requests   {} total, {} ok, {} failed ({}), {} retried by the balancer",
+        thousands(r.total),
+        thousands(r.ok),
+        thousands(r.failed),
+        pct(r.failed, r.total),
+        thousands(r.retries)
+    );
+    let causes: Vec<String> = r
+        .failed_by_cause
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| format!("{c} {}", thousands(*n)))
+        .collect();
+    if !causes.is_empty() {
+        let _ = writeln!(o, "  failed by cause: {}", causes.join(", "));
+    }
+    let l = &s.latency_ms;
+    let _ = writeln!(
+        o,
+        "latency    mean {:.1} ms, p50 {:.1}, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1} (successful responses)",
+        l.mean, l.p50, l.p90, l.p99, l.p999, l.max
+    );
+    let ro = &s.rollout;
+    let mut line = format!(
+        "rollout    {}: start {}, end {}, duration {}",
+        ro.outcome,
+        secs(ro.start_s),
+        secs(ro.end_s),
+        secs(ro.duration_s)
+    );
+    if let Some(t) = ro.stalled_at_s {
+        let _ = write!(line, ", stalled at {t:.1} s");
+    }
+    if let Some(t) = ro.rollback_at_s {
+        let _ = write!(line, ", rollback from {t:.1} s");
+    }
+    let _ = writeln!(o, "{line}");
+    let e = &s.exposure;
+    let _ = writeln!(
+        o,
+        "exposure   {:.1} s with two versions serving; {} of {} users served by both",
+        e.mixed_version_s,
+        thousands(e.users_both_versions),
+        thousands(e.users_total)
+    );
+    let c = &s.capacity;
+    let _ = writeln!(
+        o,
+        "capacity   peak {} pods ({} with terminating), min {} ready, {:.0} pod-seconds, cost {:.4}",
+        c.peak_pods, c.peak_pods_incl_terminating, c.min_ready_pods, c.pod_seconds, c.cost
+    );
+    for (name, v) in &s.versions {
+        if v.requests == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "  {name:<8} {} requests, {} failed ({}), p99 {:.1} ms",
+            thousands(v.requests),
+            thousands(v.failed),
+            pct(v.failed, v.requests),
+            v.latency_ms.p99
+        );
+    }
+    o
+}
+
+/// The plan as a table: one row per controller move.
+pub fn plan_text(header: &str, limits: &[(&'static str, String)], steps: &[PlanStep]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{header}");
+    for (k, v) in limits {
+        let _ = writeln!(o, "  {k:<15} {v}");
+    }
+    let Some(last) = steps.last() else {
+        let _ = writeln!(o, "no step: nothing to roll out");
+        return o;
+    };
+    let _ = writeln!(o);
+    let mut head = format!("{:<5}", "step");
+    for rs in &last.replica_sets {
+        let _ = write!(head, " {:<20}", format!("{} (rev {})", rs.version, rs.revision));
+    }
+    let _ = writeln!(o, "{head} {:<6} why", "total");
+    let mut sub = format!("{:<5}", "");
+    for _ in &last.replica_sets {
+        let _ = write!(sub, " {:<20}", "desired/exist/ready");
+    }
+    let _ = writeln!(o, "{sub}");
+    for s in steps {
+        let mut row = format!("{:<5}", s.step);
+        for i in 0..last.replica_sets.len() {
+            let cell = s.replica_sets.get(i).map_or(String::from("-"), |r| {
+                format!("{}/{}/{}", r.desired, r.existing, r.ready)
+            });
+            let _ = write!(row, " {cell:<18}");
+        }
+        let _ = writeln!(o, "{row} {:<6} {}", s.total_pods, s.why);
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
