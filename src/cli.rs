@@ -195,7 +195,10 @@ fn cmd_plan(path: &Path, json: bool) -> u8 {
             "limits": limits.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<std::collections::BTreeMap<_, _>>(),
             "steps": steps,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("plan serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("plan serialises")
+        );
     } else {
         let header = format!(
             "plan for {}: {} with {} replicas, {} → {} (pods ready instantly)",

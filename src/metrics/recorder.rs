@@ -156,13 +156,7 @@ impl Recorder {
 
     /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
     /// `served` says whether the version's application answered (an error response).
-    pub fn failed(
-        &mut self,
-        at: SimTime,
-        user: u32,
-        version: Option<VersionId>,
-        cause: FailCause,
-    ) {
+    pub fn failed(&mut self, at: SimTime, user: u32, version: Option<VersionId>, cause: FailCause) {
         let slot = self.slot(version);
         self.row(at, slot).failed[cause.index()] += 1;
         let t = &mut self.totals[slot];
@@ -232,8 +226,12 @@ impl Recorder {
         let _ = now;
     }
 
-    /// Finalises the integrals at the end of the run.
-    pub fn finish(&mut self, end: SimTime) {
+    /// Finalises the integrals at the end of the run and closes the buckets still open (the
+    /// drain after arrivals stopped lands in them).
+    pub fn finish(&mut self, end: SimTime, pods_ready: &[(u32, u32)]) {
+        while self.open_bucket * self.slots < self.rows.len() {
+            self.close_bucket(end, pods_ready);
+        }
         self.census(end, self.census);
         self.serving_versions(end, self.serving_versions);
     }
@@ -327,10 +325,20 @@ mod tests {
         r.arrival(SimTime(100), 1, Some(VersionId(0)));
         r.arrival(SimTime(200), 2, Some(VersionId(1)));
         r.arrival(SimTime(300), 3, None);
-        r.failed(SimTime(400), 2, Some(VersionId(1)), FailCause::ConnectionRefused);
+        r.failed(
+            SimTime(400),
+            2,
+            Some(VersionId(1)),
+            FailCause::ConnectionRefused,
+        );
         r.failed(SimTime(300), 3, None, FailCause::NoEndpoints);
         r.close_bucket(SimTime(1_000_000), &[(2, 2), (1, 1)]);
-        r.ok(SimTime(1_500_000), 1, VersionId(0), SimDuration::from_millis(40));
+        r.ok(
+            SimTime(1_500_000),
+            1,
+            VersionId(0),
+            SimDuration::from_millis(40),
+        );
         r.close_bucket(SimTime(2_000_000), &[(2, 2), (1, 1)]);
         let s = r.request_summary();
         assert_eq!((s.total, s.ok, s.failed), (3, 1, 2));
@@ -354,7 +362,7 @@ mod tests {
         };
         r.census(SimTime::ZERO, c(2, 2));
         r.census(SimTime(10_000_000), c(3, 1));
-        r.finish(SimTime(20_000_000));
+        r.finish(SimTime(20_000_000), &[]);
         let (pod_s, peak, _, min_ready) = r.capacity();
         assert_eq!(pod_s, 50.0);
         assert_eq!(peak, 3);
@@ -367,7 +375,7 @@ mod tests {
         r.serving_versions(SimTime::ZERO, 1);
         r.serving_versions(SimTime(5_000_000), 2);
         r.serving_versions(SimTime(8_000_000), 1);
-        r.finish(SimTime(10_000_000));
+        r.finish(SimTime(10_000_000), &[]);
         assert_eq!(r.mixed_version_s(), 3.0);
     }
 }

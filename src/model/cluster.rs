@@ -366,7 +366,13 @@ impl Cluster {
 
     /// Publishes the endpoint state of `id` (EndpointSlice update); the balancer learns it after
     /// a propagation delay.
-    fn publish_endpoint(&mut self, id: PodId, serving: bool, now: SimTime, sched: &mut impl Schedule) {
+    fn publish_endpoint(
+        &mut self,
+        id: PodId,
+        serving: bool,
+        now: SimTime,
+        sched: &mut impl Schedule,
+    ) {
         let pod = &mut self.pods[id.index()];
         if pod.endpoint_serving == serving {
             return;

@@ -158,7 +158,10 @@ impl Balancer {
         (0..self.by_version.len())
             .filter(|&v| {
                 !self.by_version[v].is_empty()
-                    && self.weights.as_ref().is_none_or(|w| w.get(v).copied().unwrap_or(0) > 0)
+                    && self
+                        .weights
+                        .as_ref()
+                        .is_none_or(|w| w.get(v).copied().unwrap_or(0) > 0)
             })
             .count()
     }
@@ -188,7 +191,11 @@ impl Balancer {
         }
         h.fails += 1;
         if h.fails >= self.spec.max_fails {
-            let ejected = self.all.iter().filter(|p| self.is_ejected(**p, now)).count();
+            let ejected = self
+                .all
+                .iter()
+                .filter(|p| self.is_ejected(**p, now))
+                .count();
             let cap = self.all.len() * self.spec.max_ejection_percent as usize / 100;
             let h = &mut self.health[pod.index()];
             if ejected < cap.max(1) {
@@ -434,7 +441,7 @@ mod tests {
     #[test]
     fn stale_updates_are_ignored() {
         let mut lb = lb_with(LbPolicy::Random, 0, 0);
-        assert!(lb.apply_update(PodId(0), VersionId(0), 2, false) == false);
+        assert!(!lb.apply_update(PodId(0), VersionId(0), 2, false));
         assert!(!lb.apply_update(PodId(0), VersionId(0), 1, true));
         assert_eq!(lb.endpoint_count(), 0);
         assert!(lb.apply_update(PodId(0), VersionId(0), 3, true));

@@ -170,7 +170,10 @@ impl Pod {
             });
             return (Accept::Serving, Some(slot));
         }
-        if self.queue_cap.is_some_and(|cap| self.queue.len() >= cap as usize) {
+        if self
+            .queue_cap
+            .is_some_and(|cap| self.queue.len() >= cap as usize)
+        {
             return (Accept::QueueFull, None);
         }
         self.queue.push_back(request);
@@ -179,7 +182,10 @@ impl Pod {
 
     /// Puts a queued request into a free worker slot (caller checked `has_free_slot`).
     pub fn start_from_queue(&mut self, request: Request) -> u32 {
-        let slot = self.free_slots.pop().expect("start_from_queue without a free slot");
+        let slot = self
+            .free_slots
+            .pop()
+            .expect("start_from_queue without a free slot");
         self.slots[slot as usize] = Some(InService {
             request,
             outcome: ServiceOutcome::Ok,

@@ -104,7 +104,8 @@ impl TrafficSource {
             Some(z) => (z.sample(&mut self.traffic) as u32).saturating_sub(1),
             None => self.traffic.index(self.spec.users.max(1) as usize) as u32,
         };
-        let idempotent = self.traffic.chance(self.spec.idempotent_share);
+        // Always one draw, whatever the share, so the share never shifts later arrivals.
+        let idempotent = self.traffic.uniform() < self.spec.idempotent_share;
         Request {
             arrived: at,
             user,
@@ -212,6 +213,22 @@ mod tests {
         assert!((rate_at(&d, SimTime(25_000_000)) - 150.0).abs() < 1e-9);
         assert!((rate_at(&d, SimTime(75_000_000)) - 50.0).abs() < 1e-9);
         assert!((TrafficSource::expected_requests(&d) - 10_000.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_idempotent_share_does_not_change_arrivals() {
+        let times = |share: f64| {
+            let mut s = spec(RateProfile::Constant);
+            s.idempotent_share = share;
+            let mut src = TrafficSource::new(s, 4);
+            (0..1000)
+                .map(|_| {
+                    let t = src.next_arrival_time().unwrap();
+                    (t, src.make_request(t).user)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(times(1.0), times(0.3));
     }
 
     #[test]

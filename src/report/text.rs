@@ -126,7 +126,11 @@ pub fn plan_text(header: &str, limits: &[(&'static str, String)], steps: &[PlanS
     let _ = writeln!(o);
     let mut head = format!("{:<5}", "step");
     for rs in &last.replica_sets {
-        let _ = write!(head, " {:<20}", format!("{} (rev {})", rs.version, rs.revision));
+        let _ = write!(
+            head,
+            " {:<20}",
+            format!("{} (rev {})", rs.version, rs.revision)
+        );
     }
     let _ = writeln!(o, "{head} {:<6} why", "total");
     let mut sub = format!("{:<5}", "");

@@ -158,7 +158,11 @@ impl<'a> Locator<'a> {
                         }
                         t.get(key).map(Node::Value)
                     }
-                    Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)).map(Node::Value),
+                    Value::Array(a) => key
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| a.get(i))
+                        .map(Node::Value),
                     _ => None,
                 },
                 Node::Item(Item::ArrayOfTables(a)) => {

@@ -41,13 +41,17 @@ impl Problems<'_> {
     fn duration(&mut self, p: &Path, raw: &RawDuration) -> Option<SimDuration> {
         let key = p.join(".");
         match raw {
-            RawDuration::Secs(s) if s.is_finite() && *s >= 0.0 => Some(SimDuration::from_secs_f64(*s)),
+            RawDuration::Secs(s) if s.is_finite() && *s >= 0.0 => {
+                Some(SimDuration::from_secs_f64(*s))
+            }
             RawDuration::Secs(s) => {
                 self.add(p, format!("`{key}` must be a non-negative duration, not {s}"), "write seconds as a number (30) or a string with units (\"30s\", \"250ms\", \"2m\")");
                 None
             }
             RawDuration::Text(t) => match humantime::parse_duration(t.trim()) {
-                Ok(d) => Some(SimDuration::from_micros(d.as_micros().min(u128::from(u64::MAX)) as u64)),
+                Ok(d) => Some(SimDuration::from_micros(
+                    d.as_micros().min(u128::from(u64::MAX)) as u64,
+                )),
                 Err(e) => {
                     self.add(p, format!("`{key}` = \"{t}\" is not a duration ({e})"), "use units such as \"500ms\", \"30s\", \"5m\", \"1h30m\", or a number of seconds");
                     None
@@ -56,12 +60,24 @@ impl Problems<'_> {
         }
     }
 
-    fn opt_duration(&mut self, p: &Path, raw: &Option<RawDuration>, default: SimDuration) -> SimDuration {
-        raw.as_ref().and_then(|r| self.duration(p, r)).unwrap_or(default)
+    fn opt_duration(
+        &mut self,
+        p: &Path,
+        raw: &Option<RawDuration>,
+        default: SimDuration,
+    ) -> SimDuration {
+        raw.as_ref()
+            .and_then(|r| self.duration(p, r))
+            .unwrap_or(default)
     }
 
     /// A duration that may be the word "none".
-    fn duration_or_none(&mut self, p: &Path, raw: &Option<RawDuration>, default: Option<SimDuration>) -> Option<SimDuration> {
+    fn duration_or_none(
+        &mut self,
+        p: &Path,
+        raw: &Option<RawDuration>,
+        default: Option<SimDuration>,
+    ) -> Option<SimDuration> {
         match raw {
             None => default,
             Some(RawDuration::Text(t)) if t.trim().eq_ignore_ascii_case("none") => None,
@@ -75,7 +91,11 @@ impl Problems<'_> {
             RawDist::Fixed(d) => {
                 let d = self.duration(p, d)?;
                 if positive && d.is_zero() {
-                    self.add(p, format!("`{key}` must be above zero"), "give a positive duration, e.g. \"50ms\"");
+                    self.add(
+                        p,
+                        format!("`{key}` must be above zero"),
+                        "give a positive duration, e.g. \"50ms\"",
+                    );
                     return None;
                 }
                 Some(Dist::Constant(d))
@@ -85,7 +105,11 @@ impl Problems<'_> {
                     match v {
                         Some(v) => s.duration(&child(p, name), v).map(|d| d.as_secs_f64()),
                         None => {
-                            s.add(p, format!("`{key}` with dist = \"{}\" needs `{name}`", t.dist), format!("add {name} = \"…\" to the table"));
+                            s.add(
+                                p,
+                                format!("`{key}` with dist = \"{}\" needs `{name}`", t.dist),
+                                format!("add {name} = \"…\" to the table"),
+                            );
                             None
                         }
                     }
@@ -93,51 +117,101 @@ impl Problems<'_> {
                 let unused = |s: &mut Self, names: &[(&str, bool)]| {
                     for (n, present) in names {
                         if *present {
-                            s.add(&child(p, n), format!("`{n}` does not apply to dist = \"{}\"", t.dist), "remove it");
+                            s.add(
+                                &child(p, n),
+                                format!("`{n}` does not apply to dist = \"{}\"", t.dist),
+                                "remove it",
+                            );
                         }
                     }
                 };
                 match t.dist.as_str() {
                     "constant" => {
-                        unused(self, &[("mean", t.mean.is_some()), ("p99", t.p99.is_some()), ("min", t.min.is_some()), ("max", t.max.is_some())]);
+                        unused(
+                            self,
+                            &[
+                                ("mean", t.mean.is_some()),
+                                ("p99", t.p99.is_some()),
+                                ("min", t.min.is_some()),
+                                ("max", t.max.is_some()),
+                            ],
+                        );
                         let v = get(self, "value", &t.value)?;
                         Some(Dist::Constant(SimDuration::from_secs_f64(v)))
                     }
                     "exponential" => {
-                        unused(self, &[("p99", t.p99.is_some()), ("min", t.min.is_some()), ("max", t.max.is_some()), ("value", t.value.is_some())]);
+                        unused(
+                            self,
+                            &[
+                                ("p99", t.p99.is_some()),
+                                ("min", t.min.is_some()),
+                                ("max", t.max.is_some()),
+                                ("value", t.value.is_some()),
+                            ],
+                        );
                         let mean_s = get(self, "mean", &t.mean)?;
                         if mean_s <= 0.0 {
-                            self.add(&child(p, "mean"), "the mean of an exponential must be above zero", "give a positive mean such as \"50ms\"");
+                            self.add(
+                                &child(p, "mean"),
+                                "the mean of an exponential must be above zero",
+                                "give a positive mean such as \"50ms\"",
+                            );
                             return None;
                         }
                         Some(Dist::Exponential { mean_s })
                     }
                     "lognormal" => {
-                        unused(self, &[("min", t.min.is_some()), ("max", t.max.is_some()), ("value", t.value.is_some())]);
+                        unused(
+                            self,
+                            &[
+                                ("min", t.min.is_some()),
+                                ("max", t.max.is_some()),
+                                ("value", t.value.is_some()),
+                            ],
+                        );
                         let mean = get(self, "mean", &t.mean);
                         let p99 = get(self, "p99", &t.p99);
                         let (mean, p99) = (mean?, p99?);
                         match Dist::lognormal_from_mean_p99(mean, p99) {
                             Ok(d) => Some(d),
                             Err(e) => {
-                                self.add(&child(p, "p99"), format!("`{key}`: {e}"), "a log-normal needs mean > 0 and mean ≤ p99 ≤ ~15 × mean");
+                                self.add(
+                                    &child(p, "p99"),
+                                    format!("`{key}`: {e}"),
+                                    "a log-normal needs mean > 0 and mean ≤ p99 ≤ ~15 × mean",
+                                );
                                 None
                             }
                         }
                     }
                     "uniform" => {
-                        unused(self, &[("mean", t.mean.is_some()), ("p99", t.p99.is_some()), ("value", t.value.is_some())]);
+                        unused(
+                            self,
+                            &[
+                                ("mean", t.mean.is_some()),
+                                ("p99", t.p99.is_some()),
+                                ("value", t.value.is_some()),
+                            ],
+                        );
                         let min = get(self, "min", &t.min);
                         let max = get(self, "max", &t.max);
                         let (min_s, max_s) = (min?, max?);
                         if max_s < min_s {
-                            self.add(&child(p, "max"), format!("`{key}`: max is below min"), "make max ≥ min");
+                            self.add(
+                                &child(p, "max"),
+                                format!("`{key}`: max is below min"),
+                                "make max ≥ min",
+                            );
                             return None;
                         }
                         Some(Dist::Uniform { min_s, max_s })
                     }
                     other => {
-                        self.add(&child(p, "dist"), format!("unknown distribution \"{other}\""), "use one of \"constant\", \"exponential\", \"lognormal\", \"uniform\"");
+                        self.add(
+                            &child(p, "dist"),
+                            format!("unknown distribution \"{other}\""),
+                            "use one of \"constant\", \"exponential\", \"lognormal\", \"uniform\"",
+                        );
                         None
                     }
                 }
@@ -149,7 +223,11 @@ impl Problems<'_> {
         match v {
             None => default,
             Some(n) if n < min || n > max => {
-                self.add(p, format!("`{}` = {n} is out of range", p.join(".")), format!("allowed: {min} to {max}"));
+                self.add(
+                    p,
+                    format!("`{}` = {n} is out of range", p.join(".")),
+                    format!("allowed: {min} to {max}"),
+                );
                 default
             }
             Some(n) => n as u32,
@@ -161,31 +239,52 @@ impl Problems<'_> {
             None => default,
             Some(x) if (0.0..=1.0).contains(&x) => x,
             Some(x) => {
-                self.add(p, format!("`{}` = {x} is not a fraction", p.join(".")), "allowed: 0 to 1 (e.g. 0.001 for 0.1 %)");
+                self.add(
+                    p,
+                    format!("`{}` = {x} is not a fraction", p.join(".")),
+                    "allowed: 0 to 1 (e.g. 0.001 for 0.1 %)",
+                );
                 default
             }
         }
     }
 
-    fn int_or_percent(&mut self, p: &Path, raw: &RawIntOrPercent, max_percent: Option<u32>) -> Option<IntOrPercent> {
+    fn int_or_percent(
+        &mut self,
+        p: &Path,
+        raw: &RawIntOrPercent,
+        max_percent: Option<u32>,
+    ) -> Option<IntOrPercent> {
         let key = p.last().cloned().unwrap_or_default();
         let v = match raw {
-            RawIntOrPercent::Int(n) if *n >= 0 && *n <= i64::from(u32::MAX) => IntOrPercent::Int(*n as u32),
+            RawIntOrPercent::Int(n) if *n >= 0 && *n <= i64::from(u32::MAX) => {
+                IntOrPercent::Int(*n as u32)
+            }
             RawIntOrPercent::Int(n) => {
-                self.add(p, format!("`{key}` = {n} is negative"), "Kubernetes takes a non-negative count or a percent string such as \"25%\"");
+                self.add(
+                    p,
+                    format!("`{key}` = {n} is negative"),
+                    "Kubernetes takes a non-negative count or a percent string such as \"25%\"",
+                );
                 return None;
             }
-            RawIntOrPercent::Text(t) => match t.trim().strip_suffix('%').map(|n| n.trim().parse::<u32>()) {
-                Some(Ok(n)) => IntOrPercent::Percent(n),
-                _ => {
-                    self.add(p, format!("`{key}` = \"{t}\" is neither a count nor a percent"), "write a count (2) or a percent with its % sign (\"25%\"); Kubernetes rejects \"25\"");
-                    return None;
+            RawIntOrPercent::Text(t) => {
+                match t.trim().strip_suffix('%').map(|n| n.trim().parse::<u32>()) {
+                    Some(Ok(n)) => IntOrPercent::Percent(n),
+                    _ => {
+                        self.add(p, format!("`{key}` = \"{t}\" is neither a count nor a percent"), "write a count (2) or a percent with its % sign (\"25%\"); Kubernetes rejects \"25\"");
+                        return None;
+                    }
                 }
-            },
+            }
         };
         if let (IntOrPercent::Percent(n), Some(max)) = (v, max_percent) {
             if n > max {
-                self.add(p, format!("`{key}` = {n}% is above {max}%"), format!("Kubernetes allows at most {max}% here"));
+                self.add(
+                    p,
+                    format!("`{key}` = {n}% is above {max}%"),
+                    format!("Kubernetes allows at most {max}% here"),
+                );
                 return None;
             }
         }
@@ -197,8 +296,14 @@ impl Problems<'_> {
             return Some(VersionId(i as u16));
         }
         let help = match closest(name, names) {
-            Some(s) => format!("did you mean \"{s}\"? Defined versions: {}", names.join(", ")),
-            None => format!("define it under [versions.{name}], or use one of: {}", names.join(", ")),
+            Some(s) => format!(
+                "did you mean \"{s}\"? Defined versions: {}",
+                names.join(", ")
+            ),
+            None => format!(
+                "define it under [versions.{name}], or use one of: {}",
+                names.join(", ")
+            ),
         };
         self.add(p, format!("version \"{name}\" is not defined"), help);
         None
@@ -250,14 +355,19 @@ pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, Sc
             });
         }
     };
-    let mut pr = Problems { loc, found: Vec::new() };
+    let mut pr = Problems {
+        loc,
+        found: Vec::new(),
+    };
     let scenario = build(&mut pr, stem, raw);
     if pr.found.is_empty() {
         Ok(scenario.expect("no problems means a scenario"))
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));
         pr.found.dedup();
-        Err(ScenarioError { diagnostics: pr.found })
+        Err(ScenarioError {
+            diagnostics: pr.found,
+        })
     }
 }
 
@@ -280,10 +390,16 @@ fn pod_spec(pr: &mut Problems<'_>, p: &Path, base: &RawPod, over: Option<&RawPod
         None => Some(128),
         Some(RawCountOrWord::Word(w)) if w == "unbounded" => None,
         Some(RawCountOrWord::Word(w)) => {
-            pr.add(&where_("queue"), format!("`queue` = \"{w}\" is not a length"), "give a count (0 = no queue) or \"unbounded\"");
+            pr.add(
+                &where_("queue"),
+                format!("`queue` = \"{w}\" is not a length"),
+                "give a count (0 = no queue) or \"unbounded\"",
+            );
             None
         }
-        Some(RawCountOrWord::Int(n)) => Some(pr.count(&where_("queue"), Some(n), 128, 0, 10_000_000)),
+        Some(RawCountOrWord::Int(n)) => {
+            Some(pr.count(&where_("queue"), Some(n), 128, 0, 10_000_000))
+        }
     };
     let startup = pick!(startup)
         .and_then(|d| pr.dist(&where_("startup"), &d, false))
@@ -294,11 +410,18 @@ fn pod_spec(pr: &mut Problems<'_>, p: &Path, base: &RawPod, over: Option<&RawPod
     let warmup = pick!(warmup).and_then(|w| {
         let wp = where_("warmup");
         if !(w.factor >= 1.0 && w.factor.is_finite()) {
-            pr.add(&child(&wp, "factor"), format!("warm-up factor {} is below 1", w.factor), "a factor of 3 means three times slower when cold; use ≥ 1");
+            pr.add(
+                &child(&wp, "factor"),
+                format!("warm-up factor {} is below 1", w.factor),
+                "a factor of 3 means three times slower when cold; use ≥ 1",
+            );
             return None;
         }
         let duration = pr.duration(&child(&wp, "duration"), &w.duration)?;
-        Some(WarmupSpec { factor: w.factor, duration })
+        Some(WarmupSpec {
+            factor: w.factor,
+            duration,
+        })
     });
     let readiness = match pick!(readiness) {
         None | Some(RawProbeOrBool::Flag(false)) => None,
@@ -310,15 +433,36 @@ fn pod_spec(pr: &mut Problems<'_>, p: &Path, base: &RawPod, over: Option<&RawPod
         }),
         Some(RawProbeOrBool::Probe(r)) => {
             let rp = where_("readiness");
-            let period = pr.opt_duration(&child(&rp, "period"), &r.period, SimDuration::from_secs(10));
+            let period =
+                pr.opt_duration(&child(&rp, "period"), &r.period, SimDuration::from_secs(10));
             if period.is_zero() {
-                pr.add(&child(&rp, "period"), "a probe period of 0 would probe endlessly", "Kubernetes' minimum periodSeconds is 1; use \"1s\" or more");
+                pr.add(
+                    &child(&rp, "period"),
+                    "a probe period of 0 would probe endlessly",
+                    "Kubernetes' minimum periodSeconds is 1; use \"1s\" or more",
+                );
             }
             Some(ProbeSpec {
-                initial_delay: pr.opt_duration(&child(&rp, "initial_delay"), &r.initial_delay, SimDuration::ZERO),
+                initial_delay: pr.opt_duration(
+                    &child(&rp, "initial_delay"),
+                    &r.initial_delay,
+                    SimDuration::ZERO,
+                ),
                 period: period.max(SimDuration::from_millis(1)),
-                success_threshold: pr.count(&child(&rp, "success_threshold"), r.success_threshold, 1, 1, 1000),
-                failure_threshold: pr.count(&child(&rp, "failure_threshold"), r.failure_threshold, 3, 1, 1000),
+                success_threshold: pr.count(
+                    &child(&rp, "success_threshold"),
+                    r.success_threshold,
+                    1,
+                    1,
+                    1000,
+                ),
+                failure_threshold: pr.count(
+                    &child(&rp, "failure_threshold"),
+                    r.failure_threshold,
+                    3,
+                    1,
+                    1000,
+                ),
             })
         }
     };
@@ -327,7 +471,11 @@ fn pod_spec(pr: &mut Problems<'_>, p: &Path, base: &RawPod, over: Option<&RawPod
         Some("exit") => OnSigterm::Exit,
         Some("ignore") => OnSigterm::Ignore,
         Some(o) => {
-            pr.add(&where_("on_sigterm"), format!("unknown SIGTERM behaviour \"{o}\""), "use \"drain\" (graceful), \"exit\" (no handler) or \"ignore\" (PID-1 shell)");
+            pr.add(
+                &where_("on_sigterm"),
+                format!("unknown SIGTERM behaviour \"{o}\""),
+                "use \"drain\" (graceful), \"exit\" (no handler) or \"ignore\" (PID-1 shell)",
+            );
             OnSigterm::Drain
         }
     };
@@ -339,7 +487,11 @@ fn pod_spec(pr: &mut Problems<'_>, p: &Path, base: &RawPod, over: Option<&RawPod
         warmup,
         readiness,
         pre_stop: pr.opt_duration(&where_("pre_stop"), &pick!(pre_stop), SimDuration::ZERO),
-        grace: pr.opt_duration(&where_("termination_grace"), &pick!(termination_grace), SimDuration::from_secs(30)),
+        grace: pr.opt_duration(
+            &where_("termination_grace"),
+            &pick!(termination_grace),
+            SimDuration::from_secs(30),
+        ),
         on_sigterm,
     }
 }
@@ -415,12 +567,20 @@ fn preset(name: &str) -> Option<LbSpec> {
 fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario> {
     let duration = pr.duration(&path(&["duration"]), &raw.duration);
     if duration.is_some_and(|d| d.is_zero()) {
-        pr.add(&path(&["duration"]), "the run's duration must be above zero", "e.g. duration = \"10m\"");
+        pr.add(
+            &path(&["duration"]),
+            "the run's duration must be above zero",
+            "e.g. duration = \"10m\"",
+        );
     }
     let end = SimTime::ZERO + duration.unwrap_or(SimDuration::from_secs(1));
     let seed = match raw.seed {
         Some(s) if s < 0 => {
-            pr.add(&path(&["seed"]), "the seed must not be negative", "use any whole number ≥ 0");
+            pr.add(
+                &path(&["seed"]),
+                "the seed must not be negative",
+                "use any whole number ≥ 0",
+            );
             1
         }
         Some(s) => s as u64,
@@ -428,41 +588,73 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     };
     let bucket = pr.opt_duration(&path(&["bucket"]), &raw.bucket, SimDuration::from_secs(1));
     if bucket < SimDuration::from_millis(1) {
-        pr.add(&path(&["bucket"]), "the time-series bucket must be at least 1 ms", "e.g. bucket = \"1s\"");
+        pr.add(
+            &path(&["bucket"]),
+            "the time-series bucket must be at least 1 ms",
+            "e.g. bucket = \"1s\"",
+        );
     } else if end.as_micros() / bucket.as_micros() > 10_000_000 {
-        pr.add(&path(&["bucket"]), "this bucket would make more than 10 million time-series rows", "use a wider bucket");
+        pr.add(
+            &path(&["bucket"]),
+            "this bucket would make more than 10 million time-series rows",
+            "use a wider bucket",
+        );
     }
 
     // traffic
     let t = &raw.traffic;
     let tp = path(&["traffic"]);
     if !(t.rate.is_finite() && t.rate >= 0.0) {
-        pr.add(&child(&tp, "rate"), format!("`traffic.rate` = {} is not a rate", t.rate), "requests per second: a number ≥ 0");
+        pr.add(
+            &child(&tp, "rate"),
+            format!("`traffic.rate` = {} is not a rate", t.rate),
+            "requests per second: a number ≥ 0",
+        );
     }
     let users = pr.count(&child(&tp, "users"), t.users, 10_000, 1, 100_000_000);
     let user_distribution = match t.user_distribution.as_deref() {
         None | Some("uniform") => {
             if t.zipf_exponent.is_some() {
-                pr.add(&child(&tp, "zipf_exponent"), "`zipf_exponent` needs user_distribution = \"zipf\"", "set user_distribution = \"zipf\" or remove zipf_exponent");
+                pr.add(
+                    &child(&tp, "zipf_exponent"),
+                    "`zipf_exponent` needs user_distribution = \"zipf\"",
+                    "set user_distribution = \"zipf\" or remove zipf_exponent",
+                );
             }
             UserDistribution::Uniform
         }
         Some("zipf") => {
             let s = t.zipf_exponent.unwrap_or(1.0);
             if !(s > 0.0 && s.is_finite()) {
-                pr.add(&child(&tp, "zipf_exponent"), "the Zipf exponent must be above zero", "typical values are 0.8 to 1.5");
+                pr.add(
+                    &child(&tp, "zipf_exponent"),
+                    "the Zipf exponent must be above zero",
+                    "typical values are 0.8 to 1.5",
+                );
             }
             UserDistribution::Zipf(s)
         }
         Some(o) => {
-            pr.add(&child(&tp, "user_distribution"), format!("unknown user distribution \"{o}\""), "use \"uniform\" or \"zipf\"");
+            pr.add(
+                &child(&tp, "user_distribution"),
+                format!("unknown user distribution \"{o}\""),
+                "use \"uniform\" or \"zipf\"",
+            );
             UserDistribution::Uniform
         }
     };
     let idempotent_share = pr.fraction(&child(&tp, "idempotent_share"), t.idempotent_share, 1.0);
-    let timeout = pr.duration_or_none(&child(&tp, "timeout"), &t.timeout, Some(SimDuration::from_secs(10)));
+    let timeout = pr.duration_or_none(
+        &child(&tp, "timeout"),
+        &t.timeout,
+        Some(SimDuration::from_secs(10)),
+    );
     if timeout.is_some_and(|d| d.is_zero()) {
-        pr.add(&child(&tp, "timeout"), "a client timeout of 0 fails every request", "give a positive timeout or \"none\"");
+        pr.add(
+            &child(&tp, "timeout"),
+            "a client timeout of 0 fails every request",
+            "give a positive timeout or \"none\"",
+        );
     }
     let profile = match &t.profile {
         None => RateProfile::Constant,
@@ -473,12 +665,22 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     let cp = path(&["cluster"]);
     let cluster = ClusterSpec {
         nodes: pr.count(&child(&cp, "nodes"), raw.cluster.nodes, 10, 1, 1_000_000),
-        pods_per_node: pr.count(&child(&cp, "pods_per_node"), raw.cluster.pods_per_node, 10, 1, 10_000),
+        pods_per_node: pr.count(
+            &child(&cp, "pods_per_node"),
+            raw.cluster.pods_per_node,
+            10,
+            1,
+            10_000,
+        ),
         cost_per_pod_hour: match raw.cluster.cost_per_pod_hour {
             None => 0.05,
             Some(c) if c >= 0.0 && c.is_finite() => c,
             Some(c) => {
-                pr.add(&child(&cp, "cost_per_pod_hour"), format!("a price of {c} per pod-hour"), "give a price ≥ 0");
+                pr.add(
+                    &child(&cp, "cost_per_pod_hour"),
+                    format!("a price of {c} per pod-hour"),
+                    "give a price ≥ 0",
+                );
                 0.0
             }
         },
@@ -486,10 +688,18 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
 
     // versions
     if raw.versions.is_empty() {
-        pr.add(&path(&["versions"]), "no version is defined", "define at least one: [versions.v1] with service = \"50ms\"");
+        pr.add(
+            &path(&["versions"]),
+            "no version is defined",
+            "define at least one: [versions.v1] with service = \"50ms\"",
+        );
     }
     if raw.versions.len() > 15 {
-        pr.add(&path(&["versions"]), "more than 15 versions", "a scenario may define at most 15 versions");
+        pr.add(
+            &path(&["versions"]),
+            "more than 15 versions",
+            "a scenario may define at most 15 versions",
+        );
     }
     let names: Vec<String> = raw.versions.keys().cloned().collect();
     let mut versions = Vec::new();
@@ -511,7 +721,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     let l = &raw.load_balancer;
     let preset_name = l.preset.clone().unwrap_or_else(|| "kube-proxy".into());
     let mut lb = preset(&preset_name).unwrap_or_else(|| {
-        pr.add(&child(&lp, "preset"), format!("unknown load-balancer preset \"{preset_name}\""), "use \"kube-proxy\", \"nginx\" or \"envoy\" (and override single settings beside it)");
+        pr.add(
+            &child(&lp, "preset"),
+            format!("unknown load-balancer preset \"{preset_name}\""),
+            "use \"kube-proxy\", \"nginx\" or \"envoy\" (and override single settings beside it)",
+        );
         preset("kube-proxy").expect("built-in preset")
     });
     if let Some(p) = &l.policy {
@@ -520,7 +734,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
             "least_request" => LbPolicy::LeastRequest,
             "random" => LbPolicy::Random,
             o => {
-                pr.add(&child(&lp, "policy"), format!("unknown policy \"{o}\""), "use \"round_robin\", \"least_request\" or \"random\"");
+                pr.add(
+                    &child(&lp, "policy"),
+                    format!("unknown policy \"{o}\""),
+                    "use \"round_robin\", \"least_request\" or \"random\"",
+                );
                 lb.policy
             }
         };
@@ -541,7 +759,13 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     lb.fail_window = pr.opt_duration(&child(&lp, "fail_timeout"), &l.fail_timeout, lb.fail_window);
     lb.ejection = pr.opt_duration(&child(&lp, "ejection"), &l.ejection, lb.ejection);
     if l.max_ejection_percent.is_some() {
-        lb.max_ejection_percent = pr.count(&child(&lp, "max_ejection_percent"), l.max_ejection_percent, 10, 0, 100);
+        lb.max_ejection_percent = pr.count(
+            &child(&lp, "max_ejection_percent"),
+            l.max_ejection_percent,
+            10,
+            0,
+            100,
+        );
     }
 
     // deployment
@@ -553,7 +777,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         replicas,
         initial: initial.unwrap_or(VersionId(0)),
         min_ready: pr.opt_duration(&child(&dp, "min_ready"), &d.min_ready, SimDuration::ZERO),
-        progress_deadline: pr.duration_or_none(&child(&dp, "progress_deadline"), &d.progress_deadline, Some(SimDuration::from_secs(600))),
+        progress_deadline: pr.duration_or_none(
+            &child(&dp, "progress_deadline"),
+            &d.progress_deadline,
+            Some(SimDuration::from_secs(600)),
+        ),
     };
 
     // rollout
@@ -635,7 +863,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
 fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> RateProfile {
     let need = |pr: &mut Problems<'_>, name: &str, present: bool| {
         if !present {
-            pr.add(p, format!("a \"{}\" profile needs `{name}`", raw.kind), format!("add {name} to [traffic.profile]"));
+            pr.add(
+                p,
+                format!("a \"{}\" profile needs `{name}`", raw.kind),
+                format!("add {name} to [traffic.profile]"),
+            );
         }
         present
     };
@@ -648,10 +880,21 @@ fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> RateProfile {
                     let sp = child(&child(p, "steps"), &i.to_string());
                     let at = pr.duration(&child(&sp, "at"), &s.at).unwrap_or_default();
                     if !(s.rate >= 0.0 && s.rate.is_finite()) {
-                        pr.add(&child(&sp, "rate"), format!("rate {} is not a rate", s.rate), "requests per second ≥ 0");
+                        pr.add(
+                            &child(&sp, "rate"),
+                            format!("rate {} is not a rate", s.rate),
+                            "requests per second ≥ 0",
+                        );
                     }
-                    if steps.last().is_some_and(|(prev, _)| *prev > SimTime::ZERO + at) {
-                        pr.add(&child(&sp, "at"), "steps must be in time order", "sort the steps by `at`");
+                    if steps
+                        .last()
+                        .is_some_and(|(prev, _)| *prev > SimTime::ZERO + at)
+                    {
+                        pr.add(
+                            &child(&sp, "at"),
+                            "steps must be in time order",
+                            "sort the steps by `at`",
+                        );
                     }
                     steps.push((SimTime::ZERO + at, s.rate.max(0.0)));
                 }
@@ -659,13 +902,23 @@ fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> RateProfile {
             RateProfile::Steps(steps)
         }
         "spike" => {
-            let at = raw.at.as_ref().and_then(|a| pr.duration(&child(p, "at"), a));
-            let duration = raw.duration.as_ref().and_then(|a| pr.duration(&child(p, "duration"), a));
+            let at = raw
+                .at
+                .as_ref()
+                .and_then(|a| pr.duration(&child(p, "at"), a));
+            let duration = raw
+                .duration
+                .as_ref()
+                .and_then(|a| pr.duration(&child(p, "duration"), a));
             need(pr, "at", raw.at.is_some());
             need(pr, "duration", raw.duration.is_some());
             let multiplier = raw.multiplier.unwrap_or(2.0);
             if !(multiplier >= 0.0 && multiplier.is_finite()) {
-                pr.add(&child(p, "multiplier"), "the spike multiplier must be ≥ 0", "e.g. multiplier = 3");
+                pr.add(
+                    &child(p, "multiplier"),
+                    "the spike multiplier must be ≥ 0",
+                    "e.g. multiplier = 3",
+                );
             }
             RateProfile::Spike {
                 at: SimTime::ZERO + at.unwrap_or_default(),
@@ -674,22 +927,43 @@ fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> RateProfile {
             }
         }
         "diurnal" => {
-            let period = raw.period.as_ref().and_then(|a| pr.duration(&child(p, "period"), a)).unwrap_or(SimDuration::from_secs(86_400));
+            let period = raw
+                .period
+                .as_ref()
+                .and_then(|a| pr.duration(&child(p, "period"), a))
+                .unwrap_or(SimDuration::from_secs(86_400));
             if period.is_zero() {
-                pr.add(&child(p, "period"), "a diurnal period must be above zero", "e.g. period = \"24h\"");
+                pr.add(
+                    &child(p, "period"),
+                    "a diurnal period must be above zero",
+                    "e.g. period = \"24h\"",
+                );
             }
             let amplitude = raw.amplitude.unwrap_or(0.5);
             if !(0.0..=1.0).contains(&amplitude) {
-                pr.add(&child(p, "amplitude"), "the amplitude must be between 0 and 1", "0.5 swings the rate between 50 % and 150 % of `rate`");
+                pr.add(
+                    &child(p, "amplitude"),
+                    "the amplitude must be between 0 and 1",
+                    "0.5 swings the rate between 50 % and 150 % of `rate`",
+                );
             }
             RateProfile::Diurnal {
                 period: period.max(SimDuration::from_secs(1)),
                 amplitude: amplitude.clamp(0.0, 1.0),
-                peak_at: SimTime::ZERO + raw.peak_at.as_ref().and_then(|a| pr.duration(&child(p, "peak_at"), a)).unwrap_or_default(),
+                peak_at: SimTime::ZERO
+                    + raw
+                        .peak_at
+                        .as_ref()
+                        .and_then(|a| pr.duration(&child(p, "peak_at"), a))
+                        .unwrap_or_default(),
             }
         }
         o => {
-            pr.add(&child(p, "kind"), format!("unknown rate profile \"{o}\""), "use \"constant\", \"steps\", \"spike\" or \"diurnal\"");
+            pr.add(
+                &child(p, "kind"),
+                format!("unknown rate profile \"{o}\""),
+                "use \"constant\", \"steps\", \"spike\" or \"diurnal\"",
+            );
             RateProfile::Constant
         }
     }
@@ -724,7 +998,10 @@ version = "v1"
     fn a_minimal_scenario_resolves_with_kubernetes_defaults() {
         let s = resolve("s.toml", "s", BASE).unwrap();
         assert_eq!(s.name, "s");
-        assert_eq!(s.deployment.progress_deadline, Some(SimDuration::from_secs(600)));
+        assert_eq!(
+            s.deployment.progress_deadline,
+            Some(SimDuration::from_secs(600))
+        );
         assert_eq!(s.load_balancer.preset, "kube-proxy");
         assert!(s.rollout.is_none());
     }
@@ -755,7 +1032,8 @@ version = "v1"
 
     #[test]
     fn unknown_keys_and_wrong_types_are_syntax_errors_with_positions() {
-        let e = errors("[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"rolling\"\nmax_surg = 1\n");
+        let e =
+            errors("[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"rolling\"\nmax_surg = 1\n");
         assert!(e[0].message.contains("unknown field"), "{e:?}");
         assert!(e[0].line > 0);
         let text = BASE.replace("rate = 10", "rate = \"fast\"");
@@ -767,7 +1045,9 @@ version = "v1"
     fn negative_rates_and_recreate_with_surge_are_rejected() {
         let text = BASE.replace("rate = 10", "rate = -1");
         assert!(resolve("s.toml", "s", &text).is_err());
-        let e = errors("[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"recreate\"\nmax_surge = 1\n");
+        let e = errors(
+            "[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"recreate\"\nmax_surge = 1\n",
+        );
         assert!(e[0].message.contains("does not apply to the Recreate"));
     }
 

@@ -140,7 +140,10 @@ impl Simulation {
             .map(|v| v.pod.grace + v.pod.pre_stop)
             .max()
             .unwrap_or(SimDuration::ZERO);
-        self.timeout.unwrap_or(SimDuration::from_secs(60)).max(grace) + SimDuration::from_secs(1)
+        self.timeout
+            .unwrap_or(SimDuration::from_secs(60))
+            .max(grace)
+            + SimDuration::from_secs(1)
     }
 
     /// Runs to the end and returns the outputs.
@@ -158,12 +161,18 @@ impl Simulation {
         }
         let end = end.max(self.traffic_end);
         self.count_unfinished(end);
-        self.metrics.finish(end);
+        let counts = self.cluster.per_version_counts();
+        self.metrics.finish(end, &counts);
         let summary = self.summarise();
         RunOutput {
             summary,
             metrics: self.metrics,
-            version_names: self.scenario.versions.iter().map(|v| v.name.clone()).collect(),
+            version_names: self
+                .scenario
+                .versions
+                .iter()
+                .map(|v| v.name.clone())
+                .collect(),
         }
     }
 
@@ -188,15 +197,15 @@ impl Simulation {
     fn model_event(&mut self, now: SimTime, event: ModelEvent) {
         let q = &mut self.queue;
         match event {
-            ModelEvent::ServiceDone { pod, slot, epoch } => self.service_done(now, pod, slot, epoch),
+            ModelEvent::ServiceDone { pod, slot, epoch } => {
+                self.service_done(now, pod, slot, epoch)
+            }
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, now, q),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
             ModelEvent::Probe(p) => self.cluster.probe(p, true, now, q),
             ModelEvent::MinReadyElapsed(p) => self.cluster.min_ready_elapsed(p, now),
             ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, now, q, &mut self.dropped),
-            ModelEvent::GraceExpired(p) => {
-                self.cluster.grace_expired(p, now, q, &mut self.dropped)
-            }
+            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, now, q, &mut self.dropped),
             ModelEvent::EndpointUpdate {
                 pod,
                 generation,

@@ -2,7 +2,9 @@
 
 use super::{Event, Simulation};
 use crate::engine::SimTime;
-use crate::model::{draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId};
+use crate::model::{
+    draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
+};
 
 impl Simulation {
     pub(super) fn arrival(&mut self, now: SimTime) {
@@ -24,7 +26,12 @@ impl Simulation {
     fn route(&mut self, mut request: Request, now: SimTime, mut cause: FailCause) {
         loop {
             if let Some(at) = self.gives_up_at(&request).filter(|at| *at <= now) {
-                self.fail(at, &request, last_version(&request, self), FailCause::Timeout);
+                self.fail(
+                    at,
+                    &request,
+                    last_version(&request, self),
+                    FailCause::Timeout,
+                );
                 return;
             }
             let pick = self.lb.pick(&request, &self.cluster.pods, now);
@@ -88,9 +95,7 @@ impl Simulation {
             return;
         };
         match (self.gives_up_at(&request), outcome) {
-            (Some(at), _) if at < now => {
-                self.fail(at, &request, Some(version), FailCause::Timeout)
-            }
+            (Some(at), _) if at < now => self.fail(at, &request, Some(version), FailCause::Timeout),
             (_, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
@@ -127,7 +132,9 @@ impl Simulation {
         for request in &dropped {
             let pod = PodId(request.last_pod);
             self.lb.record_failure(pod, now);
-            if self.lb.may_retry(request, true) && self.gives_up_at(request).is_none_or(|at| at > now) {
+            if self.lb.may_retry(request, true)
+                && self.gives_up_at(request).is_none_or(|at| at > now)
+            {
                 self.metrics.retry();
                 self.route(*request, now, FailCause::ResetOnShutdown);
             } else {
@@ -143,7 +150,13 @@ impl Simulation {
     }
 
     /// Records the single failure of `request`, seen by the client at `at`.
-    fn fail(&mut self, at: SimTime, request: &Request, version: Option<VersionId>, cause: FailCause) {
+    fn fail(
+        &mut self,
+        at: SimTime,
+        request: &Request,
+        version: Option<VersionId>,
+        cause: FailCause,
+    ) {
         self.in_flight -= 1;
         self.metrics.failed(at, request.user, version, cause);
     }

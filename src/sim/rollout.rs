@@ -2,9 +2,7 @@
 
 use super::{Event, Simulation};
 use crate::engine::SimTime;
-use crate::metrics::{
-    CapacitySummary, ExposureSummary, RolloutSummary, Summary, VersionSummary,
-};
+use crate::metrics::{CapacitySummary, ExposureSummary, RolloutSummary, Summary, VersionSummary};
 use crate::strategy::{Action, Report, RsStatus, View};
 
 /// When the rollout started, ended, stalled or began to roll back.

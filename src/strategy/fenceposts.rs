@@ -25,7 +25,11 @@ impl IntOrPercent {
             IntOrPercent::Int(n) => n,
             IntOrPercent::Percent(p) => {
                 let num = u64::from(p) * u64::from(replicas);
-                let v = if round_up { num.div_ceil(100) } else { num / 100 };
+                let v = if round_up {
+                    num.div_ceil(100)
+                } else {
+                    num / 100
+                };
                 v.min(u64::from(u32::MAX)) as u32
             }
         }

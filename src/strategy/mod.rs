@@ -13,7 +13,7 @@ mod recreate;
 mod rolling;
 
 pub use fenceposts::{resolve_fenceposts, IntOrPercent};
-pub use plan::{plan, PlanStep, PlanRs};
+pub use plan::{plan, PlanRs, PlanStep};
 pub use progress::ProgressTracker;
 pub use recreate::Recreate;
 pub use rolling::RollingUpdate;

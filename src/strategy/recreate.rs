@@ -116,9 +116,13 @@ impl Controller for Recreate {
             }
             Some(_) => {}
         }
-        let state = self
-            .progress
-            .sync(rss, self.template, self.replicas, view.now, &mut d.requeue_at);
+        let state = self.progress.sync(
+            rss,
+            self.template,
+            self.replicas,
+            view.now,
+            &mut d.requeue_at,
+        );
         match state {
             ProgressState::Complete if !self.reported_complete && d.actions.is_empty() => {
                 self.reported_complete = true;

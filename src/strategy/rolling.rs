@@ -19,8 +19,8 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{
-    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report,
-    RsStatus, View,
+    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report, RsStatus,
+    View,
 };
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -120,7 +120,9 @@ impl Controller for RollingUpdate {
         let mut created = false;
         let new_idx = match rss.iter().position(|r| r.version == self.template) {
             Some(i) => {
-                if rss[i].revision != max_rev || rss.iter().filter(|r| r.revision == max_rev).count() > 1 {
+                if rss[i].revision != max_rev
+                    || rss.iter().filter(|r| r.revision == max_rev).count() > 1
+                {
                     rss[i].revision = max_rev + 1;
                     d.actions.push(Action::SetRevision {
                         rs: rss[i].id,
@@ -198,11 +200,10 @@ impl Controller for RollingUpdate {
                 let mut moves: Vec<(usize, u32)> = Vec::new();
                 // cleanupUnhealthyReplicas: oldest first.
                 let mut cleaned = 0i64;
-                for i in 0..rss.len() {
+                for (i, r) in rss.iter().enumerate() {
                     if i == new_idx || cleaned >= max_scaled_down {
                         continue;
                     }
-                    let r = &rss[i];
                     if r.spec == 0 || r.spec <= r.available {
                         continue;
                     }
@@ -218,13 +219,13 @@ impl Controller for RollingUpdate {
                 let mut scaled = 0i64;
                 if available > min_available {
                     let budget = available - min_available;
-                    for i in 0..rss.len() {
-                        if i == new_idx || scaled >= budget || rss[i].spec == 0 {
+                    for (i, r) in rss.iter_mut().enumerate() {
+                        if i == new_idx || scaled >= budget || r.spec == 0 {
                             continue;
                         }
-                        let n = i64::from(rss[i].spec).min(budget - scaled);
-                        rss[i].spec -= n as u32;
-                        moves.push((i, rss[i].spec));
+                        let n = i64::from(r.spec).min(budget - scaled);
+                        r.spec -= n as u32;
+                        moves.push((i, r.spec));
                         scaled += n;
                     }
                 }

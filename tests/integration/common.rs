@@ -30,7 +30,13 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn run_scenario(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
     let out = temp_dir(name);
     let scenario = format!("scenarios/{name}.toml");
-    let mut args = vec!["run", scenario.as_str(), "--quiet", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        scenario.as_str(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let o = rollsim(&args);
     assert!(
