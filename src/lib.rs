@@ -1,6 +1,8 @@
 //! rollsim
+pub mod analysis;
 pub mod cli;
 pub mod engine;
+pub mod flags;
 pub mod metrics;
 pub mod model;
 pub mod report;

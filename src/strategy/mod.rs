@@ -6,6 +6,7 @@
 //! status reports). It never touches pods, the balancer or the clock itself, so it can be unit
 //! tested on hand-made views and replayed by `rollsim plan` with instantly ready pods.
 
+pub mod argo_canary;
 mod fenceposts;
 mod plan;
 mod progress;

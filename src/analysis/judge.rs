@@ -1,0 +1,1 @@
+//! Mann-Whitney canary judge (being written).

@@ -1,0 +1,3 @@
+//! Feature flags: dark code paths released per user by a flag schedule.
+
+pub mod bucketing;

@@ -1,0 +1,1 @@
+//! Argo Rollouts canary replica arithmetic (being written).
