@@ -2,3 +2,6 @@
 //! Flagger's checks and Kayenta's canary judge evaluate them.
 
 pub mod judge;
+mod monitor;
+
+pub use monitor::{Monitor, Series, WindowStats};

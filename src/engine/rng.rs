@@ -22,6 +22,8 @@ pub enum StreamName {
     Routing,
     /// Injected faults (bad releases).
     Faults,
+    /// Delays of control-plane changes: traffic weights, flag updates reaching pods.
+    Control,
 }
 
 impl StreamName {
@@ -34,6 +36,7 @@ impl StreamName {
             StreamName::Lifecycle => "lifecycle",
             StreamName::Routing => "routing",
             StreamName::Faults => "faults",
+            StreamName::Control => "control",
         }
     }
 }

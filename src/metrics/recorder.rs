@@ -62,6 +62,12 @@ pub struct Recorder {
     all_latency: Histogram<u64>,
     retries: u64,
     user_mask: Vec<u16>,
+    /// Per user: 1 + the variant that last answered (0: none yet).
+    user_last: Vec<u8>,
+    /// Per user: how many times the answering variant changed (saturating).
+    user_switches: Vec<u8>,
+    first_served: Vec<Option<SimTime>>,
+    last_served: Vec<Option<SimTime>>,
     // census integrals
     last_census_at: SimTime,
     census: Census,
@@ -96,6 +102,10 @@ impl Recorder {
             all_latency: histogram(3),
             retries: 0,
             user_mask: vec![0; users as usize],
+            user_last: vec![0; users as usize],
+            user_switches: vec![0; users as usize],
+            first_served: vec![None; slots],
+            last_served: vec![None; slots],
             last_census_at: SimTime::ZERO,
             census: Census::default(),
             pod_us: 0,
@@ -151,7 +161,7 @@ impl Recorder {
         t.ok += 1;
         t.latency.saturating_record(us);
         self.all_latency.saturating_record(us);
-        self.served(user, version);
+        self.served(now, user, version);
     }
 
     /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
@@ -163,14 +173,56 @@ impl Recorder {
         t.requests += 1;
         t.failed[cause.index()] += 1;
         if let (Some(v), FailCause::AppError) = (version, cause) {
-            self.served(user, v);
+            self.served(at, user, v);
         }
     }
 
-    fn served(&mut self, user: u32, version: VersionId) {
-        if let Some(m) = self.user_mask.get_mut(user as usize) {
-            *m |= 1 << version.index().min(14);
+    /// A variant answered `user` at `at` (a success or an application error).
+    fn served(&mut self, at: SimTime, user: u32, version: VersionId) {
+        let slot = version.index();
+        self.first_served[slot].get_or_insert(at);
+        let last = &mut self.last_served[slot];
+        *last = Some(last.map_or(at, |l| l.max(at)));
+        let u = user as usize;
+        if let Some(m) = self.user_mask.get_mut(u) {
+            *m |= 1 << slot.min(14);
+            let tag = slot as u8 + 1;
+            let prev = self.user_last[u];
+            if prev != 0 && prev != tag {
+                self.user_switches[u] = self.user_switches[u].saturating_add(1);
+            }
+            self.user_last[u] = tag;
         }
+    }
+
+    /// When variant `slot` first and last answered a request.
+    pub fn served_span(&self, slot: usize) -> (Option<SimTime>, Option<SimTime>) {
+        (self.first_served[slot], self.last_served[slot])
+    }
+
+    /// Users answered at least once by one of `slots`.
+    pub fn users_served_by(&self, slots: &[usize]) -> u64 {
+        let mask: u16 = slots
+            .iter()
+            .map(|s| 1u16 << (*s).min(14))
+            .fold(0, |a, b| a | b);
+        self.user_mask.iter().filter(|m| **m & mask != 0).count() as u64
+    }
+
+    /// Users whose answering variant changed at least twice (A → B → A): the mixed-version
+    /// experience.
+    pub fn users_flapped(&self) -> u64 {
+        self.user_switches.iter().filter(|n| **n >= 2).count() as u64
+    }
+
+    /// The largest traffic share variant `slot` had in any closed bucket.
+    pub fn max_traffic_share(&self, slot: usize) -> f64 {
+        self.rows
+            .iter()
+            .skip(slot)
+            .step_by(self.slots)
+            .map(|r| r.traffic_share)
+            .fold(0.0, f64::max)
     }
 
     /// Pod counts changed at `now`.

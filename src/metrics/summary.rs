@@ -144,8 +144,12 @@ pub struct RolloutSummary {
     pub duration_s: Option<f64>,
     /// When the progress deadline was exceeded, if it was.
     pub stalled_at_s: Option<f64>,
-    /// When a rollback began (manual undo or after a stall), if one did.
+    /// When a rollback began (manual undo, abort, or after a stall), if one did.
     pub rollback_at_s: Option<f64>,
+    /// Detection time: from the new variant first answering a request to the abort decision.
+    pub detect_s: Option<f64>,
+    /// Rollback time: from the abort decision to the last request the new variant answered.
+    pub rollback_s: Option<f64>,
 }
 
 /// Mixed-version exposure.
@@ -157,6 +161,16 @@ pub struct ExposureSummary {
     pub users_both_versions: u64,
     /// Users who sent at least one request.
     pub users_total: u64,
+    /// Users answered at least once by the new variant (the rollout's target, or a flag's).
+    pub users_exposed: u64,
+    /// Users whose answering variant changed at least twice (A → B → A).
+    pub users_flapped: u64,
+    /// Requests handled by a bad release (a version with faults or `bad = true`).
+    pub bad_requests: u64,
+    /// Of those, failed.
+    pub bad_failed: u64,
+    /// The largest share of arrivals the new variant received in any bucket.
+    pub max_new_traffic_share: f64,
 }
 
 /// Pods and cost.

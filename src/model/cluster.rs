@@ -75,6 +75,7 @@ pub struct Cluster {
     free_slots: u64,
     pending: VecDeque<PodId>,
     lifecycle: RngStream,
+    faults: RngStream,
     census: Census,
     /// Set when something a rollout controller watches changed (pod created, ready, available,
     /// gone); the world clears it when it schedules a controller sync.
@@ -102,6 +103,7 @@ impl Cluster {
             replica_sets: Vec::new(),
             pending: VecDeque::new(),
             lifecycle: RngStream::new(seed, StreamName::Lifecycle),
+            faults: RngStream::new(seed, StreamName::Faults),
             census: Census::default(),
             controller_dirty: false,
             census_dirty: false,
@@ -219,12 +221,13 @@ impl Cluster {
             } else {
                 0
             };
-            // Newer pods first on ties.
+            // More restarts first, then newer pods first.
             (
                 scheduled,
                 running,
                 p.ready,
                 ready_key,
+                u32::MAX - p.restarts,
                 u64::MAX - p.created.as_micros(),
                 u32::MAX - id.0,
             )
@@ -273,10 +276,19 @@ impl Cluster {
             return;
         }
         pod.phase = Phase::Running;
-        let spec = &self.versions[pod.version.index()].pod;
+        let epoch = pod.epoch;
+        let version = &self.versions[pod.version.index()];
+        let spec = &version.pod;
         let init = spec.app_init.sample(&mut self.lifecycle);
+        if let Some(after) = super::fault::crash_after(&version.faults, now) {
+            let uptime = after.sample(&mut self.faults);
+            sched.schedule(now + init + uptime, ModelEvent::Crash { pod: id, epoch });
+        }
         match &spec.readiness {
-            Some(probe) => sched.schedule(now + probe.initial_delay, ModelEvent::Probe(id)),
+            Some(probe) => sched.schedule(
+                now + probe.initial_delay,
+                ModelEvent::Probe { pod: id, epoch },
+            ),
             None => self.set_ready(id, true, now, sched),
         }
         if init.is_zero() {
@@ -296,16 +308,18 @@ impl Cluster {
         }
     }
 
-    /// A readiness probe of `id`. `healthy` is what the application would answer beyond
-    /// listening (faults can make a listening pod fail its probe).
-    pub fn probe(&mut self, id: PodId, healthy: bool, now: SimTime, sched: &mut impl Schedule) {
+    /// A readiness probe of `id`: it succeeds while the application listens and no fault
+    /// makes it fail.
+    pub fn probe(&mut self, id: PodId, epoch: u32, now: SimTime, sched: &mut impl Schedule) {
         let pod = &mut self.pods[id.index()];
-        if pod.phase != Phase::Running || pod.deleting_since.is_some() {
+        if pod.phase != Phase::Running || pod.deleting_since.is_some() || pod.epoch != epoch {
             return;
         }
-        let Some(probe) = self.versions[pod.version.index()].pod.readiness.clone() else {
+        let version = &self.versions[pod.version.index()];
+        let Some(probe) = version.pod.readiness.clone() else {
             return;
         };
+        let healthy = !super::fault::fails_readiness(&version.faults, now);
         if pod.listening && healthy {
             pod.probe_successes += 1;
             pod.probe_failures = 0;
@@ -319,7 +333,28 @@ impl Cluster {
         } else if ready && fail >= probe.failure_threshold {
             self.set_ready(id, false, now, sched);
         }
-        sched.schedule(now + probe.period, ModelEvent::Probe(id));
+        sched.schedule(now + probe.period, ModelEvent::Probe { pod: id, epoch });
+    }
+
+    /// The container of `id` crashes (crash-loop fault): requests it held are dropped, it turns
+    /// not Ready, and the kubelet restarts it after CrashLoopBackOff.
+    pub fn crash(
+        &mut self,
+        id: PodId,
+        epoch: u32,
+        now: SimTime,
+        sched: &mut impl Schedule,
+        dropped: &mut Vec<Request>,
+    ) {
+        let pod = &mut self.pods[id.index()];
+        if pod.phase != Phase::Running || pod.deleting_since.is_some() || pod.epoch != epoch {
+            return;
+        }
+        pod.crash(dropped);
+        let restart_at = now + super::fault::crash_backoff(pod.restarts);
+        self.set_ready(id, false, now, sched);
+        sched.schedule(restart_at, ModelEvent::ContainerStarted(id));
+        self.controller_dirty = true;
     }
 
     fn set_ready(&mut self, id: PodId, ready: bool, now: SimTime, sched: &mut impl Schedule) {

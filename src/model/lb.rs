@@ -357,6 +357,8 @@ mod tests {
                 grace: SimDuration::from_secs(30),
                 on_sigterm: crate::model::OnSigterm::Drain,
             },
+            faults: vec![],
+            bad: false,
         };
         (0..n)
             .map(|i| {

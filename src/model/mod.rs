@@ -6,6 +6,7 @@
 
 mod cluster;
 mod dist;
+mod fault;
 mod ids;
 mod lb;
 mod pod;
@@ -14,6 +15,7 @@ mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
 pub use dist::Dist;
+pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
 pub use lb::{Balancer, Pick};
 pub use pod::{draw_service, Accept, Phase, Pod, ServiceOutcome};
@@ -96,8 +98,20 @@ pub enum ModelEvent {
     ContainerStarted(PodId),
     /// The application in `pod` opened its listening socket.
     Listening(PodId),
-    /// A readiness probe of `pod` runs.
-    Probe(PodId),
+    /// A readiness probe of `pod` runs (ignored if the pod's epoch moved on: it restarted).
+    Probe {
+        /// The probed pod.
+        pod: PodId,
+        /// The pod's epoch when the probe chain started.
+        epoch: u32,
+    },
+    /// A crash-looping container of `pod` dies (ignored if the epoch moved on).
+    Crash {
+        /// The crashing pod.
+        pod: PodId,
+        /// The pod's epoch when the crash was scheduled.
+        epoch: u32,
+    },
     /// `pod` has been Ready for minReadySeconds: it now counts as available.
     MinReadyElapsed(PodId),
     /// The preStop hook of `pod` finished; the kubelet sends SIGTERM.

@@ -91,6 +91,8 @@ pub struct Pod {
     pub sigterm: bool,
     /// Bumped on every kill; completions carrying an older epoch are ignored.
     pub epoch: u32,
+    /// Container restarts so far (crash loops).
+    pub restarts: u32,
     /// Warm from the start (the initial fleet): no warm-up slowness.
     pub warm: bool,
     /// Publication counter of this pod's endpoint state (see `ModelEvent::EndpointUpdate`).
@@ -124,6 +126,7 @@ impl Pod {
             deleting_since: None,
             sigterm: false,
             epoch: 0,
+            restarts: 0,
             warm: false,
             endpoint_generation: 0,
             endpoint_serving: false,
@@ -223,6 +226,23 @@ impl Pod {
     /// SIGKILL or exit: drops every request held (in service, then queued, in that order) into
     /// `dropped` and invalidates pending completions.
     pub fn kill(&mut self, dropped: &mut Vec<Request>) {
+        self.drop_all(dropped);
+        self.phase = Phase::Gone;
+        self.listening = false;
+        self.ready = false;
+        self.available = false;
+    }
+
+    /// The container dies (crash loop): everything held is dropped, the kubelet will restart
+    /// it after a back-off; the pod object stays.
+    pub fn crash(&mut self, dropped: &mut Vec<Request>) {
+        self.drop_all(dropped);
+        self.phase = Phase::Creating;
+        self.listening = false;
+        self.restarts += 1;
+    }
+
+    fn drop_all(&mut self, dropped: &mut Vec<Request>) {
         self.epoch = self.epoch.wrapping_add(1);
         for (i, s) in self.slots.iter_mut().enumerate() {
             if let Some(s) = s.take() {
@@ -231,10 +251,6 @@ impl Pod {
             }
         }
         dropped.extend(self.queue.drain(..));
-        self.phase = Phase::Gone;
-        self.listening = false;
-        self.ready = false;
-        self.available = false;
     }
 
     /// What the application does on SIGTERM.
@@ -253,7 +269,9 @@ pub fn draw_service(
     now: SimTime,
 ) -> (SimDuration, ServiceOutcome) {
     let mut luck = RngStream::from_seed_u64(request.luck);
-    let mut secs = version.service.sample_s(&mut luck);
+    let uptime = now.saturating_since(pod.listening_since);
+    let fault = super::fault::effect(&version.faults, now, uptime);
+    let mut secs = version.service.sample_s(&mut luck) * fault.latency;
     if let Some(w) = version.pod.warmup.as_ref().filter(|_| !pod.warm) {
         let since = now.saturating_since(pod.listening_since);
         if since < w.duration && !w.duration.is_zero() {
@@ -261,7 +279,10 @@ pub fn draw_service(
             secs *= 1.0 + (w.factor - 1.0) * left;
         }
     }
-    let outcome = if luck.chance(version.error_rate) {
+    // Two draws always, so a fault never shifts a request's other draws.
+    let base_error = luck.uniform() < version.error_rate;
+    let fault_error = luck.uniform() < fault.error_rate;
+    let outcome = if base_error || fault_error {
         ServiceOutcome::AppError
     } else {
         ServiceOutcome::Ok
@@ -293,6 +314,8 @@ mod tests {
                 grace: SimDuration::from_secs(30),
                 on_sigterm: OnSigterm::Drain,
             },
+            faults: vec![],
+            bad: false,
         }
     }
 

@@ -126,6 +126,11 @@ pub struct VersionSpec {
     pub error_rate: f64,
     /// Pod template.
     pub pod: PodSpec,
+    /// Faults this release carries (a bad release).
+    pub faults: Vec<super::Fault>,
+    /// Whether outputs count this version's requests as a bad release's (`exposure.bad_*`):
+    /// set when it carries faults or is declared `bad = true`.
+    pub bad: bool,
 }
 
 /// How the load balancer picks an endpoint.

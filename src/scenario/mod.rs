@@ -158,6 +158,16 @@ impl Scenario {
         TrafficSource::expected_requests(&self.traffic)
     }
 
+    /// The variants a rollout introduces (its target version), whose exposure is reported.
+    pub fn new_variants(&self) -> Vec<VersionId> {
+        self.rollout.iter().map(|r| r.target).collect()
+    }
+
+    /// How far back the monitor must remember for analysis (a generous fixed horizon for now).
+    pub fn monitor_horizon(&self) -> SimDuration {
+        SimDuration::from_secs(900)
+    }
+
     /// Version names by id.
     pub fn version_names(&self) -> Vec<String> {
         self.versions.iter().map(|v| v.name.clone()).collect()

@@ -165,6 +165,21 @@ pub struct RawVersion {
     pub service: RawDist,
     pub error_rate: Option<f64>,
     pub pod: Option<RawPod>,
+    pub bad: Option<bool>,
+    pub faults: Option<Vec<RawFault>>,
+}
+
+/// `[[versions.X.faults]]`: `kind` = `error_rate` (`rate`), `latency` (`multiplier`),
+/// `crash_loop` (`after`), `never_ready`, `degradation` (`per_minute`); optional `from`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: String,
+    pub from: Option<RawDuration>,
+    pub rate: Option<f64>,
+    pub multiplier: Option<f64>,
+    pub after: Option<RawDist>,
+    pub per_minute: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

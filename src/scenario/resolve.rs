@@ -9,8 +9,8 @@ use super::raw::*;
 use super::{DeploymentSpec, RolloutSpec, Scenario, StrategySpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ClusterSpec, Dist, LbPolicy, LbSpec, OnSigterm, PodSpec, ProbeSpec, RateProfile, TrafficSpec,
-    UserDistribution, VersionId, VersionSpec, WarmupSpec,
+    ClusterSpec, Dist, Fault, FaultKind, LbPolicy, LbSpec, OnSigterm, PodSpec, ProbeSpec,
+    RateProfile, TrafficSpec, UserDistribution, VersionId, VersionSpec, WarmupSpec,
 };
 use crate::strategy::IntOrPercent;
 
@@ -708,11 +708,20 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         let service = pr.dist(&child(&vp, "service"), &v.service, true);
         let error_rate = pr.fraction(&child(&vp, "error_rate"), v.error_rate, 0.0);
         let pod = pod_spec(pr, &child(&vp, "pod"), &raw.pod, v.pod.as_ref());
+        let faults: Vec<Fault> = v
+            .faults
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, f)| fault(pr, &child(&child(&vp, "faults"), &i.to_string()), f))
+            .collect();
         versions.push(VersionSpec {
             name: name.clone(),
             service: service.unwrap_or(Dist::Constant(SimDuration::from_millis(1))),
             error_rate,
             pod,
+            faults: faults.clone(),
+            bad: v.bad.unwrap_or(false) || !faults.is_empty(),
         });
     }
 
@@ -858,6 +867,102 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         rollout,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
     })
+}
+
+fn fault(pr: &mut Problems<'_>, p: &Path, raw: &RawFault) -> Option<Fault> {
+    let allowed: &[&str] = match raw.kind.as_str() {
+        "error_rate" => &["rate"],
+        "latency" => &["multiplier"],
+        "crash_loop" => &["after"],
+        "never_ready" => &[],
+        "degradation" => &["per_minute"],
+        other => {
+            pr.add(&child(p, "kind"), format!("unknown fault \"{other}\""), "use \"error_rate\", \"latency\", \"crash_loop\", \"never_ready\" or \"degradation\"");
+            return None;
+        }
+    };
+    for (name, set) in [
+        ("rate", raw.rate.is_some()),
+        ("multiplier", raw.multiplier.is_some()),
+        ("after", raw.after.is_some()),
+        ("per_minute", raw.per_minute.is_some()),
+    ] {
+        if set && !allowed.contains(&name) {
+            pr.add(
+                &child(p, name),
+                format!("`{name}` does not apply to a {} fault", raw.kind),
+                format!(
+                    "a {} fault takes: {}",
+                    raw.kind,
+                    if allowed.is_empty() {
+                        "nothing but `from`".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+    let missing = |pr: &mut Problems<'_>, name: &str| {
+        pr.add(
+            p,
+            format!("a {} fault needs `{name}`", raw.kind),
+            format!("add {name} = … to this fault"),
+        );
+    };
+    let from = raw
+        .from
+        .as_ref()
+        .and_then(|f| pr.duration(&child(p, "from"), f))
+        .map(|d| SimTime::ZERO + d);
+    let kind = match raw.kind.as_str() {
+        "error_rate" => match raw.rate {
+            None => {
+                missing(pr, "rate");
+                return None;
+            }
+            Some(r) => FaultKind::ErrorRate(pr.fraction(&child(p, "rate"), Some(r), 0.0)),
+        },
+        "latency" => match raw.multiplier {
+            None => {
+                missing(pr, "multiplier");
+                return None;
+            }
+            Some(m) if m > 0.0 && m.is_finite() => FaultKind::Latency(m),
+            Some(m) => {
+                pr.add(
+                    &child(p, "multiplier"),
+                    format!("latency multiplier {m} must be above zero"),
+                    "e.g. multiplier = 3 for three times slower",
+                );
+                return None;
+            }
+        },
+        "crash_loop" => match &raw.after {
+            None => {
+                missing(pr, "after");
+                return None;
+            }
+            Some(d) => FaultKind::CrashLoop(pr.dist(&child(p, "after"), d, true)?),
+        },
+        "never_ready" => FaultKind::NeverReady,
+        _ => match raw.per_minute {
+            None => {
+                missing(pr, "per_minute");
+                return None;
+            }
+            Some(x) if x >= 0.0 && x.is_finite() => FaultKind::Degradation(x),
+            Some(x) => {
+                pr.add(
+                    &child(p, "per_minute"),
+                    format!("degradation {x} per minute must be ≥ 0"),
+                    "0.5 adds 50 % to service time per minute of uptime",
+                );
+                return None;
+            }
+        },
+    };
+    Some(Fault { kind, from })
 }
 
 fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> RateProfile {

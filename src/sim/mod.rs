@@ -10,7 +10,8 @@
 mod requests;
 mod rollout;
 
-use crate::engine::{EventQueue, SimDuration, SimTime};
+use crate::analysis::Monitor;
+use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
 use crate::metrics::{Recorder, Summary};
 use crate::model::{Balancer, Cluster, ModelEvent, Request, Schedule, TrafficSource};
 use crate::scenario::Scenario;
@@ -33,6 +34,8 @@ pub enum Event {
     Undo,
     /// A metrics bucket ends.
     BucketEnd,
+    /// The router learns traffic weights published with this generation.
+    WeightsLearned(u32),
 }
 
 impl Schedule for EventQueue<Event> {
@@ -59,6 +62,12 @@ pub struct Simulation {
     traffic: TrafficSource,
     controller: Box<dyn Controller>,
     metrics: Recorder,
+    monitor: Monitor,
+    control: RngStream,
+    /// Weight changes published but not yet learned by the router: (generation, weights).
+    pending_weights: Vec<(u32, Option<Vec<u32>>)>,
+    weights_published: u32,
+    weights_learned: u32,
     timeout: Option<SimDuration>,
     dropped: Vec<Request>,
     immediate_sync_pending: bool,
@@ -121,6 +130,11 @@ impl Simulation {
             lb,
             traffic,
             metrics,
+            monitor: Monitor::new(scenario.versions.len() + 1, scenario.monitor_horizon()),
+            control: RngStream::new(seed, StreamName::Control),
+            pending_weights: Vec::new(),
+            weights_published: 0,
+            weights_learned: 0,
             timeout: scenario.traffic.timeout,
             dropped: Vec::new(),
             immediate_sync_pending: false,
@@ -183,6 +197,7 @@ impl Simulation {
             Event::ControllerSync => self.controller_sync(now),
             Event::RolloutStart => self.rollout_start(now),
             Event::Undo => self.undo(now),
+            Event::WeightsLearned(generation) => self.weights_learned(now, generation),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
                 self.metrics.close_bucket(now, &counts);
@@ -202,7 +217,10 @@ impl Simulation {
             }
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, now, q),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
-            ModelEvent::Probe(p) => self.cluster.probe(p, true, now, q),
+            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, now, q),
+            ModelEvent::Crash { pod, epoch } => {
+                self.cluster.crash(pod, epoch, now, q, &mut self.dropped)
+            }
             ModelEvent::MinReadyElapsed(p) => self.cluster.min_ready_elapsed(p, now),
             ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, now, q, &mut self.dropped),
             ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, now, q, &mut self.dropped),

@@ -101,8 +101,9 @@ impl Simulation {
             }
             (_, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
-                self.metrics
-                    .ok(now, request.user, version, now - request.arrived);
+                let latency = now - request.arrived;
+                self.metrics.ok(now, request.user, version, latency);
+                self.monitor.record(now, version.index(), Some(latency));
             }
         }
         // The freed worker takes the next queued request whose client still waits.
@@ -159,6 +160,8 @@ impl Simulation {
     ) {
         self.in_flight -= 1;
         self.metrics.failed(at, request.user, version, cause);
+        let slot = version.map_or(self.scenario.versions.len(), |v| v.index());
+        self.monitor.record(at, slot, None);
     }
 
     /// Whatever is still held by a pod when the run stops counts as `in_flight_at_end`.

@@ -16,11 +16,27 @@ pub struct RolloutRecord {
     pub stalled: Option<SimTime>,
     /// A rollback began.
     pub rollback: Option<SimTime>,
+    /// The rollout was aborted (traffic back to stable).
+    pub abort: Option<SimTime>,
+    /// The rollout paused for a human.
+    pub paused: Option<SimTime>,
+    /// The new version was fully promoted.
+    pub promoted: Option<SimTime>,
 }
 
 impl RolloutRecord {
     /// The outcome name reported in `summary.json`.
     pub fn outcome(&self) -> &'static str {
+        if self.start.is_some() && self.abort.is_some() && self.rollback.is_none() {
+            return "aborted";
+        }
+        if self.start.is_some()
+            && self.end.is_none()
+            && self.rollback.is_none()
+            && self.paused.is_some()
+        {
+            return "paused";
+        }
         match (self.start, self.end, self.stalled, self.rollback) {
             (None, ..) => "none",
             (_, Some(_), _, Some(_)) => "rolled_back",
@@ -65,11 +81,7 @@ impl Simulation {
 
     pub(super) fn undo(&mut self, now: SimTime) {
         let statuses = self.statuses();
-        let view = View {
-            now,
-            replica_sets: &statuses,
-        };
-        if self.rollout.start.is_some() && self.controller.undo(&view) {
+        if self.rollout.start.is_some() && self.controller.undo(&statuses, now) {
             self.rollout.rollback = Some(now);
             self.rollout.end = None;
             self.controller_sync(now);
@@ -82,6 +94,7 @@ impl Simulation {
         let decision = self.controller.reconcile(&View {
             now,
             replica_sets: &statuses,
+            monitor: &self.monitor,
         });
         for action in &decision.actions {
             match *action {
@@ -101,6 +114,7 @@ impl Simulation {
                 Action::SetRevision { rs, revision } => {
                     self.cluster.replica_sets[rs.index()].revision = revision;
                 }
+                Action::SetWeights(ref weights) => self.publish_weights(now, weights.clone()),
             }
             self.handle_dropped(now);
         }
@@ -116,13 +130,57 @@ impl Simulation {
                 }
                 Report::RollbackStarted => {
                     self.rollout.rollback = Some(now);
+                    self.rollout.abort.get_or_insert(now);
                     self.rollout.end = None;
+                }
+                Report::Aborted => {
+                    self.rollout.abort.get_or_insert(now);
+                }
+                Report::Paused => {
+                    self.rollout.paused.get_or_insert(now);
+                }
+                Report::Promoted => {
+                    self.rollout.promoted.get_or_insert(now);
                 }
             }
         }
         if let Some(at) = decision.requeue_at {
             self.queue.schedule(at.max(now), Event::ControllerSync);
         }
+    }
+
+    /// A controller changed the router's weights: the router learns them after its
+    /// propagation delay (an atomic Service selector switch or a mesh weight update).
+    fn publish_weights(&mut self, now: SimTime, weights: Option<Vec<u32>>) {
+        self.weights_published += 1;
+        let generation = self.weights_published;
+        self.pending_weights.push((generation, weights));
+        let delay = self
+            .scenario
+            .load_balancer
+            .propagation
+            .sample(&mut self.control);
+        self.queue
+            .schedule(now + delay, Event::WeightsLearned(generation));
+    }
+
+    pub(super) fn weights_learned(&mut self, now: SimTime, generation: u32) {
+        let Some(i) = self
+            .pending_weights
+            .iter()
+            .position(|(g, _)| *g == generation)
+        else {
+            return;
+        };
+        let (_, weights) = self.pending_weights.remove(i);
+        // A later publication that arrived first wins; this one is stale.
+        if generation <= self.weights_learned {
+            return;
+        }
+        self.weights_learned = generation;
+        self.lb.set_weights(weights);
+        let n = self.lb.versions_receiving_traffic();
+        self.metrics.serving_versions(now, n);
     }
 
     pub(super) fn summarise(&self) -> crate::metrics::Summary {
@@ -144,6 +202,33 @@ impl Simulation {
         let (pod_seconds, peak, peak_all, min_ready) = m.capacity();
         let (both, users) = m.users();
         let r = &self.rollout;
+        let new_slots: Vec<usize> = self
+            .scenario
+            .new_variants()
+            .iter()
+            .map(|v| v.index())
+            .collect();
+        let first_new = new_slots.iter().filter_map(|s| m.served_span(*s).0).min();
+        let last_new = new_slots.iter().filter_map(|s| m.served_span(*s).1).max();
+        let detect_s = match (r.abort, first_new) {
+            (Some(a), Some(f)) if f <= a => Some((a - f).as_secs_f64()),
+            _ => None,
+        };
+        let rollback_s = r.abort.map(|a| match last_new {
+            Some(l) if l > a => (l - a).as_secs_f64(),
+            _ => 0.0,
+        });
+        let (mut bad_requests, mut bad_failed) = (0, 0);
+        for (i, v) in self.scenario.versions.iter().enumerate() {
+            if v.bad {
+                bad_requests += m.version_total(i);
+                bad_failed += m.version_requests(i).failed;
+            }
+        }
+        let max_new_share = new_slots
+            .iter()
+            .map(|s| m.max_traffic_share(*s))
+            .fold(0.0, f64::max);
         Summary {
             scenario: self.scenario.name.clone(),
             seed: self.scenario.seed,
@@ -162,12 +247,19 @@ impl Simulation {
                     _ => None,
                 },
                 stalled_at_s: secs(r.stalled),
-                rollback_at_s: secs(r.rollback),
+                rollback_at_s: secs(r.rollback.or(r.abort)),
+                detect_s,
+                rollback_s,
             },
             exposure: ExposureSummary {
                 mixed_version_s: m.mixed_version_s(),
                 users_both_versions: both,
                 users_total: users,
+                users_exposed: m.users_served_by(&new_slots),
+                users_flapped: m.users_flapped(),
+                bad_requests,
+                bad_failed,
+                max_new_traffic_share: max_new_share,
             },
             capacity: CapacitySummary {
                 peak_pods: peak,

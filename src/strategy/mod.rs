@@ -55,6 +55,8 @@ pub struct View<'a> {
     pub now: SimTime,
     /// Every ReplicaSet of the Deployment, oldest first.
     pub replica_sets: &'a [RsStatus],
+    /// What the monitoring system observed, for analysis.
+    pub monitor: &'a crate::analysis::Monitor,
 }
 
 /// One change a controller asks of the cluster.
@@ -76,6 +78,9 @@ pub enum Action {
         /// New `spec.replicas`.
         replicas: u32,
     },
+    /// Set per-version traffic weights at the router (`None`: split by endpoint count, as a
+    /// plain Service does). The balancer learns the change after its propagation delay.
+    SetWeights(Option<Vec<u32>>),
     /// Re-number a ReplicaSet (a rollback makes an old ReplicaSet the newest revision).
     SetRevision {
         /// The ReplicaSet.
@@ -94,6 +99,14 @@ pub enum Report {
     Stalled,
     /// The controller started rolling back on its own (after a stall, when configured).
     RollbackStarted,
+    /// The rollout was aborted (analysis failed, or a manual abort): traffic goes back to the
+    /// stable version.
+    Aborted,
+    /// The rollout paused and waits for a human (indefinite pause, inconclusive analysis).
+    Paused,
+    /// The new version is fully promoted (canary/blue-green) — completion may still wait for
+    /// the old pods to scale down.
+    Promoted,
 }
 
 /// The result of one reconcile.
@@ -117,9 +130,9 @@ pub trait Controller {
     fn replicas(&self) -> u32;
     /// The pod template changes to `target`: a rollout begins.
     fn start(&mut self, target: VersionId, now: SimTime);
-    /// `kubectl rollout undo`: go back to the previous revision. Returns false if there is
-    /// nothing to undo.
-    fn undo(&mut self, view: &View<'_>) -> bool;
+    /// `kubectl rollout undo` (or an abort): go back to the previous revision. Returns false
+    /// if there is nothing to undo.
+    fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool;
     /// One reconcile.
     fn reconcile(&mut self, view: &View<'_>) -> Decision;
     /// Resolved limits for the teaching view, e.g. `("maxSurge", "3 (25% of 10, rounded up)")`.

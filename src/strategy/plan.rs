@@ -55,11 +55,13 @@ pub fn plan(
         terminating: 0,
     }];
     controller.start(to, SimTime::ZERO);
+    let monitor = crate::analysis::Monitor::new(1, crate::engine::SimDuration::from_secs(1));
     let mut steps = Vec::new();
     for step in 1..=1000 {
         let d = controller.reconcile(&View {
             now: SimTime::ZERO,
             replica_sets: &rss,
+            monitor: &monitor,
         });
         if d.actions.is_empty() {
             break;
@@ -88,6 +90,7 @@ pub fn plan(
                     r.available = replicas;
                 }
                 Action::SetRevision { rs, revision } => rss[rs.index()].revision = revision,
+                Action::SetWeights(_) => {}
             }
         }
         steps.push(PlanStep {

@@ -52,12 +52,12 @@ impl Controller for Recreate {
         self.reported_complete = false;
     }
 
-    fn undo(&mut self, view: &View<'_>) -> bool {
-        let mut by_rev: Vec<&RsStatus> = view.replica_sets.iter().collect();
+    fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool {
+        let mut by_rev: Vec<&RsStatus> = replica_sets.iter().collect();
         by_rev.sort_by_key(|r| std::cmp::Reverse(r.revision));
         match by_rev.iter().find(|r| r.version != self.template) {
             Some(prev) => {
-                self.start(prev.version, view.now);
+                self.start(prev.version, now);
                 self.rolled_back = true;
                 true
             }
@@ -131,7 +131,7 @@ impl Controller for Recreate {
             }
             ProgressState::TimedOut => {
                 d.reports.push(Report::Stalled);
-                if self.rollback_on_stall && !self.rolled_back && self.undo(view) {
+                if self.rollback_on_stall && !self.rolled_back && self.undo(rss, view.now) {
                     d.reports.push(Report::RollbackStarted);
                     d.requeue_at = Some(view.now);
                 }
@@ -168,13 +168,15 @@ mod tests {
     fn scales_old_to_zero_then_waits_then_creates_new() {
         let mut c = Recreate::new(4, VersionId(0), None, false);
         c.start(VersionId(1), SimTime::ZERO);
-        fn v(rss: &[RsStatus]) -> View<'_> {
-            View {
+        let monitor = crate::analysis::Monitor::new(1, SimDuration::from_secs(1));
+        let mut decide = |rss: &[RsStatus]| {
+            c.reconcile(&View {
                 now: SimTime::ZERO,
                 replica_sets: rss,
-            }
-        }
-        let d = c.reconcile(&v(&[rs(0, 0, 4, 4, 0)]));
+                monitor: &monitor,
+            })
+        };
+        let d = decide(&[rs(0, 0, 4, 4, 0)]);
         assert_eq!(
             d.actions,
             [Action::Scale {
@@ -182,9 +184,9 @@ mod tests {
                 replicas: 0
             }]
         );
-        let d = c.reconcile(&v(&[rs(0, 0, 0, 0, 4)]));
+        let d = decide(&[rs(0, 0, 0, 0, 4)]);
         assert!(d.actions.is_empty());
-        let d = c.reconcile(&v(&[rs(0, 0, 0, 0, 0)]));
+        let d = decide(&[rs(0, 0, 0, 0, 0)]);
         assert_eq!(
             d.actions,
             [Action::CreateReplicaSet {
@@ -193,7 +195,7 @@ mod tests {
                 revision: 2
             }]
         );
-        let d = c.reconcile(&v(&[rs(0, 0, 0, 0, 0), rs(1, 1, 4, 4, 0)]));
+        let d = decide(&[rs(0, 0, 0, 0, 0), rs(1, 1, 4, 4, 0)]);
         assert_eq!(d.reports, [Report::Completed]);
     }
 }

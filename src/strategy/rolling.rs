@@ -98,14 +98,14 @@ impl Controller for RollingUpdate {
         self.reported_complete = false;
     }
 
-    fn undo(&mut self, view: &View<'_>) -> bool {
-        let mut by_rev: Vec<&RsStatus> = view.replica_sets.iter().collect();
+    fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool {
+        let mut by_rev: Vec<&RsStatus> = replica_sets.iter().collect();
         by_rev.sort_by_key(|r| std::cmp::Reverse(r.revision));
         let Some(prev) = by_rev.iter().find(|r| r.version != self.template) else {
             return false;
         };
         self.template = prev.version;
-        self.progress.restart(view.now);
+        self.progress.restart(now);
         self.reported_complete = false;
         self.rolled_back = true;
         true
@@ -314,11 +314,7 @@ impl RollingUpdate {
                 d.reports.push(Report::Stalled);
                 if self.spec.rollback_on_stall && !self.rolled_back {
                     d.reports.push(Report::RollbackStarted);
-                    let view = View {
-                        now,
-                        replica_sets: rss,
-                    };
-                    if self.undo(&view) {
+                    if self.undo(rss, now) {
                         d.requeue_at = Some(now);
                     }
                 }
@@ -337,6 +333,7 @@ impl RollingUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::Monitor;
     use crate::model::RsId;
     use IntOrPercent::{Int, Percent};
 
@@ -379,9 +376,11 @@ mod tests {
     }
 
     fn decide(c: &mut RollingUpdate, rss: &[RsStatus]) -> Decision {
+        let monitor = Monitor::new(1, SimDuration::from_secs(1));
         c.reconcile(&View {
             now: SimTime::ZERO,
             replica_sets: rss,
+            monitor: &monitor,
         })
     }
 
@@ -457,10 +456,7 @@ mod tests {
     fn undo_targets_the_previous_revision_and_bumps_it() {
         let mut c = controller(Percent(25), Percent(25));
         let rss = [rs(0, 0, 5, 5), rs(1, 1, 5, 5)];
-        assert!(c.undo(&View {
-            now: SimTime::ZERO,
-            replica_sets: &rss
-        }));
+        assert!(c.undo(&rss, SimTime::ZERO));
         let d = decide(&mut c, &rss);
         assert_eq!(
             d.actions[0],
@@ -487,15 +483,18 @@ mod tests {
         );
         c.start(VersionId(1), SimTime::ZERO);
         let rss = [rs(0, 0, 2, 2), rs(1, 1, 1, 0)];
+        let monitor = Monitor::new(1, SimDuration::from_secs(1));
         let d = c.reconcile(&View {
             now: SimTime(5_000_000),
             replica_sets: &rss,
+            monitor: &monitor,
         });
         // The new ReplicaSet's first pod counts as progress at 5 s: deadline 15 s, +1 s slack.
         assert_eq!(d.requeue_at, Some(SimTime(16_000_000)));
         let d = c.reconcile(&View {
             now: SimTime(16_000_000),
             replica_sets: &rss,
+            monitor: &monitor,
         });
         assert_eq!(d.reports, [Report::Stalled, Report::RollbackStarted]);
         assert!(c.rolled_back());

@@ -1,0 +1,238 @@
+//! The monitor: what a Prometheus scraping the mesh would hold, per variant and per second.
+//!
+//! Analysis reads this, never the reporting metrics (which only observe). It keeps a ring of
+//! the last `horizon` seconds: requests, errors (every failure the client saw: 5xx, refused,
+//! timed out), and a log-scale latency histogram of successful responses (128 buckets, 10 %
+//! apart from 1 ms, so a p99 read from it is within about 5 %). Memory is fixed by the horizon
+//! and the number of variants, never by traffic.
+
+use crate::engine::{SimDuration, SimTime};
+
+const BUCKETS: usize = 128;
+const GROWTH: f64 = 1.1;
+
+#[derive(Clone)]
+struct Second {
+    /// Which absolute second this row holds (u64::MAX: empty).
+    second: u64,
+    requests: u32,
+    errors: u32,
+    ok: u32,
+    latency_sum_us: u64,
+    hist: [u32; BUCKETS],
+}
+
+impl Second {
+    fn empty() -> Self {
+        Second {
+            second: u64::MAX,
+            requests: 0,
+            errors: 0,
+            ok: 0,
+            latency_sum_us: 0,
+            hist: [0; BUCKETS],
+        }
+    }
+}
+
+/// Aggregates over a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowStats {
+    /// Requests that finished in the window.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Mean latency of successes, ms (`None`: no success).
+    pub mean_ms: Option<f64>,
+    /// 99th percentile latency of successes, ms.
+    pub p99_ms: Option<f64>,
+}
+
+impl WindowStats {
+    /// Errors / requests (`None` without requests).
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
+    }
+}
+
+/// A per-second series for the judge.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Series {
+    /// Error rate of each second with traffic.
+    ErrorRate,
+    /// Mean latency of each second with successes, ms.
+    MeanLatency,
+}
+
+/// Per-variant, per-second observations over a bounded horizon.
+#[derive(Clone)]
+pub struct Monitor {
+    slots: usize,
+    horizon: usize,
+    rows: Vec<Second>,
+}
+
+fn bucket_of(latency: SimDuration) -> usize {
+    let ms = latency.as_micros() as f64 / 1e3;
+    if ms <= 1.0 {
+        0
+    } else {
+        ((ms.ln() / GROWTH.ln()) as usize + 1).min(BUCKETS - 1)
+    }
+}
+
+/// Representative latency of a bucket, ms (geometric middle).
+fn bucket_ms(b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        GROWTH.powf(b as f64 - 0.5)
+    }
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Monitor({} variants, {} s)", self.slots, self.horizon)
+    }
+}
+
+impl Monitor {
+    /// A monitor for `slots` variants remembering `horizon` seconds.
+    pub fn new(slots: usize, horizon: SimDuration) -> Self {
+        let horizon = (horizon.as_micros() / 1_000_000).max(1) as usize + 1;
+        Monitor {
+            slots,
+            horizon,
+            rows: vec![Second::empty(); slots * horizon],
+        }
+    }
+
+    fn row_mut(&mut self, at: SimTime, slot: usize) -> Option<&mut Second> {
+        let second = at.as_micros() / 1_000_000;
+        let i = (second as usize % self.horizon) * self.slots + slot;
+        let row = self.rows.get_mut(i)?;
+        if row.second != second {
+            if row.second != u64::MAX && row.second > second {
+                return None; // older than the horizon
+            }
+            *row = Second::empty();
+            row.second = second;
+        }
+        Some(row)
+    }
+
+    /// A request of variant `slot` finished at `at`: `latency` for a success, `None` for a
+    /// failure.
+    pub fn record(&mut self, at: SimTime, slot: usize, latency: Option<SimDuration>) {
+        let Some(row) = self.row_mut(at, slot) else {
+            return;
+        };
+        row.requests += 1;
+        match latency {
+            Some(l) => {
+                row.ok += 1;
+                row.latency_sum_us += l.as_micros();
+                row.hist[bucket_of(l)] += 1;
+            }
+            None => row.errors += 1,
+        }
+    }
+
+    fn rows_in(&self, slot: usize, from: SimTime, to: SimTime) -> impl Iterator<Item = &Second> {
+        let (a, b) = (from.as_micros() / 1_000_000, to.as_micros() / 1_000_000);
+        let lo = a.max(b.saturating_sub(self.horizon as u64 - 1));
+        (lo..b).filter_map(move |s| {
+            let row = &self.rows[(s as usize % self.horizon) * self.slots + slot];
+            (row.second == s).then_some(row)
+        })
+    }
+
+    /// Aggregates of variant `slot` over whole seconds in `[from, to)`.
+    pub fn window(&self, slot: usize, from: SimTime, to: SimTime) -> WindowStats {
+        let mut hist = [0u64; BUCKETS];
+        let (mut requests, mut errors, mut ok, mut sum) = (0u64, 0u64, 0u64, 0u64);
+        for r in self.rows_in(slot, from, to) {
+            requests += u64::from(r.requests);
+            errors += u64::from(r.errors);
+            ok += u64::from(r.ok);
+            sum += r.latency_sum_us;
+            for (h, x) in hist.iter_mut().zip(r.hist.iter()) {
+                *h += u64::from(*x);
+            }
+        }
+        let p99_ms = (ok > 0).then(|| {
+            let rank = (ok as f64 * 0.99).ceil() as u64;
+            let mut seen = 0;
+            let b = hist
+                .iter()
+                .position(|n| {
+                    seen += n;
+                    seen >= rank
+                })
+                .unwrap_or(BUCKETS - 1);
+            bucket_ms(b)
+        });
+        WindowStats {
+            requests,
+            errors,
+            mean_ms: (ok > 0).then(|| sum as f64 / ok as f64 / 1e3),
+            p99_ms,
+        }
+    }
+
+    /// Per-second values of `series` for variant `slot` over `[from, to)`, skipping seconds
+    /// without data.
+    pub fn series(&self, slot: usize, from: SimTime, to: SimTime, series: Series) -> Vec<f64> {
+        self.rows_in(slot, from, to)
+            .filter_map(|r| match series {
+                Series::ErrorRate => {
+                    (r.requests > 0).then(|| f64::from(r.errors) / f64::from(r.requests))
+                }
+                Series::MeanLatency => {
+                    (r.ok > 0).then(|| r.latency_sum_us as f64 / f64::from(r.ok) / 1e3)
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(secs: f64) -> SimTime {
+        SimTime((secs * 1e6) as u64)
+    }
+
+    #[test]
+    fn windows_aggregate_whole_seconds() {
+        let mut m = Monitor::new(2, SimDuration::from_secs(60));
+        for i in 0..100 {
+            m.record(
+                s(10.0 + i as f64 * 0.01),
+                0,
+                Some(SimDuration::from_millis(20)),
+            );
+        }
+        m.record(s(10.5), 0, None);
+        m.record(s(10.5), 1, None);
+        let w = m.window(0, s(10.0), s(11.0));
+        assert_eq!((w.requests, w.errors), (101, 1));
+        assert!((w.mean_ms.unwrap() - 20.0).abs() < 1e-9);
+        let p99 = w.p99_ms.unwrap();
+        assert!((p99 / 20.0 - 1.0).abs() < 0.06, "{p99}");
+        assert_eq!(m.window(0, s(11.0), s(12.0)).requests, 0);
+        assert_eq!(m.series(1, s(0.0), s(20.0), Series::ErrorRate), [1.0]);
+    }
+
+    #[test]
+    fn old_seconds_fall_off_the_horizon() {
+        let mut m = Monitor::new(1, SimDuration::from_secs(10));
+        m.record(s(1.0), 0, None);
+        m.record(s(30.0), 0, None);
+        assert_eq!(m.window(0, s(0.0), s(31.0)).requests, 1);
+        // Recording into a second older than the horizon is ignored.
+        m.record(s(2.0), 0, None);
+        assert_eq!(m.window(0, s(25.0), s(31.0)).requests, 1);
+    }
+}
