@@ -3,5 +3,10 @@
 
 pub mod judge;
 mod monitor;
+mod run;
 
 pub use monitor::{Monitor, Series, WindowStats};
+pub use run::{
+    default_judge, evaluate, AnalysisRun, AnalysisSpec, JudgeSettings, Measurement, MetricKind,
+    MetricSpec, RunPhase,
+};

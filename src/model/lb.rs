@@ -211,14 +211,19 @@ impl Balancer {
             .is_some_and(|h| h.ejected_until > now)
     }
 
-    /// Chooses an endpoint for `request` (never its `last_pod` when another exists).
+    /// Chooses an endpoint for `request` (never its `last_pod` when another exists). A
+    /// synthetic request goes to its own version's endpoints, whatever the weights.
     pub fn pick(&mut self, request: &Request, pods: &[Pod], now: SimTime) -> Pick {
-        let version = match &self.weights {
-            None => None,
-            Some(w) => match weighted_index(w, &mut self.rng) {
-                Some(v) => Some(v),
-                None => return Pick::NoEndpoint,
-            },
+        let version = if request.synthetic_for > 0 {
+            Some(usize::from(request.synthetic_for - 1))
+        } else {
+            match &self.weights {
+                None => None,
+                Some(w) => match weighted_index(w, &mut self.rng) {
+                    Some(v) => Some(v),
+                    None => return Pick::NoEndpoint,
+                },
+            }
         };
         let exclude = request.last_pod;
         let pool_len = match version {
@@ -378,6 +383,7 @@ mod tests {
             idempotent: true,
             attempts: 0,
             last_pod: u32::MAX,
+            synthetic_for: 0,
         }
     }
 

@@ -327,6 +327,7 @@ mod tests {
             idempotent: true,
             attempts: 0,
             last_pod: u32::MAX,
+            synthetic_for: 0,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Request {
     pub attempts: u8,
     /// The last endpoint tried (`u32::MAX`: none), so a retry goes elsewhere.
     pub last_pod: u32,
+    /// A synthetic request (smoke test) for this version id + 1 (0: a real client's). Only
+    /// the monitor sees its outcome.
+    pub synthetic_for: u16,
 }
 
 /// Generates arrivals one at a time (the world keeps exactly one pending arrival event).
@@ -36,6 +39,7 @@ pub struct TrafficSource {
     service: RngStream,
     next_time: SimTime,
     exhausted: bool,
+    synthetic: u64,
 }
 
 impl TrafficSource {
@@ -54,6 +58,7 @@ impl TrafficSource {
             service: RngStream::new(seed, StreamName::Service),
             next_time: SimTime::ZERO,
             exhausted: false,
+            synthetic: 0,
         }
     }
 
@@ -98,6 +103,21 @@ impl TrafficSource {
         }
     }
 
+    /// A synthetic request (smoke test) sent at `at`: its luck comes from a counter, not from
+    /// the traffic or service streams, so smoke tests never shift real traffic.
+    pub fn synthetic_request(&mut self, at: SimTime) -> Request {
+        self.synthetic += 1;
+        Request {
+            arrived: at,
+            user: u32::MAX,
+            luck: crate::engine::stream_seed(self.synthetic, "smoke"),
+            idempotent: true,
+            attempts: 0,
+            last_pod: u32::MAX,
+            synthetic_for: 0,
+        }
+    }
+
     /// The request arriving at `at` (call once per time returned by `next_arrival_time`).
     pub fn make_request(&mut self, at: SimTime) -> Request {
         let user = match &self.zipf {
@@ -113,6 +133,7 @@ impl TrafficSource {
             idempotent,
             attempts: 0,
             last_pod: u32::MAX,
+            synthetic_for: 0,
         }
     }
 }

@@ -6,8 +6,11 @@
 //! each with its file, line, column and a fix.
 
 mod diagnostic;
+mod pod;
+mod problems;
 mod raw;
 mod resolve;
+mod traffic;
 
 pub use diagnostic::{Diagnostic, ScenarioError};
 

@@ -36,6 +36,15 @@ pub enum Event {
     BucketEnd,
     /// The router learns traffic weights published with this generation.
     WeightsLearned(u32),
+    /// A smoke-test request to `version`; `left` more follow, `gap` apart.
+    Smoke {
+        /// The version under test.
+        version: crate::model::VersionId,
+        /// Requests still to send after this one.
+        left: u32,
+        /// Time between requests.
+        gap: SimDuration,
+    },
 }
 
 impl Schedule for EventQueue<Event> {
@@ -94,6 +103,8 @@ impl Simulation {
             scenario.versions.len(),
             seed,
         );
+        let controller = scenario.build_controller();
+        lb.set_weights(controller.initial_weights());
         let initial = scenario.deployment.initial;
         let rs = cluster.create_replica_set(initial, 1);
         let pods = cluster.seed_ready_pods(rs, scenario.deployment.replicas);
@@ -125,7 +136,7 @@ impl Simulation {
         queue.schedule(SimTime::ZERO + scenario.metrics_bucket, Event::BucketEnd);
         Simulation {
             queue,
-            controller: scenario.build_controller(),
+            controller,
             cluster,
             lb,
             traffic,
@@ -198,6 +209,7 @@ impl Simulation {
             Event::RolloutStart => self.rollout_start(now),
             Event::Undo => self.undo(now),
             Event::WeightsLearned(generation) => self.weights_learned(now, generation),
+            Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
                 self.metrics.close_bucket(now, &counts);

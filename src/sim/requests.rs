@@ -1,7 +1,7 @@
 //! A request's journey: arrival, routing (with retries), service, and its single outcome.
 
 use super::{Event, Simulation};
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::{
     draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
 };
@@ -12,6 +12,30 @@ impl Simulation {
         self.in_flight += 1;
         if let Some(t) = self.traffic.next_arrival_time() {
             self.queue.schedule(t, Event::Arrival);
+        }
+        self.route(request, now, FailCause::NoEndpoints);
+    }
+
+    /// One smoke-test request to `version` (only the monitor records its outcome).
+    pub(super) fn smoke_request(
+        &mut self,
+        now: SimTime,
+        version: VersionId,
+        left: u32,
+        gap: SimDuration,
+    ) {
+        let mut request = self.traffic.synthetic_request(now);
+        request.synthetic_for = version.0 + 1;
+        self.in_flight += 1;
+        if left > 0 {
+            self.queue.schedule(
+                now + gap,
+                Event::Smoke {
+                    version,
+                    left: left - 1,
+                    gap,
+                },
+            );
         }
         self.route(request, now, FailCause::NoEndpoints);
     }
@@ -37,7 +61,7 @@ impl Simulation {
             let pick = self.lb.pick(&request, &self.cluster.pods, now);
             let pod = match pick {
                 Pick::NoEndpoint => {
-                    if request.attempts == 0 {
+                    if request.attempts == 0 && request.synthetic_for == 0 {
                         self.metrics.arrival(now, request.user, None);
                     }
                     let version = last_version(&request, self);
@@ -47,7 +71,7 @@ impl Simulation {
                 Pick::Endpoint(p) => p,
             };
             let version = self.cluster.pods[pod.index()].version;
-            if request.attempts == 0 {
+            if request.attempts == 0 && request.synthetic_for == 0 {
                 self.metrics.arrival(now, request.user, Some(version));
             }
             request.attempts = request.attempts.saturating_add(1);
@@ -70,7 +94,9 @@ impl Simulation {
                         self.fail(now, &request, Some(version), cause);
                         return;
                     }
-                    self.metrics.retry();
+                    if request.synthetic_for == 0 {
+                        self.metrics.retry();
+                    }
                 }
             }
         }
@@ -102,7 +128,9 @@ impl Simulation {
             (_, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
                 let latency = now - request.arrived;
-                self.metrics.ok(now, request.user, version, latency);
+                if request.synthetic_for == 0 {
+                    self.metrics.ok(now, request.user, version, latency);
+                }
                 self.monitor.record(now, version.index(), Some(latency));
             }
         }
@@ -136,7 +164,9 @@ impl Simulation {
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {
-                self.metrics.retry();
+                if request.synthetic_for == 0 {
+                    self.metrics.retry();
+                }
                 self.route(*request, now, FailCause::ResetOnShutdown);
             } else {
                 let version = last_version(request, self);
@@ -159,7 +189,9 @@ impl Simulation {
         cause: FailCause,
     ) {
         self.in_flight -= 1;
-        self.metrics.failed(at, request.user, version, cause);
+        if request.synthetic_for == 0 {
+            self.metrics.failed(at, request.user, version, cause);
+        }
         let slot = version.map_or(self.scenario.versions.len(), |v| v.index());
         self.monitor.record(at, slot, None);
     }

@@ -1,7 +1,7 @@
 //! Driving the rollout controller and recording the rollout's course.
 
 use super::{Event, Simulation};
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{CapacitySummary, ExposureSummary, RolloutSummary, Summary, VersionSummary};
 use crate::strategy::{Action, Report, RsStatus, View};
 
@@ -115,6 +115,22 @@ impl Simulation {
                     self.cluster.replica_sets[rs.index()].revision = revision;
                 }
                 Action::SetWeights(ref weights) => self.publish_weights(now, weights.clone()),
+                Action::SmokeTest {
+                    version,
+                    requests,
+                    over,
+                } if requests > 0 => {
+                    let gap = SimDuration::from_micros(over.as_micros() / u64::from(requests));
+                    self.queue.schedule(
+                        now,
+                        Event::Smoke {
+                            version,
+                            left: requests - 1,
+                            gap,
+                        },
+                    );
+                }
+                Action::SmokeTest { .. } => {}
             }
             self.handle_dropped(now);
         }

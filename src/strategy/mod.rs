@@ -7,12 +7,14 @@
 //! tested on hand-made views and replayed by `rollsim plan` with instantly ready pods.
 
 pub mod argo_canary;
+mod blue_green;
 mod fenceposts;
 mod plan;
 mod progress;
 mod recreate;
 mod rolling;
 
+pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
 pub use fenceposts::{resolve_fenceposts, IntOrPercent};
 pub use plan::{plan, PlanRs, PlanStep};
 pub use progress::ProgressTracker;
@@ -81,6 +83,17 @@ pub enum Action {
     /// Set per-version traffic weights at the router (`None`: split by endpoint count, as a
     /// plain Service does). The balancer learns the change after its propagation delay.
     SetWeights(Option<Vec<u32>>),
+    /// Send `requests` synthetic requests, spread over `over`, only to `version`'s pods (a
+    /// smoke-test Job against a preview service). They are seen by the monitor, not the
+    /// reported metrics.
+    SmokeTest {
+        /// The version under test.
+        version: VersionId,
+        /// How many requests.
+        requests: u32,
+        /// Over how long.
+        over: SimDuration,
+    },
     /// Re-number a ReplicaSet (a rollback makes an old ReplicaSet the newest revision).
     SetRevision {
         /// The ReplicaSet.
@@ -135,6 +148,11 @@ pub trait Controller {
     fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool;
     /// One reconcile.
     fn reconcile(&mut self, view: &View<'_>) -> Decision;
+    /// Router weights in force before the rollout (blue-green's active service, a routed
+    /// canary's stable route); `None`: a plain Service split by endpoints.
+    fn initial_weights(&self) -> Option<Vec<u32>> {
+        None
+    }
     /// Resolved limits for the teaching view, e.g. `("maxSurge", "3 (25% of 10, rounded up)")`.
     fn limits(&self) -> Vec<(&'static str, String)>;
 }

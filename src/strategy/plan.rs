@@ -90,7 +90,7 @@ pub fn plan(
                     r.available = replicas;
                 }
                 Action::SetRevision { rs, revision } => rss[rs.index()].revision = revision,
-                Action::SetWeights(_) => {}
+                Action::SetWeights(_) | Action::SmokeTest { .. } => {}
             }
         }
         steps.push(PlanStep {

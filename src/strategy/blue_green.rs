@@ -1,0 +1,371 @@
+//! Argo Rollouts blue-green (rollout/bluegreen.go, utils/replicaset/bluegreen.go):
+//!
+//! * the new ReplicaSet comes up behind the **preview** service at `previewReplicaCount`
+//!   (default: full size) while the **active** service keeps every production request on the
+//!   stable ReplicaSet, which stays at `replicas` throughout;
+//! * nothing happens until the preview is fully available; then an optional smoke test (a
+//!   synthetic load sent only to the preview, standing in for a test Job) and
+//!   **pre-promotion analysis** must pass; failure aborts;
+//! * then the pause: `autoPromotionEnabled: false` waits for a promote (`promote_at`),
+//!   `autoPromotionSeconds` waits that long; the preview is scaled to full size if it was not;
+//! * the **switch** is one atomic selector change — all traffic to the new version — which the
+//!   balancer still learns only after its propagation delay;
+//! * **post-promotion analysis** runs after the switch; failure aborts back to the old
+//!   ReplicaSet, which is still running (it is not scaled down while the analysis runs);
+//! * the old ReplicaSet is scaled down `scaleDownDelaySeconds` (default 30 s) after the switch,
+//!   so a rollback inside that window is instant; after an abort the preview is scaled down
+//!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
+
+use super::{Action, Controller, Decision, Report, RsStatus, View};
+use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::VersionId;
+
+/// A smoke test: synthetic requests sent only to the preview.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmokeTest {
+    /// How many requests.
+    pub requests: u32,
+    /// Spread evenly over this long.
+    pub over: SimDuration,
+}
+
+/// The blue-green strategy's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlueGreenSpec {
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// Number of versions (length of the weight vector).
+    pub versions: usize,
+    /// `previewReplicaCount` (`None`: full size).
+    pub preview_replicas: Option<u32>,
+    /// `autoPromotionEnabled`.
+    pub auto_promotion: bool,
+    /// `autoPromotionSeconds` (zero: promote as soon as ready).
+    pub auto_promotion_after: SimDuration,
+    /// A human's `kubectl argo rollouts promote`, when auto-promotion is off.
+    pub promote_at: Option<SimTime>,
+    /// `scaleDownDelaySeconds`.
+    pub scale_down_delay: SimDuration,
+    /// `abortScaleDownDelaySeconds` (`None`: keep the preview after an abort).
+    pub abort_scale_down_delay: Option<SimDuration>,
+    /// Smoke test against the preview before promotion.
+    pub smoke_test: Option<SmokeTest>,
+    /// `prePromotionAnalysis`.
+    pub pre_promotion: Option<AnalysisSpec>,
+    /// `postPromotionAnalysis`.
+    pub post_promotion: Option<AnalysisSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    Steady,
+    Preview,
+    Switched { at: SimTime },
+    Promoted { at: SimTime },
+    Done,
+    Aborted { at: SimTime },
+}
+
+/// The blue-green controller.
+#[derive(Clone, Debug)]
+pub struct BlueGreen {
+    spec: BlueGreenSpec,
+    stable: VersionId,
+    target: VersionId,
+    stage: Stage,
+    checkpoint: bool,
+    smoke_started: bool,
+    pause_started: Option<SimTime>,
+    paused_reported: bool,
+    pre: Option<AnalysisRun>,
+    post: Option<AnalysisRun>,
+    /// A decision made outside reconcile (a manual abort), applied at the next reconcile.
+    pending: Option<Decision>,
+}
+
+fn newest(rss: &[RsStatus], version: VersionId) -> Option<&RsStatus> {
+    rss.iter()
+        .filter(|r| r.version == version)
+        .max_by_key(|r| r.revision)
+}
+
+impl BlueGreen {
+    /// A controller whose active service points at `stable`.
+    pub fn new(spec: BlueGreenSpec, stable: VersionId) -> Self {
+        BlueGreen {
+            spec,
+            stable,
+            target: stable,
+            stage: Stage::Steady,
+            checkpoint: false,
+            smoke_started: false,
+            pause_started: None,
+            paused_reported: false,
+            pre: None,
+            post: None,
+            pending: None,
+        }
+    }
+
+    fn weights_to(&self, v: VersionId) -> Action {
+        let mut w = vec![0; self.spec.versions];
+        w[v.index()] = 100;
+        Action::SetWeights(Some(w))
+    }
+
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+        d.actions.push(self.weights_to(self.stable));
+        d.reports.push(Report::Aborted);
+        d.why = format!("abort: {why}; active service back to the stable version");
+        self.stage = Stage::Aborted { at: now };
+        if let Some(delay) = self.spec.abort_scale_down_delay {
+            d.requeue_at = Some(now + delay);
+        }
+    }
+
+    fn preview_size(&self) -> u32 {
+        if self.checkpoint {
+            self.spec.replicas
+        } else {
+            self.spec
+                .preview_replicas
+                .unwrap_or(self.spec.replicas)
+                .min(self.spec.replicas)
+        }
+    }
+
+    /// Before the switch: preview up, smoke test, pre-promotion analysis, pause, full size.
+    fn before_switch(&mut self, view: &View<'_>, new: &RsStatus, d: &mut Decision) {
+        let now = view.now;
+        let size = self.preview_size();
+        if new.spec != size {
+            d.actions.push(Action::Scale {
+                rs: new.id,
+                replicas: size,
+            });
+            d.why = format!("scale the preview ReplicaSet to {size}");
+            return;
+        }
+        if new.available < size {
+            d.why = format!("wait: preview {}/{size} available", new.available);
+            return;
+        }
+        if !self.checkpoint {
+            if let Some(smoke) = self.spec.smoke_test.clone() {
+                if !self.smoke_started {
+                    self.smoke_started = true;
+                    d.actions.push(Action::SmokeTest {
+                        version: self.target,
+                        requests: smoke.requests,
+                        over: smoke.over,
+                    });
+                }
+            }
+            if let Some(spec) = self.spec.pre_promotion.clone() {
+                let run = self.pre.get_or_insert_with(|| {
+                    AnalysisRun::start(spec, self.target, Some(self.stable), now)
+                });
+                match run.advance(now, view.monitor) {
+                    RunPhase::Running => {
+                        d.requeue_at = run.due();
+                        d.why =
+                            format!("pre-promotion analysis: {} measurements taken", run.taken());
+                        return;
+                    }
+                    RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
+                    RunPhase::Inconclusive => {
+                        if !self.paused_reported {
+                            self.paused_reported = true;
+                            d.reports.push(Report::Paused);
+                        }
+                        d.why = "paused: pre-promotion analysis inconclusive".into();
+                        return;
+                    }
+                    RunPhase::Successful => {}
+                }
+            }
+            if !self.spec.auto_promotion {
+                match self.spec.promote_at {
+                    Some(t) if now >= t => {}
+                    other => {
+                        if !self.paused_reported {
+                            self.paused_reported = true;
+                            d.reports.push(Report::Paused);
+                        }
+                        d.requeue_at = other;
+                        d.why = "paused (BlueGreenPause): waiting for a promote".into();
+                        return;
+                    }
+                }
+            } else if !self.spec.auto_promotion_after.is_zero() {
+                let since = *self.pause_started.get_or_insert(now);
+                let at = since + self.spec.auto_promotion_after;
+                if now <= at {
+                    d.requeue_at = Some(at + SimDuration::from_micros(1));
+                    d.why = format!("paused: auto-promotion in {}", at - now);
+                    return;
+                }
+            }
+            self.checkpoint = true;
+            if new.spec < self.spec.replicas {
+                d.actions.push(Action::Scale {
+                    rs: new.id,
+                    replicas: self.spec.replicas,
+                });
+                d.why = "checkpoint passed: scale the preview to full size".into();
+                return;
+            }
+        }
+        if new.available < self.spec.replicas {
+            d.why = "wait: new ReplicaSet not fully available".into();
+            return;
+        }
+        d.actions.push(self.weights_to(self.target));
+        d.why = "switch the active service to the new ReplicaSet".into();
+        self.stage = Stage::Switched { at: now };
+        if let Some(spec) = self.spec.post_promotion.clone() {
+            let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
+            d.requeue_at = run.due();
+            self.post = Some(run);
+        } else {
+            self.promote(d, now);
+        }
+    }
+
+    fn promote(&mut self, d: &mut Decision, now: SimTime) {
+        d.reports.push(Report::Promoted);
+        self.stage = Stage::Promoted { at: now };
+        d.requeue_at = Some(now + self.spec.scale_down_delay);
+    }
+}
+
+impl Controller for BlueGreen {
+    fn strategy(&self) -> &'static str {
+        "blue_green"
+    }
+
+    fn replicas(&self) -> u32 {
+        self.spec.replicas
+    }
+
+    fn initial_weights(&self) -> Option<Vec<u32>> {
+        let mut w = vec![0; self.spec.versions];
+        w[self.stable.index()] = 100;
+        Some(w)
+    }
+
+    fn start(&mut self, target: VersionId, _now: SimTime) {
+        self.target = target;
+        self.stage = Stage::Preview;
+    }
+
+    fn undo(&mut self, _replica_sets: &[RsStatus], now: SimTime) -> bool {
+        match self.stage {
+            Stage::Preview | Stage::Switched { .. } | Stage::Promoted { .. } => {
+                let mut d = Decision::default();
+                self.abort(&mut d, now, "manual abort");
+                self.pending = Some(d);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn reconcile(&mut self, view: &View<'_>) -> Decision {
+        let mut d = self.pending.take().unwrap_or_default();
+        let now = view.now;
+        let rss = view.replica_sets;
+        if self.stage == Stage::Steady || self.stage == Stage::Done {
+            return d;
+        }
+        if let Stage::Aborted { at } = self.stage {
+            if let (Some(delay), Some(new)) =
+                (self.spec.abort_scale_down_delay, newest(rss, self.target))
+            {
+                if now >= at + delay && new.spec > 0 {
+                    d.actions.push(Action::Scale {
+                        rs: new.id,
+                        replicas: 0,
+                    });
+                    d.why = "abortScaleDownDelaySeconds passed: scale the preview down".into();
+                } else if new.spec > 0 {
+                    d.requeue_at = Some(at + delay);
+                }
+            }
+            return d;
+        }
+        let Some(new) = newest(rss, self.target).cloned() else {
+            let max_rev = super::max_revision(rss);
+            let size = self.preview_size();
+            d.actions.push(Action::CreateReplicaSet {
+                version: self.target,
+                replicas: size,
+                revision: max_rev + 1,
+            });
+            d.why = format!("create the preview ReplicaSet at {size} behind the preview service");
+            return d;
+        };
+        match self.stage.clone() {
+            Stage::Preview => self.before_switch(view, &new, &mut d),
+            Stage::Switched { .. } => {
+                let run = self
+                    .post
+                    .as_mut()
+                    .expect("post-promotion run exists after the switch");
+                match run.advance(now, view.monitor) {
+                    RunPhase::Running => {
+                        d.requeue_at = run.due();
+                        d.why = format!("post-promotion analysis: {} measurements", run.taken());
+                    }
+                    RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
+                    RunPhase::Inconclusive => {
+                        if !self.paused_reported {
+                            self.paused_reported = true;
+                            d.reports.push(Report::Paused);
+                        }
+                        d.why = "paused: post-promotion analysis inconclusive".into();
+                    }
+                    RunPhase::Successful => self.promote(&mut d, now),
+                }
+            }
+            Stage::Promoted { at } => {
+                let scale_at = at + self.spec.scale_down_delay;
+                let old: Vec<&RsStatus> = rss
+                    .iter()
+                    .filter(|r| r.id != new.id && (r.spec > 0 || r.replicas > 0))
+                    .collect();
+                if now < scale_at && old.iter().any(|r| r.spec > 0) {
+                    d.requeue_at = Some(scale_at);
+                    d.why = format!(
+                        "keep the old ReplicaSet until scaleDownDelaySeconds ({})",
+                        self.spec.scale_down_delay
+                    );
+                } else if old.iter().any(|r| r.spec > 0) {
+                    for r in old.iter().filter(|r| r.spec > 0) {
+                        d.actions.push(Action::Scale {
+                            rs: r.id,
+                            replicas: 0,
+                        });
+                    }
+                    d.why = "scale the old ReplicaSet down".into();
+                } else if old.is_empty() {
+                    self.stable = self.target;
+                    self.stage = Stage::Done;
+                    d.reports.push(Report::Completed);
+                    d.why = "complete: the new ReplicaSet is stable".into();
+                }
+            }
+            _ => {}
+        }
+        d
+    }
+
+    fn limits(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("replicas", self.spec.replicas.to_string()),
+            ("previewReplicas", self.preview_size().to_string()),
+            ("scaleDownDelay", self.spec.scale_down_delay.to_string()),
+        ]
+    }
+}
