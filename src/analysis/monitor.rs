@@ -70,6 +70,7 @@ pub struct Monitor {
     slots: usize,
     horizon: usize,
     rows: Vec<Second>,
+    dry_run: bool,
 }
 
 fn bucket_of(latency: SimDuration) -> usize {
@@ -104,10 +105,28 @@ impl Monitor {
             slots,
             horizon,
             rows: vec![Second::empty(); slots * horizon],
+            dry_run: false,
         }
     }
 
+    /// A monitor with no data on which every analysis measurement succeeds: the "everything
+    /// goes well" assumption of `rollsim plan`.
+    pub fn dry_run() -> Self {
+        Monitor {
+            dry_run: true,
+            ..Monitor::new(0, SimDuration::from_secs(1))
+        }
+    }
+
+    /// Whether analyses should assume success (see [`Monitor::dry_run`]).
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
     fn row_mut(&mut self, at: SimTime, slot: usize) -> Option<&mut Second> {
+        if slot >= self.slots {
+            return None;
+        }
         let second = at.as_micros() / 1_000_000;
         let i = (second as usize % self.horizon) * self.slots + slot;
         let row = self.rows.get_mut(i)?;
@@ -139,7 +158,10 @@ impl Monitor {
     }
 
     fn rows_in(&self, slot: usize, from: SimTime, to: SimTime) -> impl Iterator<Item = &Second> {
-        let (a, b) = (from.as_micros() / 1_000_000, to.as_micros() / 1_000_000);
+        let (a, mut b) = (from.as_micros() / 1_000_000, to.as_micros() / 1_000_000);
+        if slot >= self.slots {
+            b = a; // no such variant: an empty range
+        }
         let lo = a.max(b.saturating_sub(self.horizon as u64 - 1));
         (lo..b).filter_map(move |s| {
             let row = &self.rows[(s as usize % self.horizon) * self.slots + slot];

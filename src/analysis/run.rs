@@ -10,6 +10,7 @@
 //! (a query that returned no data); the first measurement is taken one interval after the run
 //! starts (plus `initial_delay`), so that it covers a full interval.
 
+use super::judge::{classify, Direction, JudgeConfig, Verdict};
 use super::{Monitor, Series};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -218,6 +219,9 @@ pub fn evaluate(
     to: SimTime,
     monitor: &Monitor,
 ) -> (Option<f64>, Measurement) {
+    if monitor.is_dry_run() {
+        return (None, Measurement::Successful);
+    }
     let w = monitor.window(target.index(), from, to);
     if w.requests < m.min_requests.max(1) {
         return (None, Measurement::Error);
@@ -264,22 +268,20 @@ pub fn default_judge(series: Series) -> JudgeSettings {
     }
 }
 
-/// Judges the experiment's series against the control's: a significant increase beyond the
-/// effect size fails. Both series are "higher is worse" (error rate, latency).
+/// Judges the experiment's series against the control's with the Mann-Whitney classifier
+/// (`analysis::judge`): a significant increase beyond the effect size fails. Both series are
+/// "higher is worse" (error rate, latency), so only an increase counts against the canary.
 fn judge(control: &[f64], experiment: &[f64], s: &JudgeSettings) -> Measurement {
-    if control.len() < s.min_samples || experiment.len() < s.min_samples {
-        return Measurement::Error;
-    }
-    // Placeholder until analysis::judge lands: compare medians.
-    let med = |xs: &[f64]| {
-        let mut v = xs.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    let config = JudgeConfig {
+        direction: Direction::Increase,
+        confidence: s.confidence,
+        effect_size: s.effect_size,
+        min_samples: s.min_samples,
     };
-    if med(experiment) > med(control) * (1.0 + s.effect_size) + 1e-12 {
-        Measurement::Failed
-    } else {
-        Measurement::Successful
+    match classify(control, experiment, &config) {
+        Verdict::Pass | Verdict::Low => Measurement::Successful,
+        Verdict::High => Measurement::Failed,
+        Verdict::NoData => Measurement::Error,
     }
 }
 
@@ -342,6 +344,36 @@ mod tests {
         let mut run = AnalysisRun::start(spec(0.05, None), VersionId(1), None, SimTime::ZERO);
         assert_eq!(run.advance(SimTime(40_000_000), &m), RunPhase::Running);
         assert_eq!(run.advance(SimTime(50_000_000), &m), RunPhase::Failed);
+    }
+
+    #[test]
+    fn the_judge_fails_a_variant_slower_than_its_baseline() {
+        let mut m = Monitor::new(2, SimDuration::from_secs(600));
+        for i in 0..6_000u64 {
+            let t = SimTime(i * 10_000);
+            let jitter = (i % 7) as u64;
+            m.record(t, 0, Some(SimDuration::from_millis(20 + jitter)));
+            m.record(t, 1, Some(SimDuration::from_millis(40 + jitter)));
+        }
+        let metric = MetricSpec {
+            name: "latency".into(),
+            kind: MetricKind::Judge {
+                series: Series::MeanLatency,
+                settings: default_judge(Series::MeanLatency),
+            },
+            max: None,
+            min: None,
+            fail_above: None,
+            fail_below: None,
+            min_requests: 1,
+        };
+        let (from, to) = (SimTime::ZERO, SimTime(60_000_000));
+        let slower = evaluate(&metric, VersionId(1), Some(VersionId(0)), from, to, &m);
+        assert_eq!(slower.1, Measurement::Failed);
+        let faster = evaluate(&metric, VersionId(0), Some(VersionId(1)), from, to, &m);
+        assert_eq!(faster.1, Measurement::Successful);
+        let alone = evaluate(&metric, VersionId(1), None, from, to, &m);
+        assert_eq!(alone.1, Measurement::Error);
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn plan_text(header: &str, limits: &[(&'static str, String)], steps: &[PlanS
             format!("{} (rev {})", rs.version, rs.revision)
         );
     }
-    let _ = writeln!(o, "{head} {:<6} why", "total");
+    let _ = writeln!(o, "{head} {:<6} {:<8} why", "total", "at");
     let mut sub = format!("{:<5}", "");
     for _ in &last.replica_sets {
         let _ = write!(sub, " {:<20}", "desired/exist/ready");
@@ -144,9 +144,21 @@ pub fn plan_text(header: &str, limits: &[(&'static str, String)], steps: &[PlanS
             let cell = s.replica_sets.get(i).map_or(String::from("-"), |r| {
                 format!("{}/{}/{}", r.desired, r.existing, r.ready)
             });
-            let _ = write!(row, " {cell:<18}");
+            let _ = write!(row, " {cell:<20}");
         }
-        let _ = writeln!(o, "{row} {:<6} {}", s.total_pods, s.why);
+        let weights = if s.weights.is_empty() {
+            String::new()
+        } else {
+            let w: Vec<String> = s.weights.iter().map(|(v, w)| format!("{v} {w}%")).collect();
+            format!(" [traffic: {}]", w.join(", "))
+        };
+        let _ = writeln!(
+            o,
+            "{row} {:<6} {:<8} {}{weights}",
+            s.total_pods,
+            format!("{}s", s.at_s),
+            s.why
+        );
     }
     o
 }

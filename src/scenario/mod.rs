@@ -10,15 +10,20 @@ mod pod;
 mod problems;
 mod raw;
 mod resolve;
+mod rollout;
 mod traffic;
 
 pub use diagnostic::{Diagnostic, ScenarioError};
 
 use std::path::Path;
 
+use crate::analysis::AnalysisSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{ClusterSpec, LbSpec, TrafficSource, TrafficSpec, VersionId, VersionSpec};
-use crate::strategy::{Controller, IntOrPercent, Recreate, RollingUpdate};
+use crate::strategy::{
+    BlueGreen, BlueGreenSpec, Canary, CanarySpec, Controller, Flagger, FlaggerSpec, IntOrPercent,
+    Recreate, RollingUpdate,
+};
 
 pub use crate::strategy::rolling_spec::RollingSpec;
 
@@ -46,7 +51,15 @@ pub enum StrategySpec {
         max_surge: IntOrPercent,
         /// `maxUnavailable`.
         max_unavailable: IntOrPercent,
+        /// Background analysis; failure rolls back (`kubectl rollout undo`).
+        analysis: Option<AnalysisSpec>,
     },
+    /// Argo Rollouts blue-green.
+    BlueGreen(BlueGreenSpec),
+    /// Argo Rollouts canary.
+    Canary(CanarySpec),
+    /// Flagger canary.
+    Flagger(FlaggerSpec),
 }
 
 /// The rollout to simulate.
@@ -121,13 +134,17 @@ impl Scenario {
             None => "none",
             Some(StrategySpec::Recreate) => "recreate",
             Some(StrategySpec::Rolling { .. }) => "rolling",
+            Some(StrategySpec::BlueGreen(_)) => "blue_green",
+            Some(StrategySpec::Canary(c)) if c.traffic_routing.is_some() => "canary",
+            Some(StrategySpec::Canary(_)) => "canary_basic",
+            Some(StrategySpec::Flagger(_)) => "flagger",
         }
     }
 
     /// The rollout controller for this scenario (a no-op rolling controller without rollout).
     pub fn build_controller(&self) -> Box<dyn Controller> {
         let d = &self.deployment;
-        let rolling = |max_surge, max_unavailable, rollback_on_stall| {
+        let rolling = |max_surge, max_unavailable, rollback_on_stall, analysis| {
             Box::new(RollingUpdate::new(
                 RollingSpec {
                     replicas: d.replicas,
@@ -135,12 +152,18 @@ impl Scenario {
                     max_unavailable,
                     progress_deadline: d.progress_deadline,
                     rollback_on_stall,
+                    analysis,
                 },
                 d.initial,
             )) as Box<dyn Controller>
         };
         match &self.rollout {
-            None => rolling(IntOrPercent::Percent(25), IntOrPercent::Percent(25), false),
+            None => rolling(
+                IntOrPercent::Percent(25),
+                IntOrPercent::Percent(25),
+                false,
+                None,
+            ),
             Some(r) => match r.strategy {
                 StrategySpec::Recreate => Box::new(Recreate::new(
                     d.replicas,
@@ -151,7 +174,16 @@ impl Scenario {
                 StrategySpec::Rolling {
                     max_surge,
                     max_unavailable,
-                } => rolling(max_surge, max_unavailable, r.rollback_on_stall),
+                    ref analysis,
+                } => rolling(
+                    max_surge,
+                    max_unavailable,
+                    r.rollback_on_stall,
+                    analysis.clone(),
+                ),
+                StrategySpec::BlueGreen(ref s) => Box::new(BlueGreen::new(s.clone(), d.initial)),
+                StrategySpec::Canary(ref s) => Box::new(Canary::new(s.clone(), d.initial)),
+                StrategySpec::Flagger(ref s) => Box::new(Flagger::new(s.clone(), d.initial)),
             },
         }
     }

@@ -216,4 +216,111 @@ pub struct RawRollout {
     pub max_unavailable: Option<RawIntOrPercent>,
     pub undo_at: Option<RawDuration>,
     pub rollback_on_stall: Option<bool>,
+    pub analysis: Option<RawAnalysis>,
+    // blue-green
+    pub preview_replicas: Option<i64>,
+    pub auto_promotion: Option<bool>,
+    pub auto_promotion_after: Option<RawDuration>,
+    pub promote_at: Option<RawDurations>,
+    pub scale_down_delay: Option<RawDuration>,
+    pub abort_scale_down_delay: Option<RawDuration>,
+    pub smoke_test: Option<RawSmoke>,
+    pub pre_promotion_analysis: Option<RawAnalysis>,
+    pub post_promotion_analysis: Option<RawAnalysis>,
+    // canary
+    pub steps: Option<Vec<RawCanaryStep>>,
+    pub traffic_routing: Option<bool>,
+    pub max_traffic_weight: Option<i64>,
+    pub min_pods_per_replica_set: Option<i64>,
+    pub dynamic_stable_scale: Option<bool>,
+    // flagger
+    pub interval: Option<RawDuration>,
+    pub threshold: Option<i64>,
+    pub step_weight: Option<i64>,
+    pub step_weights: Option<Vec<i64>>,
+    pub max_weight: Option<i64>,
+}
+
+/// One duration or several.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawDurations {
+    /// One.
+    One(RawDuration),
+    /// Several.
+    Many(Vec<RawDuration>),
+}
+
+/// `smoke_test = { requests = 200, over = "20s" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmoke {
+    pub requests: i64,
+    pub over: RawDuration,
+}
+
+/// One canary step: exactly one key set.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanaryStep {
+    pub set_weight: Option<i64>,
+    pub pause: Option<RawPause>,
+    pub set_canary_scale: Option<RawCanaryScale>,
+    pub analysis: Option<RawAnalysis>,
+}
+
+/// `pause = "30s"`, `pause = "indefinite"` or `pause = {}` / `{ duration = "30s" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPause {
+    /// A duration or the word "indefinite".
+    Duration(RawDuration),
+    /// A table.
+    Table(RawPauseTable),
+}
+
+/// `pause = { duration = "30s" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPauseTable {
+    pub duration: Option<RawDuration>,
+}
+
+/// `set_canary_scale = { replicas = 3 }` / `{ weight = 50 }` / `{ match_traffic_weight = true }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanaryScale {
+    pub replicas: Option<i64>,
+    pub weight: Option<i64>,
+    pub match_traffic_weight: Option<bool>,
+}
+
+/// An analysis: measurement schedule and metrics.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    pub interval: Option<RawDuration>,
+    pub count: Option<i64>,
+    pub initial_delay: Option<RawDuration>,
+    pub failure_limit: Option<i64>,
+    pub inconclusive_limit: Option<i64>,
+    pub consecutive_error_limit: Option<i64>,
+    pub starting_step: Option<i64>,
+    pub metrics: Vec<RawMetric>,
+}
+
+/// One analysis metric.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: Option<String>,
+    pub metric: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub fail_above: Option<f64>,
+    pub fail_below: Option<f64>,
+    pub min_requests: Option<i64>,
+    pub confidence: Option<f64>,
+    pub effect_size: Option<f64>,
+    pub min_samples: Option<i64>,
 }

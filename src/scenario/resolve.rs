@@ -8,14 +8,14 @@ use super::diagnostic::{Locator, ScenarioError};
 use super::pod::{fault, pod_spec};
 use super::problems::{child, path, Problems};
 use super::raw::*;
+use super::rollout::{rollout, RolloutContext};
 use super::traffic::{preset, profile};
-use super::{DeploymentSpec, RolloutSpec, Scenario, StrategySpec};
+use super::{DeploymentSpec, Scenario};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
     ClusterSpec, Dist, Fault, LbPolicy, RateProfile, TrafficSpec, UserDistribution, VersionId,
     VersionSpec,
 };
-use crate::strategy::IntOrPercent;
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
@@ -285,56 +285,13 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
 
     // rollout
     let rollout = raw.rollout.as_ref().and_then(|r| {
-        let rp = path(&["rollout"]);
-        let target = pr.version_ref(&child(&rp, "to"), &r.to, &names);
-        if initial.is_some() && target == initial {
-            pr.add(&child(&rp, "to"), format!("the rollout goes to \"{}\", the version already running", r.to), "roll out to another version defined under [versions]");
-        }
-        if replicas == 0 {
-            pr.add(&child(&dp, "replicas"), "a rollout of 0 replicas moves nothing", "set deployment.replicas ≥ 1, or remove [rollout]");
-        }
-        let at = pr.duration(&child(&rp, "at"), &r.at).map(|d| SimTime::ZERO + d);
-        if let (Some(at), Some(_)) = (at, duration) {
-            if at >= end {
-                pr.add(&child(&rp, "at"), "the rollout starts after the run ends", "start it before `duration`, or lengthen the run");
-            }
-        }
-        let undo_at = r.undo_at.as_ref().and_then(|u| pr.duration(&child(&rp, "undo_at"), u)).map(|d| SimTime::ZERO + d);
-        if let (Some(u), Some(a)) = (undo_at, at) {
-            if u <= a {
-                pr.add(&child(&rp, "undo_at"), "the undo comes before the rollout starts", "undo_at must be later than `at`");
-            }
-        }
-        let strategy = match r.strategy.as_str() {
-            "recreate" => {
-                for (k, set) in [("max_surge", r.max_surge.is_some()), ("max_unavailable", r.max_unavailable.is_some())] {
-                    if set {
-                        pr.add(&child(&rp, k), format!("`{k}` does not apply to the Recreate strategy"), "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"");
-                    }
-                }
-                StrategySpec::Recreate
-            }
-            "rolling" => {
-                let surge = r.max_surge.as_ref().map_or(Some(IntOrPercent::Percent(25)), |v| pr.int_or_percent(&child(&rp, "max_surge"), v, None));
-                let unavailable = r.max_unavailable.as_ref().map_or(Some(IntOrPercent::Percent(25)), |v| pr.int_or_percent(&child(&rp, "max_unavailable"), v, Some(100)));
-                let (surge, unavailable) = (surge.unwrap_or(IntOrPercent::Int(1)), unavailable.unwrap_or(IntOrPercent::Int(0)));
-                if surge.is_zero() && unavailable.is_zero() {
-                    pr.add(&child(&rp, "max_unavailable"), "max_surge and max_unavailable are both 0: the rollout could never move", "Kubernetes rejects this (\"may not be 0 when maxSurge is 0\"); allow a surge (max_surge = 1) or some unavailability (max_unavailable = 1)");
-                }
-                StrategySpec::Rolling { max_surge: surge, max_unavailable: unavailable }
-            }
-            o => {
-                pr.add(&child(&rp, "strategy"), format!("unknown strategy \"{o}\""), "use \"rolling\" (Kubernetes RollingUpdate) or \"recreate\"");
-                StrategySpec::Recreate
-            }
+        let ctx = RolloutContext {
+            names: &names,
+            initial,
+            replicas,
+            end: duration.map(|_| end),
         };
-        Some(RolloutSpec {
-            target: target?,
-            at: at?,
-            strategy,
-            undo_at,
-            rollback_on_stall: r.rollback_on_stall.unwrap_or(false),
-        })
+        rollout(pr, r, &ctx)
     });
 
     Some(Scenario {

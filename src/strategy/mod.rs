@@ -8,14 +8,18 @@
 
 pub mod argo_canary;
 mod blue_green;
+mod canary;
 mod fenceposts;
+mod flagger;
 mod plan;
 mod progress;
 mod recreate;
 mod rolling;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
+pub use canary::{Canary, CanarySpec, CanaryStep};
 pub use fenceposts::{resolve_fenceposts, IntOrPercent};
+pub use flagger::{Flagger, FlaggerSpec};
 pub use plan::{plan, PlanRs, PlanStep};
 pub use progress::ProgressTracker;
 pub use recreate::Recreate;

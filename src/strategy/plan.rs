@@ -1,6 +1,7 @@
 //! The teaching view: a controller's moves replayed as if every pod became ready and available
 //! the instant it was created and vanished the instant it was deleted. Real rollouts take
-//! longer, but they take these same steps in this order.
+//! longer, but they take these same steps in this order. Analyses are assumed to pass, and
+//! pauses, analysis intervals and scale-down delays advance the plan's clock.
 
 use serde::Serialize;
 
@@ -24,16 +25,20 @@ pub struct PlanRs {
 }
 
 /// One controller move.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PlanStep {
     /// 1-based step number.
     pub step: u32,
+    /// Seconds after the rollout started (pauses and analysis intervals advance the clock).
+    pub at_s: f64,
     /// What the controller did and why.
     pub why: String,
     /// Every ReplicaSet after the move.
     pub replica_sets: Vec<PlanRs>,
     /// Pods in all after the move.
     pub total_pods: u32,
+    /// Router weights after the move, per version name (empty: split by endpoints).
+    pub weights: Vec<(String, u32)>,
 }
 
 /// Replays `controller` from a fleet of `replicas` ready pods of `from` to `to`.
@@ -55,17 +60,34 @@ pub fn plan(
         terminating: 0,
     }];
     controller.start(to, SimTime::ZERO);
-    let monitor = crate::analysis::Monitor::new(1, crate::engine::SimDuration::from_secs(1));
+    let monitor = crate::analysis::Monitor::dry_run();
     let mut steps = Vec::new();
-    for step in 1..=1000 {
+    let mut now = SimTime::ZERO;
+    let mut step = 0;
+    let mut weights: Vec<(String, u32)> = controller
+        .initial_weights()
+        .map(|w| named_weights(&w, version_names))
+        .unwrap_or_default();
+    for _ in 0..10_000 {
         let d = controller.reconcile(&View {
-            now: SimTime::ZERO,
+            now,
             replica_sets: &rss,
             monitor: &monitor,
         });
         if d.actions.is_empty() {
-            break;
+            // Nothing to scale now: follow the controller's clock (pauses, analysis, delays).
+            match d.requeue_at {
+                Some(t) if t > now => {
+                    now = t;
+                    continue;
+                }
+                Some(_) if !d.actions.is_empty() || !d.reports.is_empty() => continue,
+                Some(_) => continue,
+                None if !d.reports.is_empty() => continue,
+                None => break,
+            }
         }
+        step += 1;
         for a in &d.actions {
             match *a {
                 Action::CreateReplicaSet {
@@ -90,13 +112,21 @@ pub fn plan(
                     r.available = replicas;
                 }
                 Action::SetRevision { rs, revision } => rss[rs.index()].revision = revision,
-                Action::SetWeights(_) | Action::SmokeTest { .. } => {}
+                Action::SetWeights(ref w) => {
+                    weights = w
+                        .as_ref()
+                        .map(|w| named_weights(w, version_names))
+                        .unwrap_or_default()
+                }
+                Action::SmokeTest { .. } => {}
             }
         }
         steps.push(PlanStep {
             step,
+            at_s: (now.as_secs_f64() * 1000.0).round() / 1000.0,
             why: d.why,
             total_pods: rss.iter().map(|r| r.replicas).sum(),
+            weights: weights.clone(),
             replica_sets: rss
                 .iter()
                 .map(|r| PlanRs {
@@ -110,6 +140,14 @@ pub fn plan(
         });
     }
     steps
+}
+
+fn named_weights(w: &[u32], names: &[String]) -> Vec<(String, u32)> {
+    w.iter()
+        .enumerate()
+        .filter(|(_, w)| **w > 0)
+        .map(|(i, w)| (names[i].clone(), *w))
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,6 +169,7 @@ mod tests {
                 max_unavailable: IntOrPercent::Percent(25),
                 progress_deadline: None,
                 rollback_on_stall: false,
+                analysis: None,
             },
             VersionId(0),
         );

@@ -22,6 +22,7 @@ use super::{
     max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report, RsStatus,
     View,
 };
+use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -38,6 +39,9 @@ pub struct RollingSpec {
     pub progress_deadline: Option<SimDuration>,
     /// Undo automatically when the progress deadline passes.
     pub rollback_on_stall: bool,
+    /// Background analysis of the new version from the start of the rollout; failure undoes
+    /// the rollout (which then takes as long as a rollout).
+    pub analysis: Option<AnalysisSpec>,
 }
 
 /// The RollingUpdate controller.
@@ -48,6 +52,8 @@ pub struct RollingUpdate {
     progress: ProgressTracker,
     reported_complete: bool,
     rolled_back: bool,
+    run: Option<AnalysisRun>,
+    stable: VersionId,
 }
 
 impl RollingUpdate {
@@ -60,6 +66,8 @@ impl RollingUpdate {
             progress,
             reported_complete: true,
             rolled_back: false,
+            run: None,
+            stable: template,
         }
     }
 
@@ -93,9 +101,15 @@ impl Controller for RollingUpdate {
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
+        self.stable = self.template;
         self.template = target;
         self.progress.restart(now);
         self.reported_complete = false;
+        self.run = self
+            .spec
+            .analysis
+            .clone()
+            .map(|a| AnalysisRun::start(a, target, Some(self.stable), now));
     }
 
     fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool {
@@ -113,6 +127,19 @@ impl Controller for RollingUpdate {
 
     fn reconcile(&mut self, view: &View<'_>) -> Decision {
         let mut d = Decision::default();
+        if let Some(run) = self.run.as_mut().filter(|_| !self.rolled_back) {
+            match run.advance(view.now, view.monitor) {
+                RunPhase::Failed => {
+                    self.run = None;
+                    if self.undo(view.replica_sets, view.now) {
+                        d.reports.push(Report::RollbackStarted);
+                        d.why = "analysis failed: roll back to the previous revision".into();
+                    }
+                }
+                RunPhase::Running => d.requeue_at = run.due(),
+                _ => {}
+            }
+        }
         let replicas = self.spec.replicas;
         let (surge, unavailable) = self.fenceposts();
         let mut rss: Vec<RsStatus> = view.replica_sets.to_vec();
@@ -358,6 +385,7 @@ mod tests {
                 max_unavailable: unavailable,
                 progress_deadline: None,
                 rollback_on_stall: false,
+                analysis: None,
             },
             VersionId(0),
         );
@@ -478,6 +506,7 @@ mod tests {
                 max_unavailable: Int(0),
                 progress_deadline: Some(SimDuration::from_secs(10)),
                 rollback_on_stall: true,
+                analysis: None,
             },
             VersionId(0),
         );

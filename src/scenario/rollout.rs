@@ -1,0 +1,636 @@
+//! The `[rollout]` table: which strategy, its settings, and analyses. Each setting belongs to
+//! some strategies only; one given to another strategy is an error, as the real controllers'
+//! schemas would reject it.
+
+use super::problems::{child, Path, Problems};
+use super::raw::*;
+use super::{RolloutSpec, StrategySpec};
+use crate::analysis::{default_judge, AnalysisSpec, JudgeSettings, MetricKind, MetricSpec, Series};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::VersionId;
+use crate::strategy::argo_canary::{CanaryScale, TrafficRouting};
+use crate::strategy::{
+    BlueGreenSpec, CanarySpec, CanaryStep, FlaggerSpec, IntOrPercent, SmokeTest,
+};
+
+/// What the rollout table is checked against.
+pub(super) struct RolloutContext<'a> {
+    pub(super) names: &'a [String],
+    pub(super) initial: Option<VersionId>,
+    pub(super) replicas: u32,
+    pub(super) end: Option<SimTime>,
+}
+
+const STRATEGIES: &str = "\"rolling\", \"recreate\", \"blue_green\", \"canary\" or \"flagger\"";
+
+/// Which strategies accept each optional key.
+fn accepted_by(key: &str) -> &'static [&'static str] {
+    match key {
+        "max_surge" | "max_unavailable" => &["rolling", "canary"],
+        "rollback_on_stall" => &["rolling", "recreate"],
+        "analysis" => &["rolling", "canary", "flagger"],
+        "preview_replicas"
+        | "auto_promotion"
+        | "auto_promotion_after"
+        | "smoke_test"
+        | "pre_promotion_analysis"
+        | "post_promotion_analysis" => &["blue_green"],
+        "promote_at" => &["blue_green", "canary"],
+        "scale_down_delay" | "abort_scale_down_delay" => &["blue_green", "canary"],
+        "steps"
+        | "traffic_routing"
+        | "max_traffic_weight"
+        | "min_pods_per_replica_set"
+        | "dynamic_stable_scale" => &["canary"],
+        "interval" | "threshold" | "step_weight" | "step_weights" | "max_weight" => &["flagger"],
+        _ => &[],
+    }
+}
+
+fn set_keys(r: &RawRollout) -> Vec<&'static str> {
+    let pairs: [(&'static str, bool); 25] = [
+        ("max_surge", r.max_surge.is_some()),
+        ("max_unavailable", r.max_unavailable.is_some()),
+        ("rollback_on_stall", r.rollback_on_stall.is_some()),
+        ("analysis", r.analysis.is_some()),
+        ("preview_replicas", r.preview_replicas.is_some()),
+        ("auto_promotion", r.auto_promotion.is_some()),
+        ("auto_promotion_after", r.auto_promotion_after.is_some()),
+        ("promote_at", r.promote_at.is_some()),
+        ("scale_down_delay", r.scale_down_delay.is_some()),
+        ("abort_scale_down_delay", r.abort_scale_down_delay.is_some()),
+        ("smoke_test", r.smoke_test.is_some()),
+        ("pre_promotion_analysis", r.pre_promotion_analysis.is_some()),
+        (
+            "post_promotion_analysis",
+            r.post_promotion_analysis.is_some(),
+        ),
+        ("steps", r.steps.is_some()),
+        ("traffic_routing", r.traffic_routing.is_some()),
+        ("max_traffic_weight", r.max_traffic_weight.is_some()),
+        (
+            "min_pods_per_replica_set",
+            r.min_pods_per_replica_set.is_some(),
+        ),
+        ("dynamic_stable_scale", r.dynamic_stable_scale.is_some()),
+        ("interval", r.interval.is_some()),
+        ("threshold", r.threshold.is_some()),
+        ("step_weight", r.step_weight.is_some()),
+        ("step_weights", r.step_weights.is_some()),
+        ("max_weight", r.max_weight.is_some()),
+        ("undo_at", false),
+        ("to", false),
+    ];
+    pairs
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| *k)
+        .collect()
+}
+
+/// Resolves `[rollout]`.
+pub(super) fn rollout(
+    pr: &mut Problems<'_>,
+    r: &RawRollout,
+    ctx: &RolloutContext<'_>,
+) -> Option<RolloutSpec> {
+    let rp: Path = vec!["rollout".into()];
+    let target = pr.version_ref(&child(&rp, "to"), &r.to, ctx.names);
+    if ctx.initial.is_some() && target == ctx.initial {
+        pr.add(
+            &child(&rp, "to"),
+            format!(
+                "the rollout goes to \"{}\", the version already running",
+                r.to
+            ),
+            "roll out to another version defined under [versions]",
+        );
+    }
+    if ctx.replicas == 0 {
+        pr.add(
+            &vec!["deployment".into(), "replicas".into()],
+            "a rollout of 0 replicas moves nothing",
+            "set deployment.replicas ≥ 1, or remove [rollout]",
+        );
+    }
+    let at = pr
+        .duration(&child(&rp, "at"), &r.at)
+        .map(|d| SimTime::ZERO + d);
+    if let (Some(at), Some(end)) = (at, ctx.end) {
+        if at >= end {
+            pr.add(
+                &child(&rp, "at"),
+                "the rollout starts after the run ends",
+                "start it before `duration`, or lengthen the run",
+            );
+        }
+    }
+    let undo_at = r
+        .undo_at
+        .as_ref()
+        .and_then(|u| pr.duration(&child(&rp, "undo_at"), u))
+        .map(|d| SimTime::ZERO + d);
+    if let (Some(u), Some(a)) = (undo_at, at) {
+        if u <= a {
+            pr.add(
+                &child(&rp, "undo_at"),
+                "the undo comes before the rollout starts",
+                "undo_at must be later than `at`",
+            );
+        }
+    }
+    let kind = r.strategy.as_str();
+    if !["rolling", "recreate", "blue_green", "canary", "flagger"].contains(&kind) {
+        pr.add(
+            &child(&rp, "strategy"),
+            format!("unknown strategy \"{kind}\""),
+            format!("use {STRATEGIES}"),
+        );
+        return None;
+    }
+    for key in set_keys(r) {
+        let ok = accepted_by(key);
+        if !ok.contains(&kind) {
+            let help = if kind == "recreate" && key.starts_with("max_") {
+                "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"".to_string()
+            } else {
+                format!(
+                    "`{key}` belongs to strategy {}; remove it",
+                    ok.iter()
+                        .map(|k| format!("\"{k}\""))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            };
+            let what = if kind == "recreate" {
+                "the Recreate strategy".to_string()
+            } else {
+                format!("strategy \"{kind}\"")
+            };
+            pr.add(
+                &child(&rp, key),
+                format!("`{key}` does not apply to {what}"),
+                help,
+            );
+        }
+    }
+    let versions = ctx.names.len();
+    let replicas = ctx.replicas;
+    let fenceposts = |pr: &mut Problems<'_>| {
+        let surge = r
+            .max_surge
+            .as_ref()
+            .map_or(Some(IntOrPercent::Percent(25)), |v| {
+                pr.int_or_percent(&child(&rp, "max_surge"), v, None)
+            });
+        let unavailable = r
+            .max_unavailable
+            .as_ref()
+            .map_or(Some(IntOrPercent::Percent(25)), |v| {
+                pr.int_or_percent(&child(&rp, "max_unavailable"), v, Some(100))
+            });
+        let (surge, unavailable) = (
+            surge.unwrap_or(IntOrPercent::Int(1)),
+            unavailable.unwrap_or(IntOrPercent::Int(0)),
+        );
+        if surge.is_zero() && unavailable.is_zero() {
+            pr.add(&child(&rp, "max_unavailable"), "max_surge and max_unavailable are both 0: the rollout could never move", "Kubernetes rejects this (\"may not be 0 when maxSurge is 0\"); allow a surge (max_surge = 1) or some unavailability (max_unavailable = 1)");
+        }
+        (surge, unavailable)
+    };
+    let analysis =
+        |pr: &mut Problems<'_>, key: &str, raw: &Option<RawAnalysis>, count: Option<u32>| {
+            raw.as_ref()
+                .and_then(|a| analysis_spec(pr, &child(&rp, key), a, count))
+        };
+    let promote_at: Vec<SimTime> = match &r.promote_at {
+        None => vec![],
+        Some(RawDurations::One(d)) => pr
+            .duration(&child(&rp, "promote_at"), d)
+            .map(|d| SimTime::ZERO + d)
+            .into_iter()
+            .collect(),
+        Some(RawDurations::Many(ds)) => ds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| {
+                pr.duration(&child(&child(&rp, "promote_at"), &i.to_string()), d)
+                    .map(|d| SimTime::ZERO + d)
+            })
+            .collect(),
+    };
+    let strategy = match kind {
+        "recreate" => StrategySpec::Recreate,
+        "rolling" => {
+            let (max_surge, max_unavailable) = fenceposts(pr);
+            StrategySpec::Rolling {
+                max_surge,
+                max_unavailable,
+                analysis: analysis(pr, "analysis", &r.analysis, None),
+            }
+        }
+        "blue_green" => {
+            let preview = r.preview_replicas.map(|n| {
+                pr.count(
+                    &child(&rp, "preview_replicas"),
+                    Some(n),
+                    replicas,
+                    1,
+                    i64::from(replicas.max(1)),
+                )
+            });
+            let smoke_test = r.smoke_test.as_ref().and_then(|s| {
+                let sp = child(&rp, "smoke_test");
+                let over = pr.duration(&child(&sp, "over"), &s.over)?;
+                Some(SmokeTest {
+                    requests: pr.count(&child(&sp, "requests"), Some(s.requests), 1, 1, 10_000_000),
+                    over,
+                })
+            });
+            StrategySpec::BlueGreen(BlueGreenSpec {
+                replicas,
+                versions,
+                preview_replicas: preview,
+                auto_promotion: r.auto_promotion.unwrap_or(true),
+                auto_promotion_after: pr.opt_duration(
+                    &child(&rp, "auto_promotion_after"),
+                    &r.auto_promotion_after,
+                    SimDuration::ZERO,
+                ),
+                promote_at: promote_at.first().copied(),
+                scale_down_delay: pr.opt_duration(
+                    &child(&rp, "scale_down_delay"),
+                    &r.scale_down_delay,
+                    SimDuration::from_secs(30),
+                ),
+                abort_scale_down_delay: abort_delay(pr, &rp, r),
+                smoke_test,
+                pre_promotion: analysis(
+                    pr,
+                    "pre_promotion_analysis",
+                    &r.pre_promotion_analysis,
+                    Some(3),
+                ),
+                post_promotion: analysis(
+                    pr,
+                    "post_promotion_analysis",
+                    &r.post_promotion_analysis,
+                    Some(3),
+                ),
+            })
+        }
+        "canary" => {
+            let (max_surge, max_unavailable) = fenceposts(pr);
+            let routed = r.traffic_routing.unwrap_or(false);
+            if !routed {
+                for k in [
+                    "max_traffic_weight",
+                    "min_pods_per_replica_set",
+                    "dynamic_stable_scale",
+                ] {
+                    if set_keys(r).contains(&k) {
+                        pr.add(
+                            &child(&rp, k),
+                            format!("`{k}` needs traffic routing"),
+                            "set traffic_routing = true, or remove it",
+                        );
+                    }
+                }
+            }
+            let max_weight = r.max_traffic_weight.map_or(100, |w| {
+                pr.count(&child(&rp, "max_traffic_weight"), Some(w), 100, 1, 10_000)
+            });
+            let routing = routed.then(|| TrafficRouting {
+                max_weight,
+                min_pods_per_replica_set: r.min_pods_per_replica_set.map(|n| {
+                    pr.count(
+                        &child(&rp, "min_pods_per_replica_set"),
+                        Some(n),
+                        1,
+                        1,
+                        100_000,
+                    )
+                }),
+                dynamic_stable_scale: r.dynamic_stable_scale.unwrap_or(false),
+            });
+            let steps = canary_steps(
+                pr,
+                &child(&rp, "steps"),
+                r.steps.as_deref().unwrap_or(&[]),
+                routed,
+                max_weight,
+            );
+            let background = r.analysis.as_ref().and_then(|a| {
+                let start = a.starting_step.map_or(0, |s| {
+                    pr.count(
+                        &child(&child(&rp, "analysis"), "starting_step"),
+                        Some(s),
+                        0,
+                        0,
+                        steps.len() as i64,
+                    ) as usize
+                });
+                analysis_spec(pr, &child(&rp, "analysis"), a, None).map(|s| (s, start))
+            });
+            StrategySpec::Canary(CanarySpec {
+                replicas,
+                versions,
+                steps,
+                max_surge,
+                max_unavailable,
+                traffic_routing: routing,
+                background_analysis: background,
+                scale_down_delay: pr.opt_duration(
+                    &child(&rp, "scale_down_delay"),
+                    &r.scale_down_delay,
+                    SimDuration::from_secs(30),
+                ),
+                abort_scale_down_delay: abort_delay(pr, &rp, r),
+                promote_at,
+            })
+        }
+        _ => {
+            // flagger
+            let interval = pr
+                .opt_duration(
+                    &child(&rp, "interval"),
+                    &r.interval,
+                    SimDuration::from_secs(60),
+                )
+                .max(SimDuration::from_secs(10));
+            let threshold = r
+                .threshold
+                .map_or(1, |t| if t <= 0 { 1 } else { t.min(1000) as u32 });
+            let pct = |pr: &mut Problems<'_>, p: &Path, v: i64| pr.count(p, Some(v), 0, 0, 100);
+            let step_weight = r
+                .step_weight
+                .map_or(0, |w| pct(pr, &child(&rp, "step_weight"), w));
+            let step_weights: Vec<u32> = r
+                .step_weights
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, w)| {
+                    pr.count(
+                        &child(&child(&rp, "step_weights"), &i.to_string()),
+                        Some(*w),
+                        0,
+                        0,
+                        1000,
+                    )
+                })
+                .collect();
+            if step_weights.windows(2).any(|w| w[1] <= w[0]) {
+                pr.add(
+                    &child(&rp, "step_weights"),
+                    "step_weights must increase",
+                    "list the canary weights in increasing order, e.g. [1, 5, 20, 50]",
+                );
+            }
+            if step_weight == 0 && step_weights.is_empty() {
+                pr.add(&child(&rp, "strategy"), "a Flagger canary needs step_weight or step_weights", "without them Flagger never advances the weight (nor promotes); add step_weight = 10");
+            }
+            let max_weight = match (step_weights.last(), r.max_weight) {
+                (Some(last), _) => (*last).min(100),
+                (None, Some(m)) if m > 0 => pct(pr, &child(&rp, "max_weight"), m),
+                _ => 100,
+            };
+            let metrics = match &r.analysis {
+                Some(a) => analysis_spec(pr, &child(&rp, "analysis"), a, None)
+                    .map(|s| s.metrics)
+                    .unwrap_or_default(),
+                None => vec![],
+            };
+            StrategySpec::Flagger(FlaggerSpec {
+                replicas,
+                versions,
+                interval,
+                threshold,
+                step_weight,
+                step_weights,
+                max_weight,
+                metrics,
+            })
+        }
+    };
+    Some(RolloutSpec {
+        target: target?,
+        at: at?,
+        strategy,
+        undo_at,
+        rollback_on_stall: r.rollback_on_stall.unwrap_or(false),
+    })
+}
+
+fn abort_delay(pr: &mut Problems<'_>, rp: &Path, r: &RawRollout) -> Option<SimDuration> {
+    pr.duration_or_none(
+        &child(rp, "abort_scale_down_delay"),
+        &r.abort_scale_down_delay,
+        Some(SimDuration::from_secs(30)),
+    )
+}
+
+fn canary_steps(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &[RawCanaryStep],
+    routed: bool,
+    max_weight: u32,
+) -> Vec<CanaryStep> {
+    let mut steps = Vec::new();
+    let mut last_weight = 0;
+    for (i, s) in raw.iter().enumerate() {
+        let sp = child(p, &i.to_string());
+        let set = [
+            s.set_weight.is_some(),
+            s.pause.is_some(),
+            s.set_canary_scale.is_some(),
+            s.analysis.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            pr.add(&sp, format!("step {} must have exactly one of set_weight, pause, set_canary_scale, analysis ({set} given)", i + 1), "split it into one step per action");
+            continue;
+        }
+        if let Some(w) = s.set_weight {
+            if !(0..=i64::from(max_weight)).contains(&w) {
+                pr.add(
+                    &child(&sp, "set_weight"),
+                    format!("set_weight {w} is outside 0–{max_weight}"),
+                    "a weight is a percent of traffic",
+                );
+                continue;
+            }
+            let w = w as u32;
+            if w < last_weight {
+                pr.add(
+                    &child(&sp, "set_weight"),
+                    format!("set_weight goes down from {last_weight} to {w}"),
+                    "weights only go up during a rollout; lowering traffic is what an abort does",
+                );
+            }
+            last_weight = w;
+            steps.push(CanaryStep::SetWeight(w));
+        } else if let Some(pause) = &s.pause {
+            let pp = child(&sp, "pause");
+            let d = match pause {
+                RawPause::Duration(RawDuration::Text(t)) if t.trim() == "indefinite" => None,
+                RawPause::Duration(d) => pr.duration(&pp, d),
+                RawPause::Table(RawPauseTable { duration: None }) => None,
+                RawPause::Table(RawPauseTable { duration: Some(d) }) => {
+                    pr.duration(&child(&pp, "duration"), d)
+                }
+            };
+            steps.push(CanaryStep::Pause(d));
+        } else if let Some(sc) = &s.set_canary_scale {
+            let cp = child(&sp, "set_canary_scale");
+            if !routed {
+                pr.add(&cp, "set_canary_scale only applies with traffic routing", "Argo ignores it without trafficRouting; set traffic_routing = true or remove the step");
+            }
+            let n = [
+                sc.replicas.is_some(),
+                sc.weight.is_some(),
+                sc.match_traffic_weight == Some(true),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if n != 1 {
+                pr.add(&cp, "set_canary_scale needs exactly one of replicas, weight, match_traffic_weight = true", "e.g. set_canary_scale = { replicas = 2 }");
+                continue;
+            }
+            let scale = match (sc.replicas, sc.weight) {
+                (Some(r), _) => {
+                    CanaryScale::Replicas(pr.count(&child(&cp, "replicas"), Some(r), 0, 0, 100_000))
+                }
+                (_, Some(w)) => {
+                    CanaryScale::Weight(pr.count(&child(&cp, "weight"), Some(w), 0, 0, 10_000))
+                }
+                _ => CanaryScale::MatchTrafficWeight,
+            };
+            steps.push(CanaryStep::SetCanaryScale(scale));
+        } else if let Some(a) = &s.analysis {
+            if let Some(spec) = analysis_spec(pr, &child(&sp, "analysis"), a, Some(3)) {
+                steps.push(CanaryStep::Analysis(spec));
+            }
+        }
+    }
+    steps
+}
+
+/// The metric names analyses accept.
+const METRICS: &str = "\"error_rate\", \"p99_latency_ms\", \"mean_latency_ms\", \"judge_error_rate\", \"judge_latency\"";
+
+fn analysis_spec(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &RawAnalysis,
+    default_count: Option<u32>,
+) -> Option<AnalysisSpec> {
+    let interval = pr.opt_duration(
+        &child(p, "interval"),
+        &raw.interval,
+        SimDuration::from_secs(30),
+    );
+    if interval < SimDuration::from_secs(1) {
+        pr.add(
+            &child(p, "interval"),
+            "an analysis interval under 1 s measures nothing",
+            "the monitor has 1 s resolution; use \"10s\" or more",
+        );
+    }
+    if raw.metrics.is_empty() {
+        pr.add(
+            p,
+            "an analysis without metrics",
+            "add [[…metrics]] with metric = \"error_rate\" and max = 0.01",
+        );
+    }
+    let limit = |pr: &mut Problems<'_>, key: &str, v: Option<i64>, d: u32| {
+        pr.count(&child(p, key), v, d, 0, 1_000_000)
+    };
+    let mut metrics = Vec::new();
+    for (i, m) in raw.metrics.iter().enumerate() {
+        let mp = child(&child(p, "metrics"), &i.to_string());
+        let judge = |series| MetricKind::Judge {
+            series,
+            settings: JudgeSettings {
+                confidence: m.confidence.unwrap_or(default_judge(series).confidence),
+                effect_size: m.effect_size.unwrap_or(default_judge(series).effect_size),
+                min_samples: m
+                    .min_samples
+                    .map_or(default_judge(series).min_samples, |n| n.max(2) as usize),
+            },
+        };
+        let kind = match m.metric.as_str() {
+            "error_rate" => MetricKind::ErrorRate,
+            "p99_latency_ms" => MetricKind::P99LatencyMs,
+            "mean_latency_ms" => MetricKind::MeanLatencyMs,
+            "judge_error_rate" => judge(Series::ErrorRate),
+            "judge_latency" => judge(Series::MeanLatency),
+            other => {
+                pr.add(
+                    &child(&mp, "metric"),
+                    format!("no metric \"{other}\""),
+                    format!("use one of {METRICS}"),
+                );
+                continue;
+            }
+        };
+        let judged = matches!(kind, MetricKind::Judge { .. });
+        if judged && (m.max.is_some() || m.min.is_some()) {
+            pr.add(
+                &mp,
+                "a judged metric takes no max/min",
+                "the judge compares with the baseline; set effect_size and confidence instead",
+            );
+        }
+        if !judged && m.max.is_none() && m.min.is_none() {
+            pr.add(
+                &mp,
+                format!("metric \"{}\" has no success condition", m.metric),
+                "add max = … (or min = …)",
+            );
+        }
+        if let Some(c) = m.confidence.filter(|c| !(0.5..1.0).contains(c)) {
+            pr.add(
+                &child(&mp, "confidence"),
+                format!("confidence {c} is not in [0.5, 1)"),
+                "e.g. confidence = 0.95",
+            );
+        }
+        metrics.push(MetricSpec {
+            name: m.name.clone().unwrap_or_else(|| m.metric.clone()),
+            kind,
+            max: m.max,
+            min: m.min,
+            fail_above: m.fail_above,
+            fail_below: m.fail_below,
+            min_requests: m.min_requests.map_or(1, |n| n.max(0) as u64),
+        });
+    }
+    let count = match raw.count {
+        Some(c) => Some(pr.count(&child(p, "count"), Some(c), 1, 1, 1_000_000)),
+        None => default_count,
+    };
+    Some(AnalysisSpec {
+        metrics,
+        interval: interval.max(SimDuration::from_secs(1)),
+        count,
+        initial_delay: pr.opt_duration(
+            &child(p, "initial_delay"),
+            &raw.initial_delay,
+            SimDuration::ZERO,
+        ),
+        failure_limit: limit(pr, "failure_limit", raw.failure_limit, 0),
+        inconclusive_limit: limit(pr, "inconclusive_limit", raw.inconclusive_limit, 0),
+        consecutive_error_limit: limit(
+            pr,
+            "consecutive_error_limit",
+            raw.consecutive_error_limit,
+            4,
+        ),
+    })
+}

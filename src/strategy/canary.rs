@@ -1,0 +1,583 @@
+//! Argo Rollouts canary (rollout/canary.go) over the replica arithmetic of `argo_canary`.
+//!
+//! Steps run in order: `setWeight` completes when the canary and stable are at their counts
+//! for the weight (and, with traffic routing, once the router weight is set — the weight moves
+//! only when the canary pods for it are available); `pause` with a duration completes strictly
+//! after it, an indefinite `pause` when a human promotes (`promote_at`); `setCanaryScale` fixes
+//! the canary's size (traffic routing only); an inline `analysis` step completes when its run
+//! succeeds. A background analysis runs from `startingStep`. A failed analysis aborts: weight
+//! back to 0 (all traffic to stable); a basic canary scales the canary down through the normal
+//! arithmetic, a routed one after `abortScaleDownDelaySeconds`. After the last step the weight
+//! is 100; once the canary is fully available it becomes the stable, and the previous stable is
+//! scaled down (a routed canary keeps it for `scaleDownDelaySeconds`, default 30 s).
+//!
+//! Without traffic routing the weight is only approximated by the ratio of pods (a plain
+//! Service splits by endpoints); with it, the router splits exactly.
+
+use super::argo_canary::{
+    approximate_weighted_counts, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
+    traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
+};
+use super::{max_revision, Action, Controller, Decision, IntOrPercent};
+use super::{Report, RsStatus, View};
+use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::VersionId;
+
+/// One canary step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CanaryStep {
+    /// `setWeight: W` (percent).
+    SetWeight(u32),
+    /// `pause: {duration}`, or indefinite (`None`) until a promote.
+    Pause(Option<SimDuration>),
+    /// `setCanaryScale`.
+    SetCanaryScale(CanaryScale),
+    /// An inline `analysis` step.
+    Analysis(AnalysisSpec),
+}
+
+/// The canary strategy's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CanarySpec {
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// Number of versions (length of the weight vector).
+    pub versions: usize,
+    /// The steps.
+    pub steps: Vec<CanaryStep>,
+    /// `maxSurge` (Argo default 25 %).
+    pub max_surge: IntOrPercent,
+    /// `maxUnavailable` (Argo default 25 %).
+    pub max_unavailable: IntOrPercent,
+    /// Traffic routing (`None`: a basic canary, weights approximated by pod counts).
+    pub traffic_routing: Option<TrafficRouting>,
+    /// Background analysis and its `startingStep`.
+    pub background_analysis: Option<(AnalysisSpec, usize)>,
+    /// `scaleDownDelaySeconds` for the previous stable after promotion (routed canaries).
+    pub scale_down_delay: SimDuration,
+    /// `abortScaleDownDelaySeconds` for a routed canary (`None`: keep the canary up).
+    pub abort_scale_down_delay: Option<SimDuration>,
+    /// Times a human runs `kubectl argo rollouts promote` (ends an indefinite pause).
+    pub promote_at: Vec<SimTime>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    Steady,
+    Stepping,
+    Promoted { at: SimTime },
+    Done,
+    Aborted { at: SimTime },
+}
+
+/// The canary controller.
+#[derive(Clone, Debug)]
+pub struct Canary {
+    spec: CanarySpec,
+    stable: VersionId,
+    target: VersionId,
+    stage: Stage,
+    step: usize,
+    step_started: SimTime,
+    paused_reported: bool,
+    inline: Option<AnalysisRun>,
+    background: Option<AnalysisRun>,
+    router: Option<TrafficWeights>,
+    pending: Option<Decision>,
+}
+
+fn newest(rss: &[RsStatus], version: VersionId) -> Option<&RsStatus> {
+    rss.iter()
+        .filter(|r| r.version == version)
+        .max_by_key(|r| r.revision)
+}
+
+fn counts(r: Option<&RsStatus>) -> RsCounts {
+    r.map_or(
+        RsCounts {
+            spec: 0,
+            available: 0,
+        },
+        |r| RsCounts {
+            spec: r.spec,
+            available: r.available,
+        },
+    )
+}
+
+impl Canary {
+    /// A controller whose stable version is `stable`.
+    pub fn new(spec: CanarySpec, stable: VersionId) -> Self {
+        Canary {
+            spec,
+            stable,
+            target: stable,
+            stage: Stage::Steady,
+            step: 0,
+            step_started: SimTime::ZERO,
+            paused_reported: false,
+            inline: None,
+            background: None,
+            router: None,
+            pending: None,
+        }
+    }
+
+    fn fenceposts(&self) -> (u32, u32) {
+        resolve_argo_fenceposts(
+            Some(self.spec.max_surge),
+            Some(self.spec.max_unavailable),
+            self.spec.replicas,
+        )
+    }
+
+    /// The weight in force: the latest `setWeight` at or before the current step; 100 after the
+    /// last step; 0 once aborted.
+    fn weight(&self) -> u32 {
+        if matches!(self.stage, Stage::Aborted { .. }) {
+            return 0;
+        }
+        if self.step >= self.spec.steps.len() {
+            return 100;
+        }
+        self.spec.steps[..=self.step]
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                CanaryStep::SetWeight(w) => Some(*w),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    fn scale_in_force(&self) -> CanaryScale {
+        if self.step >= self.spec.steps.len() || matches!(self.stage, Stage::Aborted { .. }) {
+            return CanaryScale::MatchTrafficWeight;
+        }
+        self.spec.steps[..=self.step]
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                CanaryStep::SetCanaryScale(c) => Some(*c),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    fn set_router(&mut self, d: &mut Decision, canary_weight: u32) {
+        let w = TrafficWeights {
+            canary: canary_weight,
+            stable: 100 - canary_weight.min(100),
+        };
+        if self.router == Some(w) {
+            return;
+        }
+        self.router = Some(w);
+        let mut v = vec![0; self.spec.versions];
+        v[self.stable.index()] = w.stable;
+        v[self.target.index()] += w.canary;
+        d.actions.push(Action::SetWeights(Some(v)));
+        let note = format!("route {canary_weight}% to the canary");
+        d.why = if d.why.is_empty() {
+            note
+        } else {
+            format!("{}; {note}", d.why)
+        };
+    }
+
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+        self.stage = Stage::Aborted { at: now };
+        d.reports.push(Report::Aborted);
+        d.why = format!("abort: {why}; weight back to 0");
+        if self.spec.traffic_routing.is_some() {
+            self.set_router(d, 0);
+        }
+        d.requeue_at = Some(now);
+    }
+
+    /// Desired (canary, stable) counts now.
+    fn desired(
+        &self,
+        stable: Option<&RsStatus>,
+        canary: Option<&RsStatus>,
+        older: u32,
+    ) -> (u32, u32) {
+        let (surge, unavailable) = self.fenceposts();
+        let r = self.spec.replicas;
+        match &self.spec.traffic_routing {
+            None => basic_canary_move(
+                r,
+                self.weight(),
+                surge,
+                unavailable,
+                stable.map(|s| counts(Some(s))),
+                counts(canary),
+                older,
+            ),
+            Some(routing) => {
+                let aborted = matches!(self.stage, Stage::Aborted { .. });
+                if aborted {
+                    return (0, r);
+                }
+                traffic_routed_counts(
+                    r,
+                    routing,
+                    self.weight(),
+                    self.scale_in_force(),
+                    self.router,
+                    aborted,
+                )
+            }
+        }
+    }
+
+    /// Applies one scale move toward `(want_canary, want_stable)`: stable first, then canary.
+    fn scale_toward(
+        d: &mut Decision,
+        stable: Option<&RsStatus>,
+        canary: &RsStatus,
+        want: (u32, u32),
+    ) -> bool {
+        if let Some(s) = stable {
+            if s.spec != want.1 {
+                d.actions.push(Action::Scale {
+                    rs: s.id,
+                    replicas: want.1,
+                });
+                d.why = format!("scale the stable ReplicaSet {}→{}", s.spec, want.1);
+                return true;
+            }
+        }
+        if canary.spec != want.0 {
+            d.actions.push(Action::Scale {
+                rs: canary.id,
+                replicas: want.0,
+            });
+            d.why = format!("scale the canary ReplicaSet {}→{}", canary.spec, want.0);
+            return true;
+        }
+        false
+    }
+
+    fn run_background(&mut self, d: &mut Decision, view: &View<'_>) -> bool {
+        let Some((spec, starting)) = self.spec.background_analysis.clone() else {
+            return false;
+        };
+        if self.step < starting {
+            return false;
+        }
+        let run = self.background.get_or_insert_with(|| {
+            AnalysisRun::start(spec, self.target, Some(self.stable), view.now)
+        });
+        match run.advance(view.now, view.monitor) {
+            RunPhase::Failed => {
+                self.abort(d, view.now, "background analysis failed");
+                true
+            }
+            phase => {
+                if phase == RunPhase::Running {
+                    merge_requeue(d, run.due());
+                }
+                false
+            }
+        }
+    }
+
+    /// Whether the current step is complete; may start runs, report pauses, set requeues.
+    fn step_complete(
+        &mut self,
+        d: &mut Decision,
+        view: &View<'_>,
+        at_counts: bool,
+    ) -> Option<bool> {
+        let now = view.now;
+        match self.spec.steps[self.step].clone() {
+            CanaryStep::SetWeight(_) | CanaryStep::SetCanaryScale(_) => Some(at_counts),
+            CanaryStep::Pause(Some(dur)) => {
+                let end = self.step_started + dur;
+                if now > end {
+                    Some(true)
+                } else {
+                    merge_requeue(d, Some(end + SimDuration::from_micros(1)));
+                    d.why = format!("pause {dur} (until {end})");
+                    Some(false)
+                }
+            }
+            CanaryStep::Pause(None) => {
+                let promoted = self
+                    .spec
+                    .promote_at
+                    .iter()
+                    .any(|t| *t >= self.step_started && *t <= now);
+                if promoted {
+                    return Some(true);
+                }
+                if !self.paused_reported {
+                    self.paused_reported = true;
+                    d.reports.push(Report::Paused);
+                }
+                let next = self
+                    .spec
+                    .promote_at
+                    .iter()
+                    .copied()
+                    .filter(|t| *t > now)
+                    .min();
+                merge_requeue(d, next);
+                d.why = "paused indefinitely: waiting for a promote".into();
+                Some(false)
+            }
+            CanaryStep::Analysis(spec) => {
+                let run = self.inline.get_or_insert_with(|| {
+                    AnalysisRun::start(spec, self.target, Some(self.stable), now)
+                });
+                match run.advance(now, view.monitor) {
+                    RunPhase::Successful => {
+                        self.inline = None;
+                        Some(true)
+                    }
+                    RunPhase::Failed => {
+                        self.abort(d, now, "inline analysis failed");
+                        None
+                    }
+                    RunPhase::Inconclusive => {
+                        if !self.paused_reported {
+                            self.paused_reported = true;
+                            d.reports.push(Report::Paused);
+                        }
+                        d.why = "paused: analysis inconclusive".into();
+                        Some(false)
+                    }
+                    RunPhase::Running => {
+                        merge_requeue(d, run.due());
+                        d.why = format!("analysis step: {} measurements", run.taken());
+                        Some(false)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn merge_requeue(d: &mut Decision, at: Option<SimTime>) {
+    if let Some(at) = at {
+        d.requeue_at = Some(d.requeue_at.map_or(at, |r| r.min(at)));
+    }
+}
+
+impl Controller for Canary {
+    fn strategy(&self) -> &'static str {
+        "canary"
+    }
+
+    fn replicas(&self) -> u32 {
+        self.spec.replicas
+    }
+
+    fn initial_weights(&self) -> Option<Vec<u32>> {
+        self.spec.traffic_routing.map(|_| {
+            let mut w = vec![0; self.spec.versions];
+            w[self.stable.index()] = 100;
+            w
+        })
+    }
+
+    fn start(&mut self, target: VersionId, now: SimTime) {
+        self.target = target;
+        self.stage = Stage::Stepping;
+        self.step = 0;
+        self.step_started = now;
+        if self.spec.traffic_routing.is_some() {
+            self.router = Some(TrafficWeights {
+                canary: 0,
+                stable: 100,
+            });
+        }
+    }
+
+    fn undo(&mut self, _rss: &[RsStatus], now: SimTime) -> bool {
+        if matches!(self.stage, Stage::Stepping) {
+            let mut d = Decision::default();
+            self.abort(&mut d, now, "manual abort");
+            self.pending = Some(d);
+            return true;
+        }
+        false
+    }
+
+    fn reconcile(&mut self, view: &View<'_>) -> Decision {
+        let mut d = self.pending.take().unwrap_or_default();
+        let now = view.now;
+        let rss = view.replica_sets;
+        if matches!(self.stage, Stage::Steady | Stage::Done) {
+            return d;
+        }
+        let Some(canary) = newest(rss, self.target).cloned() else {
+            d.actions.push(Action::CreateReplicaSet {
+                version: self.target,
+                replicas: 0,
+                revision: max_revision(rss) + 1,
+            });
+            d.why = "create the canary ReplicaSet".into();
+            return d;
+        };
+        let stable = newest(rss, self.stable).cloned();
+        let older: Vec<&RsStatus> = rss
+            .iter()
+            .filter(|r| r.id != canary.id && stable.as_ref().is_none_or(|s| s.id != r.id))
+            .collect();
+        if let Stage::Promoted { at } = self.stage {
+            let delay = if self
+                .spec
+                .traffic_routing
+                .is_some_and(|t| !t.dynamic_stable_scale)
+            {
+                self.spec.scale_down_delay
+            } else {
+                SimDuration::ZERO
+            };
+            let old: Vec<&RsStatus> = rss.iter().filter(|r| r.id != canary.id).collect();
+            if old.iter().any(|r| r.spec > 0) {
+                if now < at + delay {
+                    d.requeue_at = Some(at + delay);
+                    d.why = format!("keep the previous stable for scaleDownDelaySeconds ({delay})");
+                } else {
+                    for r in old.iter().filter(|r| r.spec > 0) {
+                        d.actions.push(Action::Scale {
+                            rs: r.id,
+                            replicas: 0,
+                        });
+                    }
+                    d.why = "scale the previous stable down".into();
+                }
+            } else if old.iter().all(|r| r.replicas == 0) {
+                self.stage = Stage::Done;
+                d.reports.push(Report::Completed);
+                d.why = "complete: the canary is the stable".into();
+            }
+            return d;
+        }
+        // Older ReplicaSets (neither stable nor canary) head for 0 first.
+        if let Some(o) = older.iter().find(|r| r.spec > 0) {
+            d.actions.push(Action::Scale {
+                rs: o.id,
+                replicas: 0,
+            });
+            d.why = "scale an older ReplicaSet to 0".into();
+            return d;
+        }
+        if let Stage::Aborted { at } = self.stage {
+            let (want_canary, want_stable) = match &self.spec.traffic_routing {
+                None => self.desired(stable.as_ref(), Some(&canary), 0),
+                Some(_) => match self.spec.abort_scale_down_delay {
+                    Some(delay) if now >= at + delay => (0, self.spec.replicas),
+                    Some(delay) => {
+                        merge_requeue(&mut d, Some(at + delay));
+                        (canary.spec, self.spec.replicas)
+                    }
+                    None => (canary.spec, self.spec.replicas),
+                },
+            };
+            Self::scale_toward(&mut d, stable.as_ref(), &canary, (want_canary, want_stable));
+            return d;
+        }
+        if self.run_background(&mut d, view) {
+            return d;
+        }
+        let want = self.desired(stable.as_ref(), Some(&canary), 0);
+        let moved = Self::scale_toward(&mut d, stable.as_ref(), &canary, want);
+        // With traffic routing the weight follows once the canary pods for it are available.
+        if self.spec.traffic_routing.is_some()
+            && canary.spec >= want.0
+            && canary.available >= want.0
+        {
+            let w = self.weight();
+            self.set_router(&mut d, w);
+        }
+        if moved {
+            return d;
+        }
+        if self.step >= self.spec.steps.len() {
+            // Full promotion once the canary is fully available.
+            if canary.available >= self.spec.replicas {
+                self.stage = Stage::Promoted { at: now };
+                self.stable = self.target;
+                self.background = None;
+                d.reports.push(Report::Promoted);
+                d.why = "fully promoted: the canary becomes the stable".into();
+                d.requeue_at = Some(now);
+            } else if d.why.is_empty() {
+                d.why = format!(
+                    "wait: canary {}/{} available",
+                    canary.available, self.spec.replicas
+                );
+            }
+            return d;
+        }
+        let at_counts = at_desired_counts(
+            want.0,
+            want.1,
+            counts(Some(&canary)),
+            stable.as_ref().map(|s| RsCreated {
+                spec: s.spec,
+                replicas: s.replicas,
+            }),
+            0,
+            self.spec.traffic_routing.as_ref(),
+        ) && (self.spec.traffic_routing.is_none()
+            || self.router.is_some_and(|r| r.canary == self.weight()));
+        match self.step_complete(&mut d, view, at_counts) {
+            Some(true) => {
+                self.step += 1;
+                self.step_started = now;
+                self.paused_reported = false;
+                d.why = format!("step {} of {} complete", self.step, self.spec.steps.len());
+                d.requeue_at = Some(now);
+            }
+            Some(false) if d.why.is_empty() => {
+                d.why = format!(
+                    "step {}: waiting for counts {}/{}",
+                    self.step + 1,
+                    want.0,
+                    want.1
+                );
+            }
+            _ => {}
+        }
+        d
+    }
+
+    fn limits(&self) -> Vec<(&'static str, String)> {
+        let (surge, unavailable) = self.fenceposts();
+        let mut v = vec![
+            ("replicas", self.spec.replicas.to_string()),
+            ("maxSurge", surge.to_string()),
+            ("maxUnavailable", unavailable.to_string()),
+            (
+                "trafficRouting",
+                if self.spec.traffic_routing.is_some() {
+                    "yes (exact weights)"
+                } else {
+                    "no (weights approximated by pod counts)"
+                }
+                .into(),
+            ),
+        ];
+        if self.spec.traffic_routing.is_none() {
+            for s in &self.spec.steps {
+                if let CanaryStep::SetWeight(w) = s {
+                    let (c, st) = approximate_weighted_counts(self.spec.replicas, *w, surge);
+                    v.push((
+                        "setWeight",
+                        format!(
+                            "{w}% → {c} canary / {st} stable pods ({:.1}% of traffic)",
+                            c as f64 * 100.0 / (c + st).max(1) as f64
+                        ),
+                    ));
+                }
+            }
+        }
+        v
+    }
+}
