@@ -351,7 +351,7 @@ mod tests {
         let mut m = Monitor::new(2, SimDuration::from_secs(600));
         for i in 0..6_000u64 {
             let t = SimTime(i * 10_000);
-            let jitter = (i % 7) as u64;
+            let jitter = i % 7;
             m.record(t, 0, Some(SimDuration::from_millis(20 + jitter)));
             m.record(t, 1, Some(SimDuration::from_millis(40 + jitter)));
         }
