@@ -82,6 +82,8 @@ pub struct Cluster {
     pub controller_dirty: bool,
     /// Set when the census changed; the world clears it when the metrics have seen it.
     pub census_dirty: bool,
+    /// The newest feature-flag rules revision: a starting pod's SDK initialises with it.
+    pub flag_rev: u32,
     propagation: super::Dist,
 }
 
@@ -107,6 +109,7 @@ impl Cluster {
             census: Census::default(),
             controller_dirty: false,
             census_dirty: false,
+            flag_rev: 0,
             propagation,
         }
     }
@@ -276,6 +279,7 @@ impl Cluster {
             return;
         }
         pod.phase = Phase::Running;
+        pod.flag_rev = self.flag_rev;
         let epoch = pod.epoch;
         let version = &self.versions[pod.version.index()];
         let spec = &version.pod;

@@ -56,6 +56,8 @@ pub enum ServiceOutcome {
 struct InService {
     request: Request,
     outcome: ServiceOutcome,
+    /// The variant that serves it: the pod's version, or a feature flag's variant.
+    variant: VersionId,
 }
 
 /// A pod and everything it holds.
@@ -95,6 +97,8 @@ pub struct Pod {
     pub restarts: u32,
     /// Warm from the start (the initial fleet): no warm-up slowness.
     pub warm: bool,
+    /// Revision of the feature-flag rules this pod's SDK holds.
+    pub flag_rev: u32,
     /// Publication counter of this pod's endpoint state (see `ModelEvent::EndpointUpdate`).
     pub endpoint_generation: u32,
     /// The endpoint state last published (what the balancer will eventually learn).
@@ -128,6 +132,7 @@ impl Pod {
             epoch: 0,
             restarts: 0,
             warm: false,
+            flag_rev: 0,
             endpoint_generation: 0,
             endpoint_serving: false,
             slots: vec![None; c as usize],
@@ -170,6 +175,7 @@ impl Pod {
             self.slots[slot as usize] = Some(InService {
                 request,
                 outcome: ServiceOutcome::Ok,
+                variant: self.version,
             });
             return (Accept::Serving, Some(slot));
         }
@@ -192,14 +198,17 @@ impl Pod {
         self.slots[slot as usize] = Some(InService {
             request,
             outcome: ServiceOutcome::Ok,
+            variant: self.version,
         });
         slot
     }
 
-    /// Records how the request in `slot` will end (drawn when its service starts).
-    pub fn set_outcome(&mut self, slot: u32, outcome: ServiceOutcome) {
+    /// Records how the request in `slot` will end (drawn when its service starts) and which
+    /// variant serves it.
+    pub fn set_outcome(&mut self, slot: u32, outcome: ServiceOutcome, variant: VersionId) {
         if let Some(s) = self.slots[slot as usize].as_mut() {
             s.outcome = outcome;
+            s.variant = variant;
         }
     }
 
@@ -213,14 +222,19 @@ impl Pod {
         self.queue.pop_front()
     }
 
-    /// Completes the request in `slot` if `epoch` is current; frees the worker.
-    pub fn finish(&mut self, slot: u32, epoch: u32) -> Option<(Request, ServiceOutcome)> {
+    /// Completes the request in `slot` if `epoch` is current; frees the worker. Returns the
+    /// request, its outcome and the variant that served it.
+    pub fn finish(
+        &mut self,
+        slot: u32,
+        epoch: u32,
+    ) -> Option<(Request, ServiceOutcome, VersionId)> {
         if epoch != self.epoch {
             return None;
         }
         let s = self.slots.get_mut(slot as usize)?.take()?;
         self.free_slots.push(slot);
-        Some((s.request, s.outcome))
+        Some((s.request, s.outcome, s.variant))
     }
 
     /// SIGKILL or exit: drops every request held (in service, then queued, in that order) into

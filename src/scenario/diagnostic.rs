@@ -135,22 +135,25 @@ impl<'a> Locator<'a> {
     }
 
     fn span_of(&self, path: &[String]) -> Option<std::ops::Range<usize>> {
-        use toml_edit::{Item, Value};
+        use toml_edit::{Item, Table, Value};
         enum Node<'d> {
             Item(&'d Item),
+            Table(&'d Table),
             Value(&'d Value),
         }
         let doc = self.doc.as_ref()?;
         let mut best = None;
         let mut node = Node::Item(doc.as_item());
         for key in path {
+            let index = key.parse::<usize>().ok();
             let next = match node {
-                Node::Item(Item::Table(t)) => {
+                Node::Item(Item::Table(t)) | Node::Table(t) => {
                     if let Some((k, _)) = t.get_key_value(key) {
                         best = k.span().or(best);
                     }
                     t.get(key).map(Node::Item)
                 }
+                Node::Item(Item::ArrayOfTables(a)) => index.and_then(|i| a.get(i)).map(Node::Table),
                 Node::Item(Item::Value(v)) | Node::Value(v) => match v {
                     Value::InlineTable(t) => {
                         if let Some((k, _)) = t.get_key_value(key) {
@@ -158,18 +161,9 @@ impl<'a> Locator<'a> {
                         }
                         t.get(key).map(Node::Value)
                     }
-                    Value::Array(a) => key
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| a.get(i))
-                        .map(Node::Value),
+                    Value::Array(a) => index.and_then(|i| a.get(i)).map(Node::Value),
                     _ => None,
                 },
-                Node::Item(Item::ArrayOfTables(a)) => {
-                    // `[[x]]` elements are tables, not items: point at the element.
-                    let i = key.parse::<usize>().ok();
-                    return i.and_then(|i| a.get(i)).and_then(|t| t.span()).or(best);
-                }
                 Node::Item(Item::None) => None,
             };
             let Some(n) = next else {
@@ -177,6 +171,7 @@ impl<'a> Locator<'a> {
             };
             best = match &n {
                 Node::Item(i) => i.span(),
+                Node::Table(t) => t.span(),
                 Node::Value(v) => v.span(),
             }
             .or(best);

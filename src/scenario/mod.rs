@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod diagnostic;
+mod flag;
 mod pod;
 mod problems;
 mod raw;
@@ -98,6 +99,8 @@ pub struct Scenario {
     pub deployment: DeploymentSpec,
     /// The rollout, if any.
     pub rollout: Option<RolloutSpec>,
+    /// A feature flag, if any.
+    pub flag: Option<crate::flags::FlagSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
 }
@@ -129,7 +132,16 @@ impl Scenario {
     }
 
     /// The strategy's name in outputs.
-    pub fn strategy_name(&self) -> &'static str {
+    pub fn strategy_name(&self) -> String {
+        let base = self.rollout_strategy_name();
+        match (&self.flag, base) {
+            (None, b) => b.to_string(),
+            (Some(_), "none") => "feature_flag".to_string(),
+            (Some(_), b) => format!("{b}+flag"),
+        }
+    }
+
+    fn rollout_strategy_name(&self) -> &'static str {
         match self.rollout.as_ref().map(|r| &r.strategy) {
             None => "none",
             Some(StrategySpec::Recreate) => "recreate",
@@ -195,7 +207,9 @@ impl Scenario {
 
     /// The variants a rollout introduces (its target version), whose exposure is reported.
     pub fn new_variants(&self) -> Vec<VersionId> {
-        self.rollout.iter().map(|r| r.target).collect()
+        let mut v: Vec<VersionId> = self.rollout.iter().map(|r| r.target).collect();
+        v.extend(self.flag.iter().map(|f| f.variant));
+        v
     }
 
     /// How far back the monitor must remember for analysis (a generous fixed horizon for now).

@@ -87,6 +87,34 @@ pub struct RawScenario {
     pub load_balancer: RawLoadBalancer,
     pub deployment: RawDeployment,
     pub rollout: Option<RawRollout>,
+    pub flag: Option<RawFlag>,
+}
+
+/// `[flag]`: a feature flag releasing a dark code path.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlag {
+    pub key: String,
+    pub salt: Option<String>,
+    pub scheme: Option<String>,
+    pub in_versions: Option<Vec<String>>,
+    pub variant: String,
+    pub propagation: Option<RawDist>,
+    pub poll_interval: Option<RawDuration>,
+    pub internal_users: Option<i64>,
+    pub beta_users: Option<i64>,
+    pub schedule: Vec<RawFlagStep>,
+    pub kill_at: Option<RawDuration>,
+    pub analysis: Option<RawAnalysis>,
+}
+
+/// One step of a flag schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlagStep {
+    pub at: RawDuration,
+    pub target: Option<Vec<String>>,
+    pub percent: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

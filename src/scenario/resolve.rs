@@ -294,6 +294,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         rollout(pr, r, &ctx)
     });
 
+    let flag = raw
+        .flag
+        .as_ref()
+        .and_then(|f| super::flag::flag(pr, f, &names, users));
+
     Some(Scenario {
         name: raw.name.clone().unwrap_or_else(|| stem.to_string()),
         description: raw.description.clone(),
@@ -312,6 +317,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         load_balancer: lb,
         deployment,
         rollout,
+        flag,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
     })
 }

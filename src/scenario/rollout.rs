@@ -523,7 +523,7 @@ fn canary_steps(
 /// The metric names analyses accept.
 const METRICS: &str = "\"error_rate\", \"p99_latency_ms\", \"mean_latency_ms\", \"judge_error_rate\", \"judge_latency\"";
 
-fn analysis_spec(
+pub(super) fn analysis_spec(
     pr: &mut Problems<'_>,
     p: &Path,
     raw: &RawAnalysis,

@@ -7,6 +7,7 @@
 //! grace period, whichever is longer). Whatever is still in flight after that is counted as
 //! `in_flight_at_end`, so every request that arrived is accounted for exactly once.
 
+mod flags;
 mod requests;
 mod rollout;
 
@@ -36,6 +37,17 @@ pub enum Event {
     BucketEnd,
     /// The router learns traffic weights published with this generation.
     WeightsLearned(u32),
+    /// A feature flag's rules change.
+    Flag(flags::FlagChange),
+    /// A pod's flag SDK learns rules revision `rev`.
+    FlagSync {
+        /// The pod.
+        pod: crate::model::PodId,
+        /// The rules revision.
+        rev: u32,
+    },
+    /// The flag's analysis takes a measurement.
+    FlagAnalysis,
     /// A smoke-test request to `version`; `left` more follow, `gap` apart.
     Smoke {
         /// The version under test.
@@ -78,6 +90,10 @@ pub struct Simulation {
     weights_published: u32,
     weights_learned: u32,
     timeout: Option<SimDuration>,
+    flag: Option<crate::flags::FlagEvaluator>,
+    /// Flag rules by revision (0: dark).
+    flag_rules: Vec<crate::flags::FlagRules>,
+    flag_run: Option<crate::analysis::AnalysisRun>,
     dropped: Vec<Request>,
     immediate_sync_pending: bool,
     in_flight: u64,
@@ -134,7 +150,7 @@ impl Simulation {
             }
         }
         queue.schedule(SimTime::ZERO + scenario.metrics_bucket, Event::BucketEnd);
-        Simulation {
+        let mut sim = Simulation {
             queue,
             controller,
             cluster,
@@ -147,13 +163,21 @@ impl Simulation {
             weights_published: 0,
             weights_learned: 0,
             timeout: scenario.traffic.timeout,
+            flag: scenario
+                .flag
+                .clone()
+                .map(|f| crate::flags::FlagEvaluator::new(f, scenario.traffic.users)),
+            flag_rules: vec![crate::flags::FlagRules::DARK],
+            flag_run: None,
             dropped: Vec::new(),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
             traffic_end: scenario.traffic.end,
             scenario: scenario.clone(),
-        }
+        };
+        sim.schedule_flag();
+        sim
     }
 
     /// How long requests may still finish after arrivals stop.
@@ -210,6 +234,9 @@ impl Simulation {
             Event::Undo => self.undo(now),
             Event::WeightsLearned(generation) => self.weights_learned(now, generation),
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
+            Event::Flag(change) => self.flag_change(now, change),
+            Event::FlagSync { pod, rev } => self.flag_sync(pod, rev),
+            Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
                 self.metrics.close_bucket(now, &counts);
@@ -243,12 +270,22 @@ impl Simulation {
             } => {
                 let version = self.cluster.pods[pod.index()].version;
                 if self.lb.apply_update(pod, version, generation, serving) {
-                    let n = self.lb.versions_receiving_traffic();
-                    self.metrics.serving_versions(now, n);
+                    self.recount_serving_versions(now);
                 }
             }
         }
         self.handle_dropped(now);
+    }
+
+    /// Versions receiving traffic at the balancer, plus a flag's variant while the flag is on
+    /// for some users but not all (its own mixed-version window).
+    pub(super) fn recount_serving_versions(&mut self, now: SimTime) {
+        let rules = self.flag_rules.last().expect("dark rules at revision 0");
+        let partial = !rules.killed
+            && (rules.internal || rules.beta || rules.percent > 0.0)
+            && rules.percent < 100.0;
+        let n = self.lb.versions_receiving_traffic() + usize::from(partial && self.flag.is_some());
+        self.metrics.serving_versions(now, n);
     }
 
     /// Book-keeping after every event: wake the controller if the cluster changed, show pod

@@ -72,7 +72,8 @@ impl Simulation {
             };
             let version = self.cluster.pods[pod.index()].version;
             if request.attempts == 0 && request.synthetic_for == 0 {
-                self.metrics.arrival(now, request.user, Some(version));
+                let variant = self.variant_for(pod, request.user);
+                self.metrics.arrival(now, request.user, Some(variant));
             }
             request.attempts = request.attempts.saturating_add(1);
             request.last_pod = pod.0;
@@ -103,10 +104,11 @@ impl Simulation {
     }
 
     fn start_service(&mut self, pod: PodId, slot: u32, request: &Request, now: SimTime) {
+        let variant = self.variant_for(pod, request.user);
         let p = &mut self.cluster.pods[pod.index()];
-        let version = &self.scenario.versions[p.version.index()];
-        let (duration, outcome) = draw_service(version, p, request, now);
-        p.set_outcome(slot, outcome);
+        let spec = &self.scenario.versions[variant.index()];
+        let (duration, outcome) = draw_service(spec, p, request, now);
+        p.set_outcome(slot, outcome, variant);
         let epoch = p.epoch;
         self.queue.schedule(
             now + duration,
@@ -116,8 +118,8 @@ impl Simulation {
 
     pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
         let p = &mut self.cluster.pods[pod.index()];
-        let version = p.version;
-        let Some((request, outcome)) = p.finish(slot, epoch) else {
+        let pod_version = p.version;
+        let Some((request, outcome, version)) = p.finish(slot, epoch) else {
             return;
         };
         match (self.gives_up_at(&request), outcome) {
@@ -140,7 +142,7 @@ impl Simulation {
                 break;
             };
             match self.gives_up_at(&next).filter(|at| *at < now) {
-                Some(at) => self.fail(at, &next, Some(version), FailCause::Timeout),
+                Some(at) => self.fail(at, &next, Some(pod_version), FailCause::Timeout),
                 None => {
                     let slot = self.cluster.pods[pod.index()].start_from_queue(next);
                     self.start_service(pod, slot, &next, now);

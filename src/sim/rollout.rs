@@ -195,8 +195,7 @@ impl Simulation {
         }
         self.weights_learned = generation;
         self.lb.set_weights(weights);
-        let n = self.lb.versions_receiving_traffic();
-        self.metrics.serving_versions(now, n);
+        self.recount_serving_versions(now);
     }
 
     pub(super) fn summarise(&self) -> crate::metrics::Summary {

@@ -166,3 +166,96 @@ fn missing_files_and_bad_flags_exit_2() {
     let o = rollsim(&["run", "scenarios/rolling.toml", "--sed", "3"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+const CANARY: &str = r#"duration = "1m"
+[traffic]
+rate = 10
+[versions.v1]
+service = "50ms"
+[versions.v2]
+service = "40ms"
+[deployment]
+replicas = 4
+version = "v1"
+[rollout]
+to = "v2"
+at = "10s"
+strategy = "canary"
+traffic_routing = true
+steps = [{ set_weight = 20 }, { pause = "10s" }, { set_weight = 50 }]
+"#;
+
+#[test]
+fn canary_steps_that_make_no_sense_are_rejected() {
+    assert!(run_bad(CANARY, "canary-ok").0 == 0);
+    assert_rejected(
+        &CANARY.replace("set_weight = 50", "set_weight = 150"),
+        "weight-150",
+        16,
+        &["outside 0–100"],
+    );
+    assert_rejected(
+        &CANARY.replace("set_weight = 50", "set_weight = 10"),
+        "weight-down",
+        16,
+        &["goes down from 20 to 10"],
+    );
+    assert_rejected(
+        &CANARY.replace("pause = \"10s\"", "pause = -5"),
+        "neg-pause",
+        16,
+        &["non-negative duration"],
+    );
+    assert_rejected(
+        &CANARY.replace(
+            "{ pause = \"10s\" }",
+            "{ pause = \"10s\", set_weight = 30 }",
+        ),
+        "two-actions",
+        16,
+        &["exactly one of"],
+    );
+}
+
+#[test]
+fn analysis_on_a_metric_that_does_not_exist_is_rejected() {
+    let text = format!("{CANARY}[rollout.analysis]\n[[rollout.analysis.metrics]]\nmetric = \"happiness\"\nmax = 1\n");
+    assert_rejected(
+        &text,
+        "metric",
+        19,
+        &["no metric \"happiness\"", "error_rate"],
+    );
+}
+
+#[test]
+fn flag_percentages_outside_0_to_100_are_rejected() {
+    let text = CANARY.replace(
+        "[rollout]",
+        "[versions.new-path]\nservice = \"40ms\"\n[flag]\nkey = \"f\"\nvariant = \"new-path\"\nschedule = [{ at = \"5s\", percent = 120 }]\n[rollout]",
+    );
+    assert_rejected(
+        &text,
+        "flag-pct",
+        16,
+        &["flag percentage of 120", "0 to 100"],
+    );
+}
+
+#[test]
+fn settings_of_another_strategy_and_oversized_previews_are_rejected() {
+    let bg = GOOD
+        .replace(
+            "strategy = \"rolling\"",
+            "strategy = \"blue_green\"\npreview_replicas = 9",
+        )
+        .replace("max_surge = 1\nmax_unavailable = 0\n", "");
+    assert_rejected(&bg, "preview", 15, &["out of range", "1 to 3"]);
+    let rolling_steps = format!("{GOOD}steps = [{{ set_weight = 10 }}]\n");
+    assert_rejected(
+        &rolling_steps,
+        "steps-on-rolling",
+        17,
+        &["does not apply to strategy \"rolling\"", "canary"],
+    );
+}

@@ -8,3 +8,4 @@ mod errors;
 mod properties;
 mod queueing;
 mod scenarios;
+mod strategies;
