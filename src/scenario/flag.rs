@@ -1,8 +1,8 @@
 //! The `[flag]` table: a feature flag's key, segments, schedule, propagation and kill switch.
 
+use super::analysis::analysis_spec;
 use super::problems::{child, Path, Problems};
 use super::raw::*;
-use super::rollout::analysis_spec;
 use crate::engine::SimTime;
 use crate::flags::bucketing::BucketingScheme;
 use crate::flags::{poll_delay, FlagRules, FlagSpec};

@@ -5,6 +5,7 @@
 //! [`Scenario`] that cannot hold an invalid state. Every problem found is reported at once,
 //! each with its file, line, column and a fix.
 
+mod analysis;
 mod diagnostic;
 mod flag;
 mod pod;
