@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod determinism;
 mod errors;
+mod faults;
 mod properties;
 mod queueing;
 mod scenarios;
