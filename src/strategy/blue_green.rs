@@ -16,7 +16,7 @@
 //!   so a rollback inside that window is instant; after an abort the preview is scaled down
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
-use super::{Action, Controller, Decision, Report, RsStatus, View};
+use super::{all_traffic_to, newest_of, Action, Controller, Decision, Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -84,12 +84,6 @@ pub struct BlueGreen {
     pending: Option<Decision>,
 }
 
-fn newest(rss: &[RsStatus], version: VersionId) -> Option<&RsStatus> {
-    rss.iter()
-        .filter(|r| r.version == version)
-        .max_by_key(|r| r.revision)
-}
-
 impl BlueGreen {
     /// A controller whose active service points at `stable`.
     pub fn new(spec: BlueGreenSpec, stable: VersionId) -> Self {
@@ -109,9 +103,7 @@ impl BlueGreen {
     }
 
     fn weights_to(&self, v: VersionId) -> Action {
-        let mut w = vec![0; self.spec.versions];
-        w[v.index()] = 100;
-        Action::SetWeights(Some(w))
+        Action::SetWeights(Some(all_traffic_to(self.spec.versions, v)))
     }
 
     fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
@@ -250,9 +242,7 @@ impl Controller for BlueGreen {
     }
 
     fn initial_weights(&self) -> Option<Vec<u32>> {
-        let mut w = vec![0; self.spec.versions];
-        w[self.stable.index()] = 100;
-        Some(w)
+        Some(all_traffic_to(self.spec.versions, self.stable))
     }
 
     fn start(&mut self, target: VersionId, _now: SimTime) {
@@ -280,9 +270,10 @@ impl Controller for BlueGreen {
             return d;
         }
         if let Stage::Aborted { at } = self.stage {
-            if let (Some(delay), Some(new)) =
-                (self.spec.abort_scale_down_delay, newest(rss, self.target))
-            {
+            if let (Some(delay), Some(new)) = (
+                self.spec.abort_scale_down_delay,
+                newest_of(rss, self.target),
+            ) {
                 if now >= at + delay && new.spec > 0 {
                     d.actions.push(Action::Scale {
                         rs: new.id,
@@ -295,7 +286,7 @@ impl Controller for BlueGreen {
             }
             return d;
         }
-        let Some(new) = newest(rss, self.target).cloned() else {
+        let Some(new) = newest_of(rss, self.target).cloned() else {
             let max_rev = super::max_revision(rss);
             let size = self.preview_size();
             d.actions.push(Action::CreateReplicaSet {

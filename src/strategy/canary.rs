@@ -18,7 +18,7 @@ use super::argo_canary::{
     approximate_weighted_counts, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
     traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
 };
-use super::{max_revision, Action, Controller, Decision, IntOrPercent};
+use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -85,12 +85,6 @@ pub struct Canary {
     background: Option<AnalysisRun>,
     router: Option<TrafficWeights>,
     pending: Option<Decision>,
-}
-
-fn newest(rss: &[RsStatus], version: VersionId) -> Option<&RsStatus> {
-    rss.iter()
-        .filter(|r| r.version == version)
-        .max_by_key(|r| r.revision)
 }
 
 fn counts(r: Option<&RsStatus>) -> RsCounts {
@@ -376,11 +370,9 @@ impl Controller for Canary {
     }
 
     fn initial_weights(&self) -> Option<Vec<u32>> {
-        self.spec.traffic_routing.map(|_| {
-            let mut w = vec![0; self.spec.versions];
-            w[self.stable.index()] = 100;
-            w
-        })
+        self.spec
+            .traffic_routing
+            .map(|_| all_traffic_to(self.spec.versions, self.stable))
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
@@ -413,7 +405,7 @@ impl Controller for Canary {
         if matches!(self.stage, Stage::Steady | Stage::Done) {
             return d;
         }
-        let Some(canary) = newest(rss, self.target).cloned() else {
+        let Some(canary) = newest_of(rss, self.target).cloned() else {
             d.actions.push(Action::CreateReplicaSet {
                 version: self.target,
                 replicas: 0,
@@ -422,7 +414,7 @@ impl Controller for Canary {
             d.why = "create the canary ReplicaSet".into();
             return d;
         };
-        let stable = newest(rss, self.stable).cloned();
+        let stable = newest_of(rss, self.stable).cloned();
         let older: Vec<&RsStatus> = rss
             .iter()
             .filter(|r| r.id != canary.id && stable.as_ref().is_none_or(|s| s.id != r.id))

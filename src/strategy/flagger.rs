@@ -15,7 +15,8 @@
 //! rolling update of the primary) and then routing back to it; here the canary's pods take all
 //! traffic at promotion and the old primary is scaled down, the same end state with one move.
 
-use super::{max_revision, Action, Controller, Decision, Report, RsStatus, View};
+use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Report};
+use super::{RsStatus, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -131,9 +132,7 @@ impl Controller for Flagger {
     }
 
     fn initial_weights(&self) -> Option<Vec<u32>> {
-        let mut w = vec![0; self.spec.versions];
-        w[self.primary.index()] = 100;
-        Some(w)
+        Some(all_traffic_to(self.spec.versions, self.primary))
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
@@ -156,11 +155,7 @@ impl Controller for Flagger {
         let mut d = Decision::default();
         let now = view.now;
         let rss = view.replica_sets;
-        let find = |v: VersionId| {
-            rss.iter()
-                .filter(|r| r.version == v)
-                .max_by_key(|r| r.revision)
-        };
+        let find = |v: VersionId| newest_of(rss, v);
         if matches!(self.phase, Phase::Idle | Phase::Done) {
             return d;
         }

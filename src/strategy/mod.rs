@@ -161,6 +161,20 @@ pub trait Controller {
     fn limits(&self) -> Vec<(&'static str, String)>;
 }
 
+/// Router weights sending all traffic to `version` (a vector over `versions` versions).
+pub fn all_traffic_to(versions: usize, version: VersionId) -> Vec<u32> {
+    let mut w = vec![0; versions];
+    w[version.index()] = 100;
+    w
+}
+
+/// The newest ReplicaSet (highest revision) running `version`.
+pub fn newest_of(rss: &[RsStatus], version: VersionId) -> Option<&RsStatus> {
+    rss.iter()
+        .filter(|r| r.version == version)
+        .max_by_key(|r| r.revision)
+}
+
 /// The most recent revision among `rss` (0 when there is none).
 pub fn max_revision(rss: &[RsStatus]) -> u64 {
     rss.iter().map(|r| r.revision).max().unwrap_or(0)
