@@ -59,7 +59,6 @@ pub struct Recorder {
     open_bucket: usize,
     open_latency: Vec<Histogram<u64>>,
     totals: Vec<VersionTotals>,
-    all_latency: Histogram<u64>,
     retries: u64,
     user_mask: Vec<u16>,
     /// Per user: 1 + the variant that last answered (0: none yet).
@@ -99,7 +98,6 @@ impl Recorder {
                     latency: histogram(3),
                 })
                 .collect(),
-            all_latency: histogram(3),
             retries: 0,
             user_mask: vec![0; users as usize],
             user_last: vec![0; users as usize],
@@ -160,7 +158,6 @@ impl Recorder {
         t.requests += 1;
         t.ok += 1;
         t.latency.saturating_record(us);
-        self.all_latency.saturating_record(us);
         self.served(now, user, version);
     }
 
@@ -319,7 +316,11 @@ impl Recorder {
 
     /// Latency summary over all successful responses.
     pub fn latency(&self) -> LatencySummary {
-        LatencySummary::from_histogram(&self.all_latency)
+        let mut all = histogram(3);
+        for t in &self.totals {
+            all.add(&t.latency).expect("histograms share bounds");
+        }
+        LatencySummary::from_histogram(&all)
     }
 
     /// Latency summary of one version slot.

@@ -332,12 +332,22 @@ impl Cluster {
             pod.probe_successes = 0;
         }
         let (ready, ok, fail) = (pod.ready, pod.probe_successes, pod.probe_failures);
+        let can_fail_later = version
+            .faults
+            .iter()
+            .any(|f| f.kind == super::FaultKind::NeverReady);
         if !ready && ok >= probe.success_threshold {
             self.set_ready(id, true, now, sched);
         } else if ready && fail >= probe.failure_threshold {
             self.set_ready(id, false, now, sched);
         }
-        sched.schedule(now + probe.period, ModelEvent::Probe { pod: id, epoch });
+        // Once Ready, a pod's probes can only fail through a readiness fault: the application
+        // stops listening only by crashing (which restarts the probe chain) or on SIGTERM
+        // (probes stop for terminating pods). Without such a fault, further probes are no-ops
+        // and are not simulated.
+        if !self.pods[id.index()].ready || can_fail_later {
+            sched.schedule(now + probe.period, ModelEvent::Probe { pod: id, epoch });
+        }
     }
 
     /// The container of `id` crashes (crash-loop fault): requests it held are dropped, it turns
