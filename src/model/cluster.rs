@@ -604,3 +604,7 @@ impl Cluster {
         out
     }
 }
+
+#[cfg(test)]
+#[path = "cluster_tests.rs"]
+mod tests;

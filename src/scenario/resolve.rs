@@ -83,11 +83,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
             "the time-series bucket must be at least 1 ms",
             "e.g. bucket = \"1s\"",
         );
-    } else if end.as_micros() / bucket.as_micros() > 10_000_000 {
+    } else if end.as_micros() / bucket.as_micros() > 1_000_000 {
         pr.add(
             &path(&["bucket"]),
-            "this bucket would make more than 10 million time-series rows",
-            "use a wider bucket",
+            "this bucket would make more than a million time-series rows",
+            "use a wider bucket (rows = duration / bucket, per version)",
         );
     }
 
@@ -271,6 +271,20 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     let dp = path(&["deployment"]);
     let d = &raw.deployment;
     let replicas = pr.count(&child(&dp, "replicas"), Some(d.replicas), 1, 0, 100_000);
+    // Worker slots are allocated per pod: bound their total so no input exhausts memory.
+    let max_pods = u64::from(replicas.saturating_mul(3))
+        .min(cluster.capacity())
+        .max(1);
+    for v in &versions {
+        if u64::from(v.pod.concurrency) * max_pods > 20_000_000 {
+            pr.add(
+                &path(&["pod", "concurrency"]),
+                format!("{} pods × concurrency {} is over 20 million worker slots", max_pods, v.pod.concurrency),
+                "lower the concurrency or the replicas; a simulated pod with thousands of workers is better modelled as several pods",
+            );
+            break;
+        }
+    }
     let initial = pr.version_ref(&child(&dp, "version"), &d.version, &names);
     let deployment = DeploymentSpec {
         replicas,

@@ -15,8 +15,9 @@
 //! Service splits by endpoints); with it, the router splits exactly.
 
 use super::argo_canary::{
-    approximate_weighted_counts, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
-    traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
+    abort_step_down_weight, approximate_weighted_counts, at_desired_counts, basic_canary_move,
+    resolve_argo_fenceposts, traffic_routed_counts, CanaryScale, RsCounts, RsCreated,
+    TrafficRouting, TrafficWeights,
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{Report, RsStatus, View};
@@ -184,10 +185,76 @@ impl Canary {
         self.stage = Stage::Aborted { at: now };
         d.reports.push(Report::Aborted);
         d.why = format!("abort: {why}; weight back to 0");
-        if self.spec.traffic_routing.is_some() {
+        // A stable at full size takes all traffic back at once; one scaled down by
+        // dynamicStableScale gets it back step by step as it scales up (see `aborted`).
+        if self
+            .spec
+            .traffic_routing
+            .is_some_and(|t| !t.dynamic_stable_scale)
+        {
             self.set_router(d, 0);
         }
         d.requeue_at = Some(now);
+    }
+
+    /// An aborted rollout: scale the stable back, move traffic back, scale the canary down.
+    fn aborted(
+        &mut self,
+        d: &mut Decision,
+        now: SimTime,
+        at: SimTime,
+        stable: Option<&RsStatus>,
+        canary: &RsStatus,
+    ) {
+        let r = self.spec.replicas;
+        let want = match self.spec.traffic_routing {
+            None => self.desired(stable, Some(canary), 0),
+            Some(routing) if routing.dynamic_stable_scale => {
+                // Argo steps the weight back down through the setWeight steps as the stable's
+                // available pods grow, keeping the canary large enough for the weight it still
+                // gets (utils/replicaset/canary.go, GetDesiredCanaryWeight on abort).
+                let set_weights: Vec<u32> = self
+                    .spec
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        CanaryStep::SetWeight(w) => Some(*w),
+                        _ => None,
+                    })
+                    .collect();
+                let stable_available = stable.map_or(0, |s| s.available);
+                let w = abort_step_down_weight(
+                    r,
+                    routing.max_weight,
+                    &set_weights,
+                    stable_available,
+                    canary.available,
+                    false,
+                );
+                let current = self.router.map_or(0, |x| x.canary);
+                if w < current {
+                    self.set_router(d, w);
+                }
+                let (c, _) = traffic_routed_counts(
+                    r,
+                    &routing,
+                    w,
+                    CanaryScale::MatchTrafficWeight,
+                    self.router,
+                    true,
+                );
+                (c, r)
+            }
+            Some(_) => match self.spec.abort_scale_down_delay {
+                Some(delay) if now >= at + delay => (0, r),
+                Some(delay) => {
+                    merge_requeue(d, Some(at + delay));
+                    (canary.spec, r)
+                }
+                None => (canary.spec, r),
+            },
+        };
+        Self::scale_toward(d, stable, canary, want);
     }
 
     /// Desired (canary, stable) counts now.
@@ -460,18 +527,7 @@ impl Controller for Canary {
             return d;
         }
         if let Stage::Aborted { at } = self.stage {
-            let (want_canary, want_stable) = match &self.spec.traffic_routing {
-                None => self.desired(stable.as_ref(), Some(&canary), 0),
-                Some(_) => match self.spec.abort_scale_down_delay {
-                    Some(delay) if now >= at + delay => (0, self.spec.replicas),
-                    Some(delay) => {
-                        merge_requeue(&mut d, Some(at + delay));
-                        (canary.spec, self.spec.replicas)
-                    }
-                    None => (canary.spec, self.spec.replicas),
-                },
-            };
-            Self::scale_toward(&mut d, stable.as_ref(), &canary, (want_canary, want_stable));
+            self.aborted(&mut d, now, at, stable.as_ref(), &canary);
             return d;
         }
         if self.run_background(&mut d, view) {

@@ -154,3 +154,30 @@ fn flagger_rolls_back_a_bad_canary_after_threshold_failed_checks() {
     assert!((15.0..=60.0).contains(&detect), "detect_s {detect}");
     assert!(f(&s, &["exposure", "max_new_traffic_share"]) < 0.35);
 }
+
+#[test]
+fn dynamic_stable_scale_saves_pods_and_still_aborts_cleanly() {
+    let dynamic = "traffic_routing = true\ndynamic_stable_scale = true";
+    let full = run_variant(
+        "canary",
+        "dynamic-ok",
+        &[("traffic_routing = true", dynamic)],
+    );
+    assert_eq!(full["rollout"]["outcome"], "completed");
+    // The stable shrinks as traffic leaves it: fewer pods than the default's stable at 100 %.
+    assert!(
+        u(&full, &["capacity", "peak_pods"]) < 20,
+        "{}",
+        full["capacity"]
+    );
+    let bad = run_variant(
+        "canary-bad-release",
+        "dynamic-abort",
+        &[("traffic_routing = true", dynamic)],
+    );
+    assert_eq!(bad["rollout"]["outcome"], "aborted");
+    assert!(u(&bad, &["exposure", "bad_requests"]) < 1_000);
+    // The canary is removed as the weight steps back; at most a propagation delay's worth of
+    // requests still routed to it find no endpoint (argo-rollouts#4926).
+    assert!(u(&bad, &["requests", "failed_by_cause", "no_endpoints"]) < 100);
+}

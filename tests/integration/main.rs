@@ -8,5 +8,6 @@ mod errors;
 mod faults;
 mod properties;
 mod queueing;
+mod robustness;
 mod scenarios;
 mod strategies;
