@@ -219,6 +219,11 @@ pub(super) fn rollout(
             })
             .collect(),
     };
+    let scale_down_delay = pr.opt_duration(
+        &child(&rp, "scale_down_delay"),
+        &r.scale_down_delay,
+        SimDuration::from_secs(30),
+    );
     let strategy = match kind {
         "recreate" => StrategySpec::Recreate,
         "rolling" => {
@@ -258,11 +263,7 @@ pub(super) fn rollout(
                     SimDuration::ZERO,
                 ),
                 promote_at: promote_at.first().copied(),
-                scale_down_delay: pr.opt_duration(
-                    &child(&rp, "scale_down_delay"),
-                    &r.scale_down_delay,
-                    SimDuration::from_secs(30),
-                ),
+                scale_down_delay,
                 abort_scale_down_delay: abort_delay(pr, &rp, r),
                 smoke_test,
                 pre_promotion: analysis(
@@ -340,11 +341,7 @@ pub(super) fn rollout(
                 max_unavailable,
                 traffic_routing: routing,
                 background_analysis: background,
-                scale_down_delay: pr.opt_duration(
-                    &child(&rp, "scale_down_delay"),
-                    &r.scale_down_delay,
-                    SimDuration::from_secs(30),
-                ),
+                scale_down_delay,
                 abort_scale_down_delay: abort_delay(pr, &rp, r),
                 promote_at,
             })
