@@ -82,14 +82,31 @@ pub fn summary_text(s: &Summary) -> String {
         let _ = write!(line, ", rollback from {t:.1} s");
     }
     let _ = writeln!(o, "{line}");
+    if let (Some(detect), Some(rollback)) = (ro.detect_s, ro.rollback_s) {
+        let _ = writeln!(
+            o,
+            "rollback   detected {detect:.1} s after the new version first answered; its last answer came {rollback:.1} s after the abort"
+        );
+    }
     let e = &s.exposure;
     let _ = writeln!(
         o,
-        "exposure   {:.1} s with two versions serving; {} of {} users served by both",
+        "exposure   {:.1} s with two versions serving; {} of {} users served by both, {} by the new version ({} flapped); new version's peak share {:.0}%",
         e.mixed_version_s,
         thousands(e.users_both_versions),
-        thousands(e.users_total)
+        thousands(e.users_total),
+        thousands(e.users_exposed),
+        thousands(e.users_flapped),
+        e.max_new_traffic_share * 100.0
     );
+    if e.bad_requests > 0 {
+        let _ = writeln!(
+            o,
+            "bad        {} requests handled by a bad release, {} of them failed",
+            thousands(e.bad_requests),
+            thousands(e.bad_failed)
+        );
+    }
     let c = &s.capacity;
     let _ = writeln!(
         o,
