@@ -1,7 +1,7 @@
 //! Scenario files: parsing and validation, separate from running.
 //!
-//! Two stages, as in ripgrep's LowArgs/HiArgs: [`raw`] deserialises the TOML strictly (unknown
-//! keys are errors), [`resolve`] checks every value and cross-field rule and builds a
+//! Two stages, as in ripgrep's LowArgs/HiArgs: `raw` deserialises the TOML strictly (unknown
+//! keys are errors), `resolve` checks every value and cross-field rule and builds a
 //! [`Scenario`] that cannot hold an invalid state. Every problem found is reported at once,
 //! each with its file, line, column and a fix.
 
