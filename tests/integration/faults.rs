@@ -221,3 +221,24 @@ fn the_latency_judge_catches_a_regression_and_passes_a_healthy_canary() {
         healthy["rollout"]
     );
 }
+
+#[test]
+fn an_indefinite_canary_pause_waits_for_the_promote() {
+    let steps = "{ set_weight = 30 }, { pause = \"30s\" },";
+    let indefinite = "{ set_weight = 30 }, { pause = \"indefinite\" },";
+    let waiting = run_variant("canary", "pause-forever", &[(steps, indefinite)]);
+    assert_eq!(waiting["rollout"]["outcome"], "paused");
+    let promoted = run_variant(
+        "canary",
+        "pause-promoted",
+        &[
+            (steps, indefinite),
+            (
+                "traffic_routing = true",
+                "traffic_routing = true\npromote_at = \"3m\"",
+            ),
+        ],
+    );
+    assert_eq!(promoted["rollout"]["outcome"], "completed");
+    assert!(f(&promoted, &["rollout", "end_s"]) > 180.0);
+}
