@@ -115,8 +115,26 @@ fn fence(max_percent: u32) -> impl Strategy<Value = Fence> {
 #[derive(Copy, Clone, Debug)]
 enum Rollout {
     Recreate,
-    Rolling { surge: Fence, unavailable: Fence },
+    Rolling {
+        surge: Fence,
+        unavailable: Fence,
+    },
+    /// Argo blue-green, with a smoke test and optionally post-promotion analysis.
+    BlueGreen {
+        analysis: bool,
+    },
+    /// Argo canary: basic or routed (optionally with dynamicStableScale), optional analysis.
+    Canary {
+        routed: bool,
+        dynamic: bool,
+        analysis: bool,
+    },
+    /// Flagger with an error-rate check.
+    Flagger,
 }
+
+/// An optional feature flag inside v2: (percent, kill switch after the rollout).
+type FlagKnob = Option<(u32, bool)>;
 
 fn rolling() -> impl Strategy<Value = Rollout> {
     (fence(150), fence(100))
@@ -137,7 +155,48 @@ fn rolling_without_unavailability() -> impl Strategy<Value = Rollout> {
 }
 
 fn any_rollout() -> impl Strategy<Value = Rollout> {
-    prop_oneof![1 => Just(Rollout::Recreate), 2 => rolling()]
+    prop_oneof![
+        1 => Just(Rollout::Recreate),
+        2 => rolling(),
+        1 => any::<bool>().prop_map(|analysis| Rollout::BlueGreen { analysis }),
+        2 => (any::<bool>(), any::<bool>(), any::<bool>())
+            .prop_map(|(routed, dynamic, analysis)| Rollout::Canary { routed, dynamic: routed && dynamic, analysis }),
+        1 => Just(Rollout::Flagger),
+    ]
+}
+
+fn flag_knob() -> impl Strategy<Value = FlagKnob> {
+    prop_oneof![2 => Just(None), 1 => (0u32..=100, any::<bool>()).prop_map(Some)]
+}
+
+/// The `[rollout]` keys of `rollout` (after `to` and `at`).
+fn strategy_toml(rollout: Rollout) -> String {
+    let analysis = |key: &str| {
+        format!(
+            "\n[rollout.{key}]\ninterval = \"5s\"\n[[rollout.{key}.metrics]]\nmetric = \"error_rate\"\nmax = 0.02\nmin_requests = 5\n"
+        )
+    };
+    match rollout {
+        Rollout::Recreate => "strategy = \"recreate\"".to_string(),
+        Rollout::Rolling { surge, unavailable } => format!(
+            "strategy = \"rolling\"\nmax_surge = {}\nmax_unavailable = {}",
+            surge.toml(),
+            unavailable.toml()
+        ),
+        Rollout::BlueGreen { analysis: a } => format!(
+            "strategy = \"blue_green\"\nscale_down_delay = \"5s\"\nsmoke_test = {{ requests = 20, over = \"5s\" }}\n{}",
+            if a { analysis("post_promotion_analysis") } else { String::new() }
+        ),
+        Rollout::Canary { routed, dynamic, analysis: a } => format!(
+            "strategy = \"canary\"\ntraffic_routing = {routed}\n{}steps = [{{ set_weight = 25 }}, {{ pause = \"5s\" }}, {{ set_weight = 60 }}, {{ pause = \"5s\" }}]\n{}",
+            if dynamic { "dynamic_stable_scale = true\n" } else { "" },
+            if a { analysis("analysis") } else { String::new() }
+        ),
+        Rollout::Flagger => format!(
+            "strategy = \"flagger\"\ninterval = \"10s\"\nstep_weight = 30\nmax_weight = 60\n{}",
+            analysis("analysis")
+        ),
+    }
 }
 
 /// Pod settings shared by both versions.
@@ -249,6 +308,15 @@ fn run_knobs() -> impl Strategy<Value = RunKnobs> {
 
 /// Writes the scenario file.
 fn render(run: &RunKnobs, pod: &PodKnobs, rollout: Rollout) -> ScenarioText {
+    render_with_flag(run, pod, rollout, None)
+}
+
+fn render_with_flag(
+    run: &RunKnobs,
+    pod: &PodKnobs,
+    rollout: Rollout,
+    flag: FlagKnob,
+) -> ScenarioText {
     let slots = run.spare_room.map_or(200, |spare| run.replicas + spare);
     let nodes = slots.div_ceil(run.pods_per_node);
     let timeout = run
@@ -270,14 +338,15 @@ fn render(run: &RunKnobs, pod: &PodKnobs, rollout: Rollout) -> ScenarioText {
              success_threshold = {successes}, failure_threshold = 3 }}"
         ),
     };
-    let strategy = match rollout {
-        Rollout::Recreate => "strategy = \"recreate\"".to_string(),
-        Rollout::Rolling { surge, unavailable } => format!(
-            "strategy = \"rolling\"\nmax_surge = {}\nmax_unavailable = {}",
-            surge.toml(),
-            unavailable.toml()
-        ),
-    };
+    let strategy = strategy_toml(rollout);
+    let flag = flag.map_or(String::new(), |(percent, kill)| {
+        let at = run.rollout_at_s + 5;
+        format!(
+            "\n[versions.v2-path]\nservice = \"20ms\"\nerror_rate = 0.05\n\n[flag]\nkey = \"path\"\nin_versions = [\"v2\"]\nvariant = \"v2-path\"\npoll_interval = \"3s\"\ninternal_users = 50\nschedule = [{{ at = \"{at}s\", target = [\"internal\"] }}, {{ at = \"{}s\", percent = {percent} }}]\n{}",
+            at + 5,
+            if kill { format!("kill_at = \"{}s\"\n", at + 10) } else { String::new() }
+        )
+    });
     let v2_p99 = (f64::from(run.v2_mean_ms) * run.v2_p99_factor).round();
     ScenarioText(format!(
         r#"seed = {seed}
@@ -319,7 +388,7 @@ version = "v1"
 to = "v2"
 at = "{at}s"
 {strategy}
-"#,
+{flag}"#,
         seed = run.seed,
         duration = run.duration_s,
         rate = run.rate,
@@ -342,8 +411,10 @@ fn scenario_with(rollouts: impl Strategy<Value = Rollout>) -> impl Strategy<Valu
     (run_knobs(), pod_knobs(), rollouts).prop_map(|(run, pod, rollout)| render(&run, &pod, rollout))
 }
 
+/// Any strategy, sometimes with a feature flag inside v2.
 fn any_scenario() -> impl Strategy<Value = ScenarioText> {
-    scenario_with(any_rollout())
+    (run_knobs(), pod_knobs(), any_rollout(), flag_knob())
+        .prop_map(|(run, pod, rollout, flag)| render_with_flag(&run, &pod, rollout, flag))
 }
 
 /// Column `name` of a CSV text, summed over its rows.
@@ -423,7 +494,8 @@ proptest! {
         );
     }
 
-    /// Property 3: maxSurge bounds a RollingUpdate's pods; Recreate never exceeds replicas.
+    /// Property 3: maxSurge bounds a RollingUpdate's pods; Recreate never exceeds replicas;
+    /// the Argo and Flagger strategies never exceed two fleets.
     #[test]
     fn strategies_respect_their_pod_ceilings(text in any_scenario()) {
         let scenario = text.parse();
@@ -434,13 +506,19 @@ proptest! {
                 c.peak_pods <= replicas + surge,
                 "peak_pods {} > replicas {} + maxSurge {}", c.peak_pods, replicas, surge
             );
-        } else {
-            prop_assert!(is_recreate(&scenario));
+        } else if is_recreate(&scenario) {
             let replicas = scenario.deployment.replicas;
             prop_assert!(
                 c.peak_pods_incl_terminating <= replicas,
                 "Recreate: peak_pods_incl_terminating {} > replicas {}",
                 c.peak_pods_incl_terminating, replicas
+            );
+        } else {
+            // Blue-green, canary and Flagger run at most a second full fleet beside the stable.
+            let replicas = scenario.deployment.replicas;
+            prop_assert!(
+                c.peak_pods <= 2 * replicas,
+                "peak_pods {} > 2 × replicas {}", c.peak_pods, replicas
             );
         }
     }
