@@ -141,7 +141,7 @@ impl Simulation {
         let mut queue = EventQueue::new();
         let mut traffic = TrafficSource::new(scenario.traffic.clone(), seed);
         if let Some(t) = traffic.next_arrival_time() {
-            queue.schedule(t, Event::Arrival);
+            queue.schedule_in_order(t, Event::Arrival);
         }
         if let Some(r) = &scenario.rollout {
             queue.schedule(r.at, Event::RolloutStart);

@@ -11,7 +11,7 @@ impl Simulation {
         let request = self.traffic.make_request(now);
         self.in_flight += 1;
         if let Some(t) = self.traffic.next_arrival_time() {
-            self.queue.schedule(t, Event::Arrival);
+            self.queue.schedule_in_order(t, Event::Arrival);
         }
         self.route(request, now, FailCause::NoEndpoints);
     }
