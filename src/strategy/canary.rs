@@ -300,23 +300,16 @@ impl Canary {
         canary: &RsStatus,
         want: (u32, u32),
     ) -> bool {
-        if let Some(s) = stable {
-            if s.spec != want.1 {
+        let moves = [(stable, want.1, "stable"), (Some(canary), want.0, "canary")];
+        for (rs, target, role) in moves {
+            if let Some(rs) = rs.filter(|rs| rs.spec != target) {
                 d.actions.push(Action::Scale {
-                    rs: s.id,
-                    replicas: want.1,
+                    rs: rs.id,
+                    replicas: target,
                 });
-                d.why = format!("scale the stable ReplicaSet {}→{}", s.spec, want.1);
+                d.why = format!("scale the {role} ReplicaSet {}→{target}", rs.spec);
                 return true;
             }
-        }
-        if canary.spec != want.0 {
-            d.actions.push(Action::Scale {
-                rs: canary.id,
-                replicas: want.0,
-            });
-            d.why = format!("scale the canary ReplicaSet {}→{}", canary.spec, want.0);
-            return true;
         }
         false
     }
