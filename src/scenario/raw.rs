@@ -210,12 +210,13 @@ pub struct RawFault {
     pub per_minute: Option<f64>,
 }
 
+/// `[load_balancer]`: a preset, then overrides.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     pub preset: Option<String>,
     pub policy: Option<String>,
-    pub propagation_delay: Option<RawDist>,
+    pub propagation_delay: Option<RawPropagation>,
     pub retries: Option<i64>,
     pub retry_on_reset: Option<bool>,
     pub retry_non_idempotent: Option<bool>,
@@ -223,6 +224,51 @@ pub struct RawLoadBalancer {
     pub fail_timeout: Option<RawDuration>,
     pub ejection: Option<RawDuration>,
     pub max_ejection_percent: Option<i64>,
+    pub health_scope: Option<String>,
+    pub worker_processes: Option<i64>,
+    pub reload_overlap: Option<RawDuration>,
+    pub attempt_overhead: Option<RawDuration>,
+    pub health_check: Option<RawHealthCheckOrBool>,
+    pub deregistration_delay: Option<RawDuration>,
+    pub slow_start: Option<RawDuration>,
+}
+
+/// `propagation_delay`: one distribution for additions and removals, or
+/// `{ add = …, remove = … }` (either may be left to the preset).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPropagation {
+    /// Separate delays.
+    Split(RawPropagationSplit),
+    /// The same delay both ways.
+    Both(RawDist),
+}
+
+/// `{ add = …, remove = … }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPropagationSplit {
+    pub add: Option<RawDist>,
+    pub remove: Option<RawDist>,
+}
+
+/// Target health checks, or `false` for none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawHealthCheckOrBool {
+    /// `health_check = false` (or `true` for ALB's defaults).
+    Flag(bool),
+    /// `{ interval, healthy_threshold, unhealthy_threshold }`.
+    Table(RawHealthCheck),
+}
+
+/// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub interval: Option<RawDuration>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

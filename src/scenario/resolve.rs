@@ -9,12 +9,11 @@ use super::pod::{fault, pod_spec};
 use super::problems::{child, path, Problems};
 use super::raw::*;
 use super::rollout::{rollout, RolloutContext};
-use super::traffic::{preset, profile};
+use super::traffic::{load_balancer, profile};
 use super::{DeploymentSpec, Scenario};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ClusterSpec, Dist, Fault, LbPolicy, RateProfile, TrafficSpec, UserDistribution, VersionId,
-    VersionSpec,
+    ClusterSpec, Dist, Fault, RateProfile, TrafficSpec, UserDistribution, VersionId, VersionSpec,
 };
 
 /// Parses and validates a whole scenario text.
@@ -216,56 +215,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     }
 
     // load balancer
-    let lp = path(&["load_balancer"]);
-    let l = &raw.load_balancer;
-    let preset_name = l.preset.clone().unwrap_or_else(|| "kube-proxy".into());
-    let mut lb = preset(&preset_name).unwrap_or_else(|| {
-        pr.add(
-            &child(&lp, "preset"),
-            format!("unknown load-balancer preset \"{preset_name}\""),
-            "use \"kube-proxy\", \"nginx\" or \"envoy\" (and override single settings beside it)",
-        );
-        preset("kube-proxy").expect("built-in preset")
-    });
-    if let Some(p) = &l.policy {
-        lb.policy = match p.as_str() {
-            "round_robin" => LbPolicy::RoundRobin,
-            "least_request" => LbPolicy::LeastRequest,
-            "random" => LbPolicy::Random,
-            o => {
-                pr.add(
-                    &child(&lp, "policy"),
-                    format!("unknown policy \"{o}\""),
-                    "use \"round_robin\", \"least_request\" or \"random\"",
-                );
-                lb.policy
-            }
-        };
-    }
-    if let Some(d) = &l.propagation_delay {
-        if let Some(d) = pr.dist(&child(&lp, "propagation_delay"), d, false) {
-            lb.propagation = d;
-        }
-    }
-    if l.retries.is_some() {
-        lb.retries = pr.count(&child(&lp, "retries"), l.retries, 0, 0, 1000);
-    }
-    lb.retry_on_reset = l.retry_on_reset.unwrap_or(lb.retry_on_reset);
-    lb.retry_non_idempotent = l.retry_non_idempotent.unwrap_or(lb.retry_non_idempotent);
-    if l.max_fails.is_some() {
-        lb.max_fails = pr.count(&child(&lp, "max_fails"), l.max_fails, 0, 0, 1000);
-    }
-    lb.fail_window = pr.opt_duration(&child(&lp, "fail_timeout"), &l.fail_timeout, lb.fail_window);
-    lb.ejection = pr.opt_duration(&child(&lp, "ejection"), &l.ejection, lb.ejection);
-    if l.max_ejection_percent.is_some() {
-        lb.max_ejection_percent = pr.count(
-            &child(&lp, "max_ejection_percent"),
-            l.max_ejection_percent,
-            10,
-            0,
-            100,
-        );
-    }
+    let lb = load_balancer(pr, &raw.load_balancer);
 
     // deployment
     let dp = path(&["deployment"]);

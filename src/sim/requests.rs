@@ -89,7 +89,7 @@ impl Simulation {
                     return;
                 }
                 Accept::Refused => {
-                    self.lb.record_failure(pod, now);
+                    self.lb.record_failure(&request, pod, now);
                     cause = FailCause::ConnectionRefused;
                     if !self.lb.may_retry(&request, false) {
                         self.fail(now, &request, Some(version), cause);
@@ -122,14 +122,23 @@ impl Simulation {
         let Some((request, outcome, version)) = p.finish(slot, epoch) else {
             return;
         };
+        // A draining ALB target's connections close at the end of the deregistration delay.
+        let closed = self.lb.closes_at(pod).filter(|c| *c < now);
         match (self.gives_up_at(&request), outcome) {
-            (Some(at), _) if at < now => self.fail(at, &request, Some(version), FailCause::Timeout),
+            (Some(at), _) if at < now && closed.is_none_or(|c| at <= c) => {
+                self.fail(at, &request, Some(version), FailCause::Timeout)
+            }
+            _ if closed.is_some() => {
+                let at = closed.expect("checked");
+                self.fail(at, &request, Some(version), FailCause::ResetOnShutdown)
+            }
             (_, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
             (_, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
-                let latency = now - request.arrived;
+                // Each attempt's connect and proxy hop (B4): client-side latency.
+                let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
                 if request.synthetic_for == 0 {
                     self.metrics.ok(now, request.user, version, latency);
                 }
@@ -162,7 +171,7 @@ impl Simulation {
         let dropped = std::mem::take(&mut self.dropped);
         for request in &dropped {
             let pod = PodId(request.last_pod);
-            self.lb.record_failure(pod, now);
+            self.lb.record_failure(request, pod, now);
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {
