@@ -366,3 +366,98 @@ pub(super) fn profile(pr: &mut Problems<'_>, p: &Path, raw: &RawProfile) -> Rate
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::resolve::resolve;
+    use super::*;
+
+    const BASE: &str = r#"
+duration = "1m"
+[traffic]
+rate = 10
+[versions.v1]
+service = "50ms"
+[deployment]
+replicas = 3
+version = "v1"
+"#;
+
+    fn lb(extra: &str) -> Result<LbSpec, Vec<String>> {
+        let text = format!("{BASE}[load_balancer]\n{extra}");
+        resolve("s.toml", "s", &text)
+            .map(|s| s.load_balancer)
+            .map_err(|e| e.diagnostics.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn a_plain_propagation_delay_means_both_directions() {
+        let l = lb("propagation_delay = \"2s\"").unwrap();
+        let two = Dist::Constant(SimDuration::from_secs(2));
+        assert_eq!(l.propagation, Propagation::both(two));
+    }
+
+    #[test]
+    fn additions_and_removals_take_their_own_delays() {
+        let l = lb("preset = \"envoy\"\npropagation_delay = { add = \"5s\", remove = { dist = \"uniform\", min = \"1s\", max = \"2s\" } }").unwrap();
+        assert_eq!(l.propagation.add, Dist::Constant(SimDuration::from_secs(5)));
+        assert_eq!(
+            l.propagation.remove,
+            Dist::Uniform {
+                min_s: 1.0,
+                max_s: 2.0
+            }
+        );
+        // One side alone keeps the preset's other side.
+        let l = lb("preset = \"envoy\"\npropagation_delay = { remove = \"0s\" }").unwrap();
+        assert_eq!(
+            l.propagation.add,
+            Dist::Uniform {
+                min_s: 0.5,
+                max_s: 2.0
+            }
+        );
+        assert_eq!(l.propagation.remove, Dist::Constant(SimDuration::ZERO));
+    }
+
+    #[test]
+    fn presets_set_their_health_scope_overhead_and_target_checks() {
+        let nginx = lb("preset = \"nginx\"").unwrap();
+        assert_eq!(nginx.health_scope, HealthScope::PerReload);
+        assert_eq!(nginx.reload_overlap, SimDuration::from_millis(100));
+        assert_eq!(nginx.attempt_overhead, SimDuration::from_micros(500));
+        let envoy = lb("preset = \"envoy\"").unwrap();
+        assert_eq!(envoy.health_scope, HealthScope::Shared);
+        let alb = lb("preset = \"aws-alb\"").unwrap();
+        assert_eq!(alb.health_check, Some(alb_health_check()));
+        assert_eq!(alb.deregistration_delay, Some(SimDuration::from_secs(300)));
+        assert!(alb.slow_start.is_zero());
+        assert_eq!(alb.retries, 0);
+        let tuned = lb("preset = \"aws-alb\"\nhealth_check = { interval = \"10s\", healthy_threshold = 3 }\nderegistration_delay = \"none\"\nslow_start = \"30s\"").unwrap();
+        let hc = tuned.health_check.unwrap();
+        assert_eq!(hc.interval, SimDuration::from_secs(10));
+        assert_eq!((hc.healthy_threshold, hc.unhealthy_threshold), (3, 2));
+        assert_eq!(tuned.deregistration_delay, None);
+        assert_eq!(tuned.slow_start, SimDuration::from_secs(30));
+        let nginx_zone = lb("preset = \"nginx\"\nworker_processes = 4\nhealth_scope = \"shared\"");
+        assert!(nginx_zone.is_err());
+        assert!(lb("preset = \"aws-alb\"\nhealth_check = false")
+            .unwrap()
+            .health_check
+            .is_none());
+    }
+
+    #[test]
+    fn bad_balancer_values_are_named() {
+        let e = lb("health_scope = \"global\"").unwrap_err();
+        assert!(e[0].contains("unknown health scope"), "{e:?}");
+        let e = lb("preset = \"alb\"").unwrap_err();
+        assert!(e[0].contains("unknown load-balancer preset"), "{e:?}");
+        let e = lb("slow_start = \"30s\"").unwrap_err();
+        assert!(e[0].contains("slow_start"), "{e:?}");
+        let e = lb("preset = \"aws-alb\"\nhealth_check = { interval = \"0s\" }").unwrap_err();
+        assert!(e[0].contains("at least 1 s"), "{e:?}");
+        let e = lb("attempt_overhead = \"2s\"").unwrap_err();
+        assert!(e[0].contains("not a proxy hop"), "{e:?}");
+    }
+}

@@ -182,3 +182,204 @@ fn retry_budget_and_idempotency() {
     assert!(!lb.may_retry(&r, true));
     assert!(lb.may_retry(&r, false));
 }
+
+fn pick_pod(lb: &mut Balancer, r: &Request, ps: &[Pod], now: SimTime) -> u32 {
+    match lb.pick(r, ps, now) {
+        Pick::Endpoint(p) => p.0,
+        Pick::NoEndpoint => panic!("no endpoint"),
+    }
+}
+
+/// nginx with `n` endpoints of version 0.
+fn nginx_with(n: u32, workers: u32) -> Balancer {
+    let mut lb = Balancer::new(
+        LbSpec {
+            workers,
+            ..nginx_spec()
+        },
+        2,
+        1,
+    );
+    for i in 0..n {
+        lb.set_member(PodId(i), VersionId(0), true);
+    }
+    lb
+}
+
+fn req_at(t: SimTime, luck: u64) -> Request {
+    Request {
+        arrived: t,
+        luck,
+        ..req()
+    }
+}
+
+#[test]
+fn nginx_forgets_failures_at_every_reload_but_envoy_does_not() {
+    let ps = pods(4);
+    let t1 = SimTime(1_000_000);
+    for (scope, forgets) in [(HealthScope::PerReload, true), (HealthScope::Shared, false)] {
+        let mut lb = nginx_with(3, 1);
+        lb.spec.health_scope = scope;
+        lb.record_failure(&req_at(t1, 7), PodId(0), t1);
+        let after = |lb: &mut Balancer, t: SimTime| {
+            (0..30)
+                .filter(|i| pick_pod(lb, &req_at(t, *i), &ps, t) == 0)
+                .count()
+        };
+        assert_eq!(
+            after(&mut lb, SimTime(1_500_000)),
+            0,
+            "ejected in its generation"
+        );
+        // An unrelated endpoint change: a reload for nginx.
+        let t2 = SimTime(2_000_000);
+        let u = lb.apply_update(PodId(3), VersionId(0), 1, true, t2);
+        assert!(u.changed);
+        // After the overlap, only new workers accept: they do not know pod 0 failed.
+        let t3 = SimTime(2_200_000);
+        assert_eq!(after(&mut lb, t3) > 0, forgets, "{scope:?}");
+        assert_eq!(lb.reloads(), u64::from(forgets));
+    }
+}
+
+#[test]
+fn old_workers_keep_the_old_view_for_the_overlap() {
+    let ps = pods(3);
+    let mut lb = nginx_with(3, 1);
+    let t = SimTime(5_000_000);
+    assert!(lb.apply_update(PodId(2), VersionId(0), 1, false, t).changed);
+    // Within 100 ms some new connections land on old workers, which still send to pod 2.
+    let during = SimTime(5_050_000);
+    let to_2 = (0..300)
+        .filter(|i| pick_pod(&mut lb, &req_at(during, *i), &ps, during) == 2)
+        .count();
+    assert!(to_2 > 20, "{to_2}");
+    let after = SimTime(5_100_000);
+    for i in 0..300 {
+        assert_ne!(pick_pod(&mut lb, &req_at(after, i), &ps, after), 2);
+    }
+    // A request accepted before the reload is still proxied by an old worker.
+    let early = req_at(SimTime(4_000_000), 3);
+    let hits = (0..10)
+        .filter(|_| pick_pod(&mut lb, &early, &ps, after) == 2)
+        .count();
+    assert!(hits > 0);
+}
+
+#[test]
+fn each_worker_process_counts_its_own_failures() {
+    let ps = pods(3);
+    let mut lb = nginx_with(3, 2);
+    let t = SimTime(1_000_000);
+    // Find requests handled by each of the two workers: a failure one worker sees leaves
+    // pod 0 in the other's rotation.
+    let mut seen = [false; 2];
+    lb.record_failure(&req_at(t, 0), PodId(0), t);
+    for luck in 0..40 {
+        let r = req_at(t, luck);
+        let (_, w) = lb.worker_of(&r);
+        let hits = (0..6)
+            .filter(|_| pick_pod(&mut lb, &r, &ps, t) == 0)
+            .count();
+        seen[w] = seen[w] || hits > 0;
+    }
+    let (_, failed_worker) = lb.worker_of(&req_at(t, 0));
+    assert!(!seen[failed_worker]);
+    assert!(seen[1 - failed_worker]);
+}
+
+#[test]
+fn a_reload_restarts_round_robin_at_the_first_peer() {
+    let ps = pods(4);
+    let mut lb = nginx_with(3, 1);
+    let t = SimTime(1_000_000);
+    let _ = lb.apply_update(PodId(3), VersionId(0), 1, true, t);
+    let after = SimTime(2_000_000);
+    assert_eq!(pick_pod(&mut lb, &req_at(after, 1), &ps, after), 0);
+    assert_eq!(pick_pod(&mut lb, &req_at(after, 2), &ps, after), 1);
+}
+
+fn alb() -> Balancer {
+    let mut lb = Balancer::new(
+        LbSpec {
+            health_check: Some(TargetHealthCheck {
+                interval: SimDuration::from_secs(30),
+                healthy_threshold: 5,
+                unhealthy_threshold: 2,
+            }),
+            deregistration_delay: Some(SimDuration::from_secs(300)),
+            retries: 0,
+            ..spec(LbPolicy::RoundRobin, 0)
+        },
+        2,
+        1,
+    );
+    lb.set_member(PodId(0), VersionId(0), true);
+    lb
+}
+
+#[test]
+fn an_alb_target_takes_traffic_only_after_a_passing_health_check() {
+    let mut ps = pods(2);
+    let mut lb = alb();
+    let t = SimTime(10_000_000);
+    let u = lb.apply_update(PodId(1), VersionId(0), 1, true, t);
+    assert!(!u.changed, "registered, initial: no traffic yet");
+    let first = u.health_check_at.unwrap();
+    assert!(first >= t && first < t + SimDuration::from_secs(30));
+    assert_eq!(lb.endpoint_count(), 1);
+    // Not listening yet: the check fails and the target stays out.
+    ps[1].listening = false;
+    let u = lb.health_check(PodId(1), 1, &ps, first);
+    assert!(!u.changed);
+    let next = u.health_check_at.unwrap();
+    assert_eq!(next, first + SimDuration::from_secs(30));
+    ps[1].listening = true;
+    assert!(lb.health_check(PodId(1), 1, &ps, next).changed);
+    assert_eq!(lb.endpoint_count(), 2);
+    // A stale chain (from an older registration) ends.
+    assert_eq!(lb.health_check(PodId(1), 0, &ps, next), Update::default());
+}
+
+#[test]
+fn a_deregistered_alb_target_drains_for_the_deregistration_delay() {
+    let mut lb = alb();
+    let t = SimTime(1_000_000);
+    assert_eq!(lb.closes_at(PodId(0)), None);
+    assert!(lb.apply_update(PodId(0), VersionId(0), 1, false, t).changed);
+    assert_eq!(lb.endpoint_count(), 0);
+    assert_eq!(
+        lb.closes_at(PodId(0)),
+        Some(t + SimDuration::from_secs(300))
+    );
+}
+
+#[test]
+fn slow_start_ramps_a_new_target_linearly() {
+    let mut ps = pods(2);
+    let mut lb = alb();
+    lb.spec.slow_start = SimDuration::from_secs(100);
+    ps[1].listening = true;
+    let u = lb.apply_update(PodId(1), VersionId(0), 1, true, SimTime::ZERO);
+    let at = u.health_check_at.unwrap();
+    assert!(lb.health_check(PodId(1), 1, &ps, at).changed);
+    let share = |lb: &mut Balancer, t: SimTime| {
+        (0..4000)
+            .filter(|_| lb.pick(&req(), &ps, t) == Pick::Endpoint(PodId(1)))
+            .count() as f64
+            / 4000.0
+    };
+    let early = share(&mut lb, at + SimDuration::from_secs(10));
+    let late = share(&mut lb, at + SimDuration::from_secs(200));
+    assert!(early < 0.2, "{early}");
+    assert!((0.45..0.55).contains(&late), "{late}");
+}
+
+#[test]
+fn each_attempt_pays_the_overhead() {
+    let mut lb = lb_with(LbPolicy::Random, 2, 0);
+    lb.spec.attempt_overhead = SimDuration::from_micros(500);
+    assert_eq!(lb.attempt_overhead(1), SimDuration::from_micros(500));
+    assert_eq!(lb.attempt_overhead(3), SimDuration::from_micros(1500));
+}
