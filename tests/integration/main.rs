@@ -1,6 +1,7 @@
 //! One integration-test binary (matklad's layout, as in just and nexosim): each file covers
 //! one behaviour.
 
+mod balancers;
 mod cli;
 mod common;
 mod determinism;
