@@ -197,3 +197,20 @@ fn every_attempt_pays_the_proxy_overhead() {
         assert!((shift - 2.0).abs() < 0.01, "seed {seed}: {shift}");
     }
 }
+
+#[test]
+fn a_rolling_update_outruns_the_alb_unless_pods_wait_for_their_targets() {
+    let fast = variant("rolling-alb", &[]);
+    let gated = variant(
+        "rolling-alb",
+        &[("version = \"v1\"", "version = \"v1\"\nmin_ready = \"40s\"")],
+    );
+    for seed in SEEDS {
+        let (hurried, g) = (run(&fast, seed), run(&gated, seed));
+        let overflow = u(&hurried, &["requests", "failed_by_cause", "queue_full"]);
+        assert!(overflow > 500, "seed {seed}: {overflow}");
+        assert_eq!(hurried["rollout"]["outcome"], "completed");
+        assert_eq!(u(&g, &["requests", "failed"]), 0, "seed {seed}");
+        assert!(f(&g, &["rollout", "duration_s"]) > 90.0, "seed {seed}");
+    }
+}
