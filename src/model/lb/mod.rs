@@ -77,6 +77,9 @@ pub struct Balancer {
     reloads: u64,
     applied_generation: Vec<u32>,
     targets: Vec<Target>,
+    /// Registered targets that failed their health checks, by version: where an ALB sends a
+    /// target group's traffic when none of its targets is healthy (fail open).
+    unhealthy: Vec<Vec<PodId>>,
     weights: weights::Published,
     rng: RngStream,
     /// Health-check phases: a stream of its own, so routing draws stay the same.
@@ -98,6 +101,7 @@ impl Balancer {
             reloads: 0,
             applied_generation: Vec::new(),
             targets: Vec::new(),
+            unhealthy: vec![Vec::new(); versions],
             weights: weights::Published::default(),
             rng: RngStream::new(seed, StreamName::Routing),
             health_rng: RngStream::from_seed_u64(stream_seed(seed, "target-health")),
@@ -151,6 +155,9 @@ impl Balancer {
                 health_check_at: Some(now + SimDuration::from_micros(phase as u64)),
             };
         }
+        if self.targets[i].state == TargetState::Unhealthy {
+            self.unhealthy[version.index()].retain(|p| *p != pod);
+        }
         let t = &mut self.targets[i];
         t.state = TargetState::Draining;
         t.closes_at = self.spec.deregistration_delay.map(|d| now + d);
@@ -182,12 +189,22 @@ impl Balancer {
             return Update::default();
         }
         let p = &pods[i];
+        let was_unhealthy = self.targets[i].state == TargetState::Unhealthy;
         let transition = self.targets[i].check(
             p.accepts_connections(),
             hc.healthy_threshold,
             hc.unhealthy_threshold,
             now,
         );
+        let unhealthy = self.targets[i].state == TargetState::Unhealthy;
+        if unhealthy != was_unhealthy {
+            let list = &mut self.unhealthy[p.version.index()];
+            if unhealthy {
+                list.push(pod);
+            } else {
+                list.retain(|q| *q != pod);
+            }
+        }
         let changed = match transition {
             Transition::Same => false,
             Transition::In => self.change_member(pod, p.version, true, now),
@@ -354,7 +371,7 @@ impl Balancer {
         let exclude = request.last_pod;
         let pool_len = g.pool(version).len();
         if pool_len == 0 {
-            return Pick::NoEndpoint;
+            return self.fail_open(version, exclude);
         }
         let check_health = self.spec.max_fails > 0;
         let slow_start = self.spec.slow_start;
@@ -386,6 +403,37 @@ impl Balancer {
         match fallback {
             Some(p) => Pick::Endpoint(p),
             None => Pick::NoEndpoint,
+        }
+    }
+}
+
+impl Balancer {
+    /// An ALB target group with registered targets but none healthy routes to all of them
+    /// ("fail open", `target-group-health-checks.md`); a group with no registered target, or
+    /// only `initial` ones, answers 503.
+    fn fail_open(&mut self, version: Option<usize>, exclude: u32) -> Pick {
+        let pick_from = |list: &[PodId], rng: &mut RngStream| match list.len() {
+            0 => None,
+            n => Some(list[rng.index(n)]),
+        };
+        let p = match version {
+            Some(v) => pick_from(&self.unhealthy[v], &mut self.rng),
+            None => {
+                let n: usize = self.unhealthy.iter().map(Vec::len).sum();
+                let mut k = if n == 0 { 0 } else { self.rng.index(n) };
+                self.unhealthy.iter().find_map(|l| {
+                    if k < l.len() {
+                        Some(l[k])
+                    } else {
+                        k -= l.len();
+                        None
+                    }
+                })
+            }
+        };
+        match p {
+            Some(p) if p.0 != exclude => Pick::Endpoint(p),
+            _ => Pick::NoEndpoint,
         }
     }
 }

@@ -11,10 +11,11 @@
 //!   may finish for `deregistration_delay`, after which the balancer closes their connections.
 //! * Slow start ramps a healthy target's share linearly over `slow_start`.
 //!
-//! Simplified: one ALB node checks (real ALBs check from every node, each deciding alone);
-//! a target group whose targets are all unhealthy does not fail open here (a group with only
-//! `initial` targets answers 503, as a real one does); the health-check timeout is not modelled
-//! (a listening pod answers the check at once).
+//! * A target group whose registered targets are all unhealthy fails open: it routes to all of
+//!   them. A group with only `initial` targets answers 503.
+//!
+//! Simplified: one ALB node checks (real ALBs check from every node, each deciding alone); the
+//! health-check timeout is not modelled (a listening pod answers the check at once).
 
 use crate::engine::SimTime;
 

@@ -383,3 +383,26 @@ fn each_attempt_pays_the_overhead() {
     assert_eq!(lb.attempt_overhead(1), SimDuration::from_micros(500));
     assert_eq!(lb.attempt_overhead(3), SimDuration::from_micros(1500));
 }
+
+#[test]
+fn an_alb_target_group_with_only_unhealthy_targets_fails_open() {
+    let mut ps = pods(2);
+    let mut lb = alb();
+    let t = SimTime(1_000_000);
+    let u = lb.apply_update(PodId(1), VersionId(0), 1, true, t);
+    ps[1].listening = false;
+    let mut at = u.health_check_at.unwrap();
+    for _ in 0..2 {
+        at = lb
+            .health_check(PodId(1), 1, &ps, at)
+            .health_check_at
+            .unwrap();
+    }
+    // Pod 0, the only healthy target, leaves: pod 1 is unhealthy and gets the traffic.
+    let _ = lb.apply_update(PodId(0), VersionId(0), 1, false, at);
+    assert_eq!(lb.endpoint_count(), 0);
+    assert_eq!(lb.pick(&req(), &ps, at), Pick::Endpoint(PodId(1)));
+    // Deregistered too: nothing left, 503.
+    let _ = lb.apply_update(PodId(1), VersionId(0), 2, false, at);
+    assert_eq!(lb.pick(&req(), &ps, at), Pick::NoEndpoint);
+}
