@@ -124,20 +124,17 @@ impl Simulation {
         };
         // A draining ALB target's connections close at the end of the deregistration delay.
         let closed = self.lb.closes_at(pod).filter(|c| *c < now);
-        match (self.gives_up_at(&request), outcome) {
-            (Some(at), _) if at < now && closed.is_none_or(|c| at <= c) => {
+        match (self.gives_up_at(&request), closed, outcome) {
+            (Some(at), c, _) if at < now && c.is_none_or(|c| at <= c) => {
                 self.fail(at, &request, Some(version), FailCause::Timeout)
             }
-            _ if closed.is_some() => {
-                let at = closed.expect("checked");
-                self.fail(at, &request, Some(version), FailCause::ResetOnShutdown)
-            }
-            (_, ServiceOutcome::AppError) => {
+            (_, Some(c), _) => self.fail(c, &request, Some(version), FailCause::ResetOnShutdown),
+            (_, None, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
-            (_, ServiceOutcome::Ok) => {
+            (_, None, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
-                // Each attempt's connect and proxy hop (B4): client-side latency.
+                // The client also waits for each attempt's connect and proxy hop.
                 let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
                 if request.synthetic_for == 0 {
                     self.metrics.ok(now, request.user, version, latency);
