@@ -4,7 +4,8 @@
 //! Deployment API's validation (non-negative int or `N%`; not both zero as written;
 //! maxUnavailable at most 100 %; a Recreate deployment may not carry rolling-update settings).
 
-use super::diagnostic::{Locator, ScenarioError};
+use super::diagnostic::ScenarioError;
+use super::parse::parse;
 use super::pod::{fault, pod_spec};
 use super::problems::{child, path, Problems};
 use super::raw::*;
@@ -19,25 +20,7 @@ use crate::model::{
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let loc = Locator::new(file, text);
-    let raw: RawScenario = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = e.message().trim().to_string();
-            let help = if msg.contains("unknown field") {
-                "remove or correct the key; the accepted keys are listed above"
-            } else if msg.contains("missing field") {
-                "add the key; see the scenarios in scenarios/ for complete examples"
-            } else if msg.contains("did not match any variant") {
-                "check the value's type: durations are \"30s\" or a number of seconds, distributions a duration or { dist = \"…\", … }, maxSurge a count or \"25%\""
-            } else {
-                "fix the TOML syntax or the value's type"
-            };
-            return Err(ScenarioError {
-                diagnostics: vec![loc.at_span(e.span(), msg, Some(help.to_string()))],
-            });
-        }
-    };
+    let (raw, loc) = parse(file, text).map_err(|diagnostics| ScenarioError { diagnostics })?;
     let mut pr = Problems {
         loc,
         found: Vec::new(),
@@ -403,7 +386,7 @@ version = "v1"
     fn unknown_keys_and_wrong_types_are_syntax_errors_with_positions() {
         let e =
             errors("[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"rolling\"\nmax_surg = 1\n");
-        assert!(e[0].message.contains("unknown field"), "{e:?}");
+        assert!(e[0].message.contains("unknown key `max_surg`"), "{e:?}");
         assert!(e[0].line > 0);
         let text = BASE.replace("rate = 10", "rate = \"fast\"");
         let e = resolve("s.toml", "s", &text).unwrap_err().diagnostics;

@@ -83,7 +83,7 @@ fn unknown_keys_are_rejected_with_the_accepted_ones() {
         &text,
         "unknown-key",
         15,
-        &["unknown field `maxSurge`", "max_surge"],
+        &["unknown key `maxSurge`", "max_surge"],
     );
 }
 

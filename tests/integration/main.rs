@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod diagnostics;
 mod errors;
 mod faults;
 mod properties;
