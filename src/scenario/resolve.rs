@@ -296,6 +296,16 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         .as_ref()
         .and_then(|f| super::flag::flag(pr, f, &names, users));
 
+    if let Some(name) = &raw.name {
+        if let Err(why) = check_name(name) {
+            pr.add(
+                &path(&["name"]),
+                format!("`name` = {name:?} {why}"),
+                "a scenario name names the output folder outputs/<name>: use letters, digits, '-', '_' and '.', e.g. name = \"rolling-fast\"",
+            );
+        }
+    }
+
     Some(Scenario {
         name: raw.name.clone().unwrap_or_else(|| stem.to_string()),
         description: raw.description.clone(),
@@ -317,6 +327,24 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         flag,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
     })
+}
+
+/// A scenario's `name` becomes the folder `outputs/<name>`: it must be a name, not a path, so
+/// a scenario file can never make `run` write outside `outputs/`.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("is empty")
+    } else if name.contains(['/', '\\']) {
+        Err("contains a path separator")
+    } else if name.contains("..") || name == "." {
+        Err("would leave the outputs folder")
+    } else if name.chars().any(char::is_control) {
+        Err("contains a control character")
+    } else if name.contains(':') {
+        Err("contains ':' (a drive or stream on Windows)")
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -401,6 +429,23 @@ version = "v1"
             "[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"recreate\"\nmax_surge = 1\n",
         );
         assert!(e[0].message.contains("does not apply to the Recreate"));
+    }
+
+    #[test]
+    fn a_name_is_a_name_not_a_path() {
+        for bad in [
+            "../../x", "/etc/x", "a/b", "a\\b", "..", ".", "", "  ", "x..y", "c:x",
+        ] {
+            let text = format!("name = {bad:?}\n{BASE}");
+            let e = resolve("s.toml", "s", &text).unwrap_err().diagnostics;
+            assert_eq!(e.len(), 1, "{bad:?}: {e:?}");
+            assert!(e[0].message.starts_with("`name` = "), "{bad:?}: {e:?}");
+            assert_eq!(e[0].line, 1, "{bad:?}");
+        }
+        for good in ["rolling-fast", "v1.2_canary", "日本"] {
+            let text = format!("name = {good:?}\n{BASE}");
+            assert_eq!(resolve("s.toml", "s", &text).unwrap().name, good);
+        }
     }
 
     #[test]

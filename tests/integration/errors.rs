@@ -259,3 +259,14 @@ fn settings_of_another_strategy_and_oversized_previews_are_rejected() {
         &["does not apply to strategy \"rolling\"", "canary"],
     );
 }
+
+#[test]
+fn a_scenario_name_cannot_write_outside_outputs() {
+    let dir = temp_dir("name-escape");
+    for (i, name) in ["../../escaped", "/tmp/escaped", ".."].iter().enumerate() {
+        let text = format!("name = {name:?}\n{GOOD}");
+        let err = assert_rejected(&text, &format!("name-{i}"), 1, &["`name`"]);
+        assert!(err.contains("outputs/<name>"), "{err}");
+    }
+    assert!(!dir.join("escaped").exists());
+}
