@@ -138,18 +138,30 @@ fn cmd_validate(paths: &[PathBuf]) -> u8 {
 }
 
 fn load(path: &Path) -> Result<Scenario, u8> {
-    Scenario::load(path).map_err(|e| {
+    load_with(path, true)
+}
+
+/// Loads a scenario, printing its problems (then `Err(2)`) or, if `warn`, its warnings.
+fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
+    let s = Scenario::load(path).map_err(|e| {
         eprint!("{e}");
         let n = e.diagnostics.len();
         if n > 1 {
             eprintln!("{n} problems in {}", path.display());
         }
         EXIT_BAD_INPUT
-    })
+    })?;
+    if warn {
+        let file = path.display().to_string();
+        for w in &s.warnings {
+            eprintln!("warning: {}", w.located(&file));
+        }
+    }
+    Ok(s)
 }
 
 fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, force: bool) -> u8 {
-    let mut scenario = match load(path) {
+    let mut scenario = match load_with(path, !quiet) {
         Ok(s) => s,
         Err(code) => return code,
     };

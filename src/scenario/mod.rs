@@ -17,8 +17,10 @@ mod resolve;
 mod rollout;
 mod suggest;
 mod traffic;
+mod warnings;
 
 pub use diagnostic::{Diagnostic, Note, ScenarioError};
+pub use warnings::Warning;
 
 use std::path::Path;
 
@@ -107,6 +109,8 @@ pub struct Scenario {
     pub flag: Option<crate::flags::FlagSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
+    /// Pre-flight warnings: valid settings that will likely not do what was meant.
+    pub warnings: Vec<Warning>,
 }
 
 impl Scenario {

@@ -11,6 +11,7 @@ use super::problems::{child, path, Problems};
 use super::raw::*;
 use super::rollout::{rollout, RolloutContext};
 use super::traffic::{preset, profile};
+use super::warnings::warnings;
 use super::{DeploymentSpec, Scenario};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
@@ -25,9 +26,11 @@ pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, Sc
         loc,
         found: Vec::new(),
     };
-    let scenario = build(&mut pr, stem, raw);
+    let scenario = build(&mut pr, stem, &raw);
     if pr.found.is_empty() {
-        Ok(scenario.expect("no problems means a scenario"))
+        let mut scenario = scenario.expect("no problems means a scenario");
+        scenario.warnings = warnings(&pr.loc, &raw, &scenario);
+        Ok(scenario)
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));
         pr.found.dedup();
@@ -37,7 +40,7 @@ pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, Sc
     }
 }
 
-fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario> {
+fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenario> {
     let duration = pr.duration(&path(&["duration"]), &raw.duration);
     if duration.is_some_and(|d| d.is_zero()) {
         pr.add(
@@ -326,6 +329,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         rollout,
         flag,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
+        warnings: Vec::new(),
     })
 }
 

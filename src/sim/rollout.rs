@@ -286,6 +286,12 @@ impl Simulation {
                     / 1e6,
             },
             load_balancer: self.scenario.load_balancer.preset.clone(),
+            warnings: self
+                .scenario
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
         }
     }
 }

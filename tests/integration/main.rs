@@ -12,3 +12,4 @@ mod queueing;
 mod robustness;
 mod scenarios;
 mod strategies;
+mod warnings;
