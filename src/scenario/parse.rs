@@ -246,6 +246,24 @@ fn path_at(doc: &Spanned<DeTable<'_>>, span: &Range<usize>) -> Option<Vec<String
     in_table(doc.get_ref(), span, &mut p).then_some(p)
 }
 
+/// The value whose span is `span`.
+fn value_at<'d, 'a>(doc: &'d Spanned<DeTable<'a>>, span: &Range<usize>) -> Option<&'d DeValue<'a>> {
+    fn in_value<'d, 'a>(
+        v: &'d Spanned<DeValue<'a>>,
+        span: &Range<usize>,
+    ) -> Option<&'d DeValue<'a>> {
+        if v.span() == *span {
+            return Some(v.get_ref());
+        }
+        match v.get_ref() {
+            DeValue::Table(t) => t.values().find_map(|c| in_value(c, span)),
+            DeValue::Array(a) => a.iter().find_map(|c| in_value(c, span)),
+            _ => None,
+        }
+    }
+    doc.get_ref().values().find_map(|v| in_value(v, span))
+}
+
 /// `rollout.steps[1].pause`.
 pub(super) fn show_path(p: &[String]) -> String {
     let mut s = String::new();
@@ -305,7 +323,11 @@ fn found_words(a: &str) -> String {
     if let Some(s) = a.strip_prefix("string ") {
         format!("the string {s}")
     } else if let Some(n) = inner("integer ") {
-        format!("the whole number {n}")
+        match n.split_once('`') {
+            // Serde's "integer `N` as i128": beyond 64 bits.
+            Some((n, _)) => format!("{n}, which is too large"),
+            None => format!("the whole number {n}"),
+        }
     } else if let Some(n) = inner("floating point ") {
         format!("the number {n}")
     } else if let Some(b) = inner("boolean ") {
@@ -355,7 +377,15 @@ fn structural(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     for kind in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = msg.strip_prefix(kind) {
             if let Some(i) = rest.rfind(", expected ") {
-                let found = found_words(&rest[..i]);
+                // TOML dates reach serde as a table; say what was written.
+                let date =
+                    span.as_ref()
+                        .and_then(|s| value_at(&loc.doc, s))
+                        .and_then(|v| match v {
+                            DeValue::Datetime(d) => Some(format!("the date/time {d}")),
+                            _ => None,
+                        });
+                let found = date.unwrap_or_else(|| found_words(&rest[..i]));
                 let expected = expected_words(&rest[i + ", expected ".len()..]);
                 let help = if found.starts_with("the string") && expected.contains("number") {
                     "write numbers without quotes, e.g. 100 or 0.5".to_string()

@@ -124,6 +124,16 @@ fn wrong_types_are_told_in_words_without_rust_type_names() {
             "a whole number of pods or a percent string",
         ),
         ("at = \"10s\"", "at = [1]", "a duration such as \"30s\""),
+        (
+            "replicas = 3",
+            "replicas = 18446744073709551616",
+            "not 18446744073709551616, which is too large",
+        ),
+        (
+            "replicas = 3",
+            "replicas = 1979-05-27",
+            "not the date/time 1979-05-27",
+        ),
     ];
     let base = MULTI
         .replace("rate = \"fast\"", "rate = 10")
@@ -241,4 +251,15 @@ fn files_that_are_not_scenarios_say_what_they_are() {
     assert!(err.contains("Kubernetes manifest (YAML)"), "{err}");
     assert!(err.contains("deployment.yaml:2:1"), "{err}");
     assert!(!err.contains("invalid TOML"), "{err}");
+}
+
+/// TOML 1.1 syntax (a multi-line inline table with a trailing comma) parses, and a problem the
+/// validator finds inside it keeps its line and column: values and positions come from one
+/// parse. (With a TOML 1.0 parser for positions, this error had no place at all.)
+#[test]
+fn a_toml_1_1_file_keeps_its_positions() {
+    let text = "duration = \"1m\"\n[traffic]\nrate = 10\n[versions.v1]\nservice = {\n  dist = \"exponential\",\n  mean = \"fortnight\",\n}\n[deployment]\nreplicas = 3\nversion = \"v1\"\n";
+    let got = rendered(text);
+    assert!(got.contains("bad.toml:7:10"), "{got}");
+    assert!(got.contains("is not a duration"), "{got}");
 }
