@@ -289,3 +289,20 @@ impl<'a> Locator<'a> {
         best
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::layout;
+
+    #[test]
+    fn tabs_expand_to_the_next_stop_and_wide_characters_count_two() {
+        // "a\tb": the tab fills columns 1–3, so `b` (character 3) is at display column 4.
+        assert_eq!(layout("a\tb", 3, 1), ("a   b".to_string(), 4, 5));
+        // "日本x": `x` (character 3) starts at display column 4, after two wide characters.
+        assert_eq!(layout("日本x", 3, 1).1, 4);
+        // An underline of two wide characters is four columns long.
+        assert_eq!(layout("日本x", 1, 2), ("日本x".to_string(), 0, 4));
+        // A combining accent takes no column.
+        assert_eq!(layout("e\u{301}x", 3, 1).1, 1);
+    }
+}

@@ -74,6 +74,7 @@ pub(super) fn parse<'a>(
             .take(MAX_PROBLEMS)
             .map(|e| syntax(&loc, text, e))
             .collect();
+        found.sort_by_key(|d| (d.line, d.column));
         found.dedup();
         return Err(found);
     }
@@ -147,11 +148,21 @@ fn syntax(loc: &Locator<'_>, text: &str, e: &toml::de::Error) -> Diagnostic {
             return d;
         }
     }
-    loc.at_span(
-        e.span(),
-        format!("invalid TOML: {msg}"),
-        Some("write `key = value` with strings in double quotes (strategy = \"rolling\"), tables as [name]".into()),
-    )
+    let line = e.span().map_or("", |sp| {
+        let start = text[..sp.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        text[start..].lines().next().unwrap_or("")
+    });
+    let yaml = line.split_once(':').is_some_and(|(k, _)| {
+        !k.contains('=') && !k.trim().is_empty() && !k.trim_start().starts_with(['[', '#'])
+    });
+    let help = if yaml {
+        "this line looks like YAML (`key: value`); scenarios are TOML: write `key = value`, strings in double quotes"
+    } else {
+        "write `key = value` with strings in double quotes (strategy = \"rolling\"), tables as [name]"
+    };
+    loc.at_span(e.span(), format!("invalid TOML: {msg}"), Some(help.into()))
 }
 
 /// The earlier copy of a duplicated key: the nearest preceding key of that name in the parse,

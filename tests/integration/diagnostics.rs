@@ -263,3 +263,13 @@ fn a_toml_1_1_file_keeps_its_positions() {
     assert!(got.contains("bad.toml:7:10"), "{got}");
     assert!(got.contains("is not a duration"), "{got}");
 }
+
+#[test]
+fn yaml_syntax_is_named_as_such() {
+    let got = rendered("duration: 1m\n");
+    assert!(got.contains("bad.toml:1:9"), "{got}");
+    assert!(got.contains("looks like YAML (`key: value`)"), "{got}");
+    // An ordinary TOML mistake gets the ordinary help.
+    let got = rendered("duration = 1m\n");
+    assert!(!got.contains("YAML"), "{got}");
+}
