@@ -16,6 +16,26 @@ const RENAMED: [(&str, &str); 4] = [
     ("readinessProbe", "readiness"),
 ];
 
+/// Keys people put in the wrong table, with the table that takes them (manifests keep
+/// `maxSurge` beside `replicas` in the Deployment; rollsim keeps the rollout's settings in
+/// `[rollout]`).
+const HOMES: [(&str, &str); 14] = [
+    ("max_surge", "[rollout]"),
+    ("max_unavailable", "[rollout]"),
+    ("strategy", "[rollout]"),
+    ("replicas", "[deployment]"),
+    ("min_ready", "[deployment]"),
+    ("progress_deadline", "[deployment]"),
+    ("pre_stop", "[pod] (or [versions.NAME.pod])"),
+    ("termination_grace", "[pod] (or [versions.NAME.pod])"),
+    ("readiness", "[pod] (or [versions.NAME.pod])"),
+    ("concurrency", "[pod] (or [versions.NAME.pod])"),
+    ("rate", "[traffic]"),
+    ("timeout", "[traffic]"),
+    ("nodes", "[cluster]"),
+    ("service", "[versions.NAME]"),
+];
+
 /// Lower case without `_`/`-` and without a unit suffix.
 fn normal(key: &str) -> String {
     let k: String = key
@@ -55,6 +75,12 @@ pub(super) fn unknown_key_help(name: &str, accepted: &[String]) -> String {
     } else {
         format!("accepted here: {}", accepted.join(", "))
     };
+    let elsewhere = HOMES
+        .iter()
+        .find(|(key, _)| normal(key) == normal(name) && !accepted.iter().any(|a| a == key));
+    if let (None, Some((key, table))) = (suggestion(name, accepted), elsewhere) {
+        return format!("`{key}` belongs in {table}, not here; {list}");
+    }
     match suggestion(name, accepted) {
         Some((ours, true)) => {
             let units = if name.ends_with("Seconds") {
@@ -132,6 +158,18 @@ mod tests {
                 "{theirs}"
             );
         }
+    }
+
+    #[test]
+    fn a_key_in_the_wrong_table_is_sent_home() {
+        let deployment = keys(&["replicas", "version", "min_ready", "progress_deadline"]);
+        let help = unknown_key_help("maxSurge", &deployment);
+        assert!(
+            help.starts_with("`max_surge` belongs in [rollout], not here"),
+            "{help}"
+        );
+        let help = unknown_key_help("rate", &keys(&["nodes"]));
+        assert!(help.starts_with("`rate` belongs in [traffic]"), "{help}");
     }
 
     #[test]
