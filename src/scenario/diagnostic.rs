@@ -224,6 +224,11 @@ impl<'a> Locator<'a> {
         Locator { file, text, doc }
     }
 
+    /// The file's name as given.
+    pub(super) fn file(&self) -> &'a str {
+        self.file
+    }
+
     /// A note (a secondary place) at a byte span.
     pub(super) fn note_at(&self, span: &Range<usize>, label: String) -> Note {
         let (line, column, source_line, width) = position(self.text, span);

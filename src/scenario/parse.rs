@@ -375,10 +375,14 @@ fn structural(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     }
     if let Some(rest) = msg.strip_prefix("missing field ") {
         let name = quoted(rest).into_iter().next().unwrap_or_default();
-        let table = match p.as_slice() {
-            [] => "the scenario".to_string(),
-            _ => format!("`{key}`"),
-        };
+        if p.is_empty() {
+            return Diagnostic::whole_file(
+                loc.file(),
+                format!("the scenario needs `{name}`"),
+                Some(missing_help(&name)),
+            );
+        }
+        let table = format!("`{key}`");
         return loc.at_span(
             span,
             format!("{table} needs `{name}`"),

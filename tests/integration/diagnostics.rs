@@ -273,3 +273,15 @@ fn yaml_syntax_is_named_as_such() {
     let got = rendered("duration = 1m\n");
     assert!(!got.contains("YAML"), "{got}");
 }
+
+#[test]
+fn missing_top_level_tables_are_all_named() {
+    let got = rendered("duration = \"1m\"\n[traffic]\nrate = \"x\"\n");
+    for needle in [
+        "error: the scenario needs `versions`\n  --> bad.toml\n",
+        "error: the scenario needs `deployment`\n  --> bad.toml\n",
+        "`traffic.rate` must be a number",
+    ] {
+        assert!(got.contains(needle), "{needle:?} missing in\n{got}");
+    }
+}
