@@ -285,3 +285,18 @@ fn missing_top_level_tables_are_all_named() {
         assert!(got.contains(needle), "{needle:?} missing in\n{got}");
     }
 }
+
+#[test]
+fn manifest_spellings_are_mapped_inside_nested_tables_and_across_tables() {
+    let text = "duration = \"1m\"\n[traffic]\nrate = 1\n[pod]\nreadiness = { periodSeconds = 5, initialDelaySeconds = 2 }\n[versions.v1]\nservice = \"1ms\"\n[deployment]\nreplicas = 1\nversion = \"v1\"\nmaxSurge = 1\n";
+    let got = rendered(text);
+    for needle in [
+        "unknown key `periodSeconds` in [pod.readiness]",
+        "rollsim calls it `period`",
+        "rollsim calls it `initial_delay`",
+        "bad.toml:11:1",
+        "`max_surge` belongs in [rollout], not here",
+    ] {
+        assert!(got.contains(needle), "{needle:?} missing in\n{got}");
+    }
+}
