@@ -2,13 +2,18 @@
 //! is an error with its line and column, never a silently ignored setting. Values that need
 //! units or cross-checks (durations, distributions, percents) stay loosely typed here and are
 //! checked in `resolve`, where the error can name the key.
+//!
+//! The values that take several forms (a duration as a number or a string, a distribution as
+//! a duration or a table, …) are deserialised by hand in `forms.rs` rather than with
+//! `#[serde(untagged)]`: an untagged enum's error names the Rust type and hides the error
+//! inside a table, where those visitors say in words what is expected and pass an inner
+//! table's own errors (an unknown key, a wrong type) through with their position.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// A duration as written: `"30s"`, `"1m30s"`, `"250ms"`, or a number of seconds.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDuration {
     /// Seconds.
     Secs(f64),
@@ -17,8 +22,7 @@ pub enum RawDuration {
 }
 
 /// A distribution as written: a duration (constant) or a table.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDist {
     /// Constant.
     Fixed(RawDuration),
@@ -39,8 +43,7 @@ pub struct RawDistTable {
 }
 
 /// An int or a percent string, as `maxSurge` takes.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawIntOrPercent {
     /// A count.
     Int(i64),
@@ -49,8 +52,7 @@ pub enum RawIntOrPercent {
 }
 
 /// A count or a word (`queue = "unbounded"`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawCountOrWord {
     /// A count.
     Int(i64),
@@ -59,8 +61,7 @@ pub enum RawCountOrWord {
 }
 
 /// A readiness probe, or `false` for none.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawProbeOrBool {
     /// `readiness = false` (or `true` for the defaults).
     Flag(bool),
@@ -316,8 +317,7 @@ pub struct RawRollout {
 }
 
 /// One duration or several.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDurations {
     /// One.
     One(RawDuration),
@@ -344,8 +344,7 @@ pub struct RawCanaryStep {
 }
 
 /// `pause = "30s"`, `pause = "indefinite"` or `pause = {}` / `{ duration = "30s" }`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawPause {
     /// A duration or the word "indefinite".
     Duration(RawDuration),

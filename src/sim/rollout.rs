@@ -267,6 +267,12 @@ impl Simulation {
                     / 1e6,
             },
             load_balancer: self.scenario.load_balancer.preset.clone(),
+            warnings: self
+                .scenario
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
         }
     }
 }
