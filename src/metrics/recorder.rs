@@ -40,6 +40,7 @@ impl BucketRow {
 
 #[derive(Clone, Debug)]
 struct VersionTotals {
+    arrivals: u64,
     requests: u64,
     ok: u64,
     failed: [u64; CAUSES],
@@ -60,7 +61,10 @@ pub struct Recorder {
     open_latency: Vec<Histogram<u64>>,
     totals: Vec<VersionTotals>,
     retries: u64,
+    /// Per user: bit 15 once they sent anything; bit `v` once variant `v` handled them.
     user_mask: Vec<u16>,
+    /// Per user: bit `v` once variant `v` handled them while two or more variants served.
+    user_mixed: Vec<u16>,
     /// Per user: 1 + the variant that last answered (0: none yet).
     user_last: Vec<u8>,
     /// Per user: how many times the answering variant changed (saturating).
@@ -78,6 +82,9 @@ pub struct Recorder {
     last_mix_at: SimTime,
     serving_versions: usize,
     mixed_us: u64,
+    last_flag_mix_at: SimTime,
+    flag_mixed: bool,
+    flag_mixed_us: u64,
 }
 
 impl Recorder {
@@ -92,6 +99,7 @@ impl Recorder {
             open_latency: (0..slots).map(|_| histogram(2)).collect(),
             totals: (0..slots)
                 .map(|_| VersionTotals {
+                    arrivals: 0,
                     requests: 0,
                     ok: 0,
                     failed: [0; CAUSES],
@@ -100,6 +108,7 @@ impl Recorder {
                 .collect(),
             retries: 0,
             user_mask: vec![0; users as usize],
+            user_mixed: vec![0; users as usize],
             user_last: vec![0; users as usize],
             user_switches: vec![0; users as usize],
             first_served: vec![None; slots],
@@ -113,6 +122,9 @@ impl Recorder {
             last_mix_at: SimTime::ZERO,
             serving_versions: 0,
             mixed_us: 0,
+            last_flag_mix_at: SimTime::ZERO,
+            flag_mixed: false,
+            flag_mixed_us: 0,
         }
     }
 
@@ -138,6 +150,7 @@ impl Recorder {
     pub fn arrival(&mut self, now: SimTime, user: u32, version: Option<VersionId>) {
         let slot = self.slot(version);
         self.row(now, slot).arrivals += 1;
+        self.totals[slot].arrivals += 1;
         if let Some(m) = self.user_mask.get_mut(user as usize) {
             *m |= 1 << 15;
         }
@@ -149,7 +162,7 @@ impl Recorder {
     }
 
     /// A successful response after `latency`, served by `version`.
-    pub fn ok(&mut self, now: SimTime, user: u32, version: VersionId, latency: SimDuration) {
+    pub fn ok(&mut self, now: SimTime, _user: u32, version: VersionId, latency: SimDuration) {
         let slot = version.index();
         self.row(now, slot).ok += 1;
         let us = latency.as_micros().clamp(1, MAX_LATENCY_US);
@@ -158,31 +171,50 @@ impl Recorder {
         t.requests += 1;
         t.ok += 1;
         t.latency.saturating_record(us);
-        self.served(now, user, version);
+        self.answered(now, version);
     }
 
     /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
-    /// `served` says whether the version's application answered (an error response).
-    pub fn failed(&mut self, at: SimTime, user: u32, version: Option<VersionId>, cause: FailCause) {
+    /// Exposure is counted at routing ([`Recorder::handled`]), not here.
+    pub fn failed(
+        &mut self,
+        at: SimTime,
+        _user: u32,
+        version: Option<VersionId>,
+        cause: FailCause,
+    ) {
         let slot = self.slot(version);
         self.row(at, slot).failed[cause.index()] += 1;
         let t = &mut self.totals[slot];
         t.requests += 1;
         t.failed[cause.index()] += 1;
         if let (Some(v), FailCause::AppError) = (version, cause) {
-            self.served(at, user, v);
+            self.answered(at, v);
         }
     }
 
-    /// A variant answered `user` at `at` (a success or an application error).
-    fn served(&mut self, at: SimTime, user: u32, version: VersionId) {
+    /// Variant `version`'s application answered at `at` (a success or an application error):
+    /// the span `detect_s` and `rollback_s` are measured on.
+    fn answered(&mut self, at: SimTime, version: VersionId) {
         let slot = version.index();
         self.first_served[slot].get_or_insert(at);
         let last = &mut self.last_served[slot];
         *last = Some(last.map_or(at, |l| l.max(at)));
+    }
+
+    /// A pod running `variant` accepted a request of `user` at `now` (it will serve it, queued
+    /// it, or rejected it for a full queue): the user is exposed to the variant, whatever the
+    /// outcome. While two or more variants serve, it also counts towards
+    /// `users_both_versions`, which is therefore 0 whenever `mixed_version_s` is.
+    pub fn handled(&mut self, user: u32, variant: VersionId) {
+        let slot = variant.index();
         let u = user as usize;
+        let bit = 1u16 << slot.min(14);
         if let Some(m) = self.user_mask.get_mut(u) {
-            *m |= 1 << slot.min(14);
+            *m |= bit;
+            if self.serving_versions >= 2 {
+                self.user_mixed[u] |= bit;
+            }
             let tag = slot as u8 + 1;
             let prev = self.user_last[u];
             if prev != 0 && prev != tag {
@@ -197,8 +229,8 @@ impl Recorder {
         (self.first_served[slot], self.last_served[slot])
     }
 
-    /// Users answered at least once by one of `slots`.
-    pub fn users_served_by(&self, slots: &[usize]) -> u64 {
+    /// Users handled at least once by one of `slots`.
+    pub fn users_handled_by(&self, slots: &[usize]) -> u64 {
         let mask: u16 = slots
             .iter()
             .map(|s| 1u16 << (*s).min(14))
@@ -206,7 +238,7 @@ impl Recorder {
         self.user_mask.iter().filter(|m| **m & mask != 0).count() as u64
     }
 
-    /// Users whose answering variant changed at least twice (A → B → A): the mixed-version
+    /// Users whose handling variant changed at least twice (A → B → A): the mixed-version
     /// experience.
     pub fn users_flapped(&self) -> u64 {
         self.user_switches.iter().filter(|n| **n >= 2).count() as u64
@@ -242,6 +274,20 @@ impl Recorder {
         }
         self.last_mix_at = now;
         self.serving_versions = n;
+    }
+
+    /// Whether a flag's variant and a version it ships in both serve, from `now` on.
+    pub fn flag_mixed(&mut self, now: SimTime, mixed: bool) {
+        if self.flag_mixed {
+            self.flag_mixed_us += now.saturating_since(self.last_flag_mix_at).as_micros();
+        }
+        self.last_flag_mix_at = now;
+        self.flag_mixed = mixed;
+    }
+
+    /// Seconds during which a flag's variant and a version it ships in both served.
+    pub fn flag_mixed_s(&self) -> f64 {
+        self.flag_mixed_us as f64 / 1e6
     }
 
     /// Closes the bucket ending at `now`: percentiles, pod gauges, traffic shares.
@@ -283,6 +329,7 @@ impl Recorder {
         }
         self.census(end, self.census);
         self.serving_versions(end, self.serving_versions);
+        self.flag_mixed(end, self.flag_mixed);
     }
 
     /// Closed rows: `(bucket start, slot, row)`; the last slot is "no version".
@@ -328,24 +375,30 @@ impl Recorder {
         LatencySummary::from_histogram(&self.totals[slot].latency)
     }
 
-    /// Requests attributed to one version slot.
+    /// Requests whose outcome is attributed to one version slot.
     pub fn version_total(&self, slot: usize) -> u64 {
         self.totals[slot].requests
     }
 
-    /// Users who were served by at least two versions, and users who sent anything.
+    /// Requests first routed to one version slot.
+    pub fn version_arrivals(&self, slot: usize) -> u64 {
+        self.totals[slot].arrivals
+    }
+
+    /// Users handled by at least two variants during mixed-version time, and users who sent
+    /// anything.
     pub fn users(&self) -> (u64, u64) {
-        let mut both = 0;
-        let mut total = 0;
-        for m in &self.user_mask {
-            if m & (1 << 15) != 0 {
-                total += 1;
-            }
-            if (m & 0x7fff).count_ones() >= 2 {
-                both += 1;
-            }
-        }
-        (both, total)
+        let total = self
+            .user_mask
+            .iter()
+            .filter(|m| *m & (1 << 15) != 0)
+            .count();
+        let both = self
+            .user_mixed
+            .iter()
+            .filter(|m| m.count_ones() >= 2)
+            .count();
+        (both as u64, total as u64)
     }
 
     /// Seconds with two or more versions receiving traffic.
