@@ -458,6 +458,24 @@ mod tests {
     }
 
     #[test]
+    fn users_on_two_versions_count_only_during_mixed_time() {
+        let mut r = Recorder::new(2, 3, SimDuration::from_secs(1));
+        r.serving_versions(SimTime::ZERO, 1);
+        r.handled(0, VersionId(0));
+        r.handled(1, VersionId(0));
+        r.serving_versions(SimTime(1_000_000), 2);
+        r.handled(1, VersionId(1));
+        r.handled(2, VersionId(0));
+        r.handled(2, VersionId(1));
+        r.serving_versions(SimTime(2_000_000), 1);
+        r.handled(0, VersionId(1));
+        // User 0 met both versions, but never while two served; user 1 met v1 before the
+        // mixed window and v2 in it; user 2 met both in it.
+        assert_eq!(r.users_handled_by(&[1]), 3);
+        assert_eq!(r.users().0, 1);
+    }
+
+    #[test]
     fn census_integrates_pod_seconds_and_tracks_extremes() {
         let mut r = Recorder::new(1, 1, SimDuration::from_secs(1));
         let c = |running, ready| Census {

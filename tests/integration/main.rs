@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod errors;
 mod faults;
+mod metrics;
 mod properties;
 mod queueing;
 mod robustness;
