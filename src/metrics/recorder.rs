@@ -85,6 +85,8 @@ pub struct Recorder {
     last_flag_mix_at: SimTime,
     flag_mixed: bool,
     flag_mixed_us: u64,
+    /// Told the simulated time at each bucket's end (a progress display); observes only.
+    progress: Option<Box<dyn FnMut(SimTime)>>,
 }
 
 impl Recorder {
@@ -125,7 +127,14 @@ impl Recorder {
             last_flag_mix_at: SimTime::ZERO,
             flag_mixed: false,
             flag_mixed_us: 0,
+            progress: None,
         }
+    }
+
+    /// Calls `f` with the simulated time at the end of every bucket, for a progress display.
+    /// It cannot change the run: it only learns the clock.
+    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + 'static) {
+        self.progress = Some(Box::new(f));
     }
 
     /// The bucket width.
@@ -318,7 +327,9 @@ impl Recorder {
             }
         }
         self.open_bucket += 1;
-        let _ = now;
+        if let Some(progress) = self.progress.as_mut() {
+            progress(now);
+        }
     }
 
     /// Finalises the integrals at the end of the run and closes the buckets still open (the

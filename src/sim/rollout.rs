@@ -151,6 +151,12 @@ impl Simulation {
         self.recount_serving_versions(now);
     }
 
+    /// Calls `f` with the simulated time at the end of every metrics bucket while the run goes
+    /// on (a progress display). The callback observes only; outputs do not depend on it.
+    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + 'static) {
+        self.metrics.on_progress(f);
+    }
+
     /// The run's summary, assembled by `metrics` from the recorder and the rollout's course.
     pub(super) fn summarise(&self) -> Summary {
         summarise(

@@ -7,6 +7,7 @@ mod determinism;
 mod errors;
 mod faults;
 mod metrics;
+mod outputs;
 mod properties;
 mod queueing;
 mod robustness;
