@@ -105,7 +105,7 @@ pub fn summary_text(s: &Summary) -> String {
     let e = &s.exposure;
     let _ = writeln!(
         o,
-        "exposure   {:.1} s with two versions serving; {} of {} users served by both, {} by the new version ({} flapped); new version's peak share {:.0}%",
+        "exposure   {:.1} s with two versions serving; {} of {} users met both in that time, {} met the new version ({} flapped); new version's peak share {:.0}%",
         e.mixed_version_s,
         thousands(e.users_both_versions),
         thousands(e.users_total),
