@@ -33,6 +33,24 @@ fn span(start: Option<SimTime>, end: Option<SimTime>) -> Option<f64> {
     }
 }
 
+/// Detection time (from the new variant's first answer to the abort) and rollback time (from
+/// the abort to its last answer, 0 if it answered nothing after), when there was an abort.
+fn detect_and_rollback(
+    abort: Option<SimTime>,
+    first: Option<SimTime>,
+    last: Option<SimTime>,
+) -> (Option<f64>, Option<f64>) {
+    let detect = match (abort, first) {
+        (Some(a), Some(f)) if f <= a => Some((a - f).as_secs_f64()),
+        _ => None,
+    };
+    let rollback = abort.map(|a| match last {
+        Some(l) if l > a => (l - a).as_secs_f64(),
+        _ => 0.0,
+    });
+    (detect, rollback)
+}
+
 /// The run's summary (the `summary.json` contract).
 pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
     let scenario = facts.scenario;
@@ -57,14 +75,7 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
     let new_slots: Vec<usize> = scenario.new_variants().iter().map(|v| v.index()).collect();
     let first_new = new_slots.iter().filter_map(|s| m.served_span(*s).0).min();
     let last_new = new_slots.iter().filter_map(|s| m.served_span(*s).1).max();
-    let detect_s = match (r.abort, first_new) {
-        (Some(a), Some(f)) if f <= a => Some((a - f).as_secs_f64()),
-        _ => None,
-    };
-    let rollback_s = r.abort.map(|a| match last_new {
-        Some(l) if l > a => (l - a).as_secs_f64(),
-        _ => 0.0,
-    });
+    let (detect_s, rollback_s) = detect_and_rollback(r.abort, first_new, last_new);
     let (mut bad_requests, mut bad_failed) = (0, 0);
     for (i, v) in scenario.versions.iter().enumerate() {
         if v.bad {
@@ -78,6 +89,8 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
         .fold(0.0, f64::max);
     let flag = scenario.flag.as_ref().map(|f| {
         let fr = &r.flag;
+        let (first, last) = m.served_span(f.variant.index());
+        let (detect_s, rollback_s) = detect_and_rollback(fr.killed, first, last);
         FlagSummary {
             key: f.key.clone(),
             outcome: fr.outcome(),
@@ -85,6 +98,8 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             end_s: secs(fr.end),
             duration_s: span(fr.start, fr.end),
             killed_at_s: secs(fr.killed),
+            detect_s,
+            rollback_s,
             mixed_version_s: m.flag_mixed_s(),
             users_exposed: m.users_handled_by(&[f.variant.index()]),
         }

@@ -211,6 +211,10 @@ pub struct FlagSummary {
     pub duration_s: Option<f64>,
     /// When the kill switch was thrown, s.
     pub killed_at_s: Option<f64>,
+    /// From the variant's first answer to the kill switch, s (`null` without a kill).
+    pub detect_s: Option<f64>,
+    /// From the kill switch to the variant's last answer, s (`null` without a kill).
+    pub rollback_s: Option<f64>,
     /// Seconds during which both the flag's variant and a version it ships in were serving
     /// (some users on the path, some not, by the rules pods' SDKs had applied).
     pub mixed_version_s: f64,

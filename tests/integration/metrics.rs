@@ -211,3 +211,24 @@ fn canary_plus_flag_reports_the_flag_phase_beside_the_canary() {
     assert!((59.0..=61.0).contains(&mixed), "flag mixed {mixed}");
     assert!(u(flag, &["users_exposed"]) > 15_000);
 }
+
+#[test]
+fn a_kill_switch_inside_a_completed_canary_aborts_the_flag_not_the_canary() {
+    let schedule =
+        "schedule = [{ at = \"2m30s\", percent = 10 }, { at = \"3m30s\", percent = 100 }]";
+    let (s, _, _) = run_variant(
+        "canary-plus-flag",
+        "canary-flag-kill",
+        &[(schedule, &format!("{schedule}\nkill_at = \"4m\""))],
+        &["--quiet"],
+    );
+    assert_eq!(s["rollout"]["outcome"], "completed", "the canary completed");
+    assert!(s["rollout"]["rollback_at_s"].is_null());
+    let flag = &s["flag"];
+    assert_eq!(flag["outcome"], "aborted");
+    assert_eq!(f(flag, &["killed_at_s"]), 240.0);
+    // Streaming SDKs: the path stops within a second of the kill.
+    let rollback = f(flag, &["rollback_s"]);
+    assert!(rollback < 1.0, "flag rollback_s {rollback}");
+    assert!(f(flag, &["detect_s"]) > 80.0, "from 150 s to 240 s");
+}
