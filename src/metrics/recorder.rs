@@ -86,7 +86,7 @@ pub struct Recorder {
     flag_mixed: bool,
     flag_mixed_us: u64,
     /// Told the simulated time at each bucket's end (a progress display); observes only.
-    progress: Option<Box<dyn FnMut(SimTime)>>,
+    progress: Option<Box<dyn FnMut(SimTime) + Send>>,
 }
 
 impl Recorder {
@@ -133,7 +133,7 @@ impl Recorder {
 
     /// Calls `f` with the simulated time at the end of every bucket, for a progress display.
     /// It cannot change the run: it only learns the clock.
-    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + 'static) {
+    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + Send + 'static) {
         self.progress = Some(Box::new(f));
     }
 
@@ -484,6 +484,19 @@ mod tests {
         // mixed window and v2 in it; user 2 met both in it.
         assert_eq!(r.users_handled_by(&[1]), 3);
         assert_eq!(r.users().0, 1);
+    }
+
+    #[test]
+    fn progress_hears_every_bucket_end() {
+        use std::sync::{Arc, Mutex};
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut r = Recorder::new(1, 1, SimDuration::from_secs(1));
+        let s = Arc::clone(&seen);
+        r.on_progress(move |t| s.lock().unwrap().push(t.as_secs_f64()));
+        r.arrival(SimTime(2_500_000), 0, Some(VersionId(0)));
+        r.close_bucket(SimTime(1_000_000), &[]);
+        r.finish(SimTime(3_000_000), &[]);
+        assert_eq!(*seen.lock().unwrap(), [1.0, 3.0, 3.0]);
     }
 
     #[test]

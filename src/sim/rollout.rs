@@ -153,7 +153,7 @@ impl Simulation {
 
     /// Calls `f` with the simulated time at the end of every metrics bucket while the run goes
     /// on (a progress display). The callback observes only; outputs do not depend on it.
-    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + 'static) {
+    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + Send + 'static) {
         self.metrics.on_progress(f);
     }
 
