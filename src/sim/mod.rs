@@ -18,7 +18,7 @@ use crate::model::{Balancer, Cluster, ModelEvent, Request, Schedule, TrafficSour
 use crate::scenario::Scenario;
 use crate::strategy::Controller;
 
-pub use rollout::RolloutRecord;
+pub use crate::metrics::RolloutRecord;
 
 /// Everything that can happen in a run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -242,7 +242,7 @@ impl Simulation {
             }
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::Flag(change) => self.flag_change(now, change),
-            Event::FlagSync { pod, rev } => self.flag_sync(pod, rev),
+            Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
             Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
@@ -299,17 +299,6 @@ impl Simulation {
             self.queue
                 .schedule(at, Event::TargetHealthCheck { pod, generation });
         }
-    }
-
-    /// Versions receiving traffic at the balancer, plus a flag's variant while the flag is on
-    /// for some users but not all (its own mixed-version window).
-    pub(super) fn recount_serving_versions(&mut self, now: SimTime) {
-        let rules = self.flag_rules.last().expect("dark rules at revision 0");
-        let partial = !rules.killed
-            && (rules.internal || rules.beta || rules.percent > 0.0)
-            && rules.percent < 100.0;
-        let n = self.lb.versions_receiving_traffic() + usize::from(partial && self.flag.is_some());
-        self.metrics.serving_versions(now, n);
     }
 
     /// Book-keeping after every event: wake the controller if the cluster changed, show pod

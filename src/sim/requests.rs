@@ -71,13 +71,17 @@ impl Simulation {
                 Pick::Endpoint(p) => p,
             };
             let version = self.cluster.pods[pod.index()].version;
+            let variant = self.variant_for(pod, request.user);
             if request.attempts == 0 && request.synthetic_for == 0 {
-                let variant = self.variant_for(pod, request.user);
                 self.metrics.arrival(now, request.user, Some(variant));
             }
             request.attempts = request.attempts.saturating_add(1);
             request.last_pod = pod.0;
             let (accept, slot) = self.cluster.pods[pod.index()].offer(request);
+            if accept != Accept::Refused && request.synthetic_for == 0 {
+                // Exposure counts at routing: a pod of the variant accepted the request.
+                self.metrics.handled(request.user, variant);
+            }
             match accept {
                 Accept::Serving => {
                     self.start_service(pod, slot.expect("serving has a slot"), &request, now);

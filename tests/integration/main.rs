@@ -8,6 +8,8 @@ mod determinism;
 mod diagnostics;
 mod errors;
 mod faults;
+mod metrics;
+mod outputs;
 mod properties;
 mod queueing;
 mod robustness;

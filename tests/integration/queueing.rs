@@ -213,7 +213,10 @@ fn check_mmc(c: u32, rho: f64, secs: u64) {
 
     let mean_theory = mean_sojourn(c, lambda) * 1e3;
     let p99_theory = sojourn_quantile(c, lambda, 0.99) * 1e3;
-    let (mean, p99) = (s.latency_ms.mean, s.latency_ms.p99);
+    let (mean, p99) = (
+        s.latency_ms.mean.expect("successful responses"),
+        s.latency_ms.p99.expect("successful responses"),
+    );
     let mean_err = mean / mean_theory - 1.0;
     let p99_err = p99 / p99_theory - 1.0;
     eprintln!(
