@@ -214,8 +214,8 @@ impl Balancer {
     /// Chooses an endpoint for `request` (never its `last_pod` when another exists). A
     /// synthetic request goes to its own version's endpoints, whatever the weights.
     pub fn pick(&mut self, request: &Request, pods: &[Pod], now: SimTime) -> Pick {
-        let version = if request.synthetic_for > 0 {
-            Some(usize::from(request.synthetic_for - 1))
+        let version = if let Some(v) = request.synthetic_for {
+            Some(v.index())
         } else {
             match &self.weights {
                 None => None,
@@ -239,7 +239,7 @@ impl Balancer {
         // scan for a usable one; failing that, any non-excluded endpoint (panic mode).
         for _ in 0..8 {
             let p = self.choose(version, pool_len, pods);
-            if p.0 != exclude && usable(self, p) {
+            if Some(p) != exclude && usable(self, p) {
                 return Pick::Endpoint(p);
             }
         }
@@ -251,7 +251,7 @@ impl Balancer {
         let mut fallback = None;
         for i in 0..pool_len {
             let p = pool[(start + i) % pool_len];
-            if p.0 == exclude {
+            if Some(p) == exclude {
                 continue;
             }
             if usable(self, p) {
@@ -382,8 +382,8 @@ mod tests {
             luck: 0,
             idempotent: true,
             attempts: 0,
-            last_pod: u32::MAX,
-            synthetic_for: 0,
+            last_pod: None,
+            synthetic_for: None,
         }
     }
 
@@ -461,7 +461,7 @@ mod tests {
         let ps = pods(2);
         let mut lb = lb_with(LbPolicy::Random, 2, 1);
         let mut r = req();
-        r.last_pod = 0;
+        r.last_pod = Some(PodId(0));
         for _ in 0..100 {
             assert_eq!(lb.pick(&r, &ps, SimTime::ZERO), Pick::Endpoint(PodId(1)));
         }

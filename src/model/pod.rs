@@ -33,8 +33,8 @@ pub enum Phase {
 /// What a pod does with a request offered to it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Accept {
-    /// A worker took it.
-    Serving,
+    /// A worker took it, in this slot (the caller schedules its completion).
+    Serving(u32),
     /// It waits in the accept queue.
     Queued,
     /// Nothing listens: connection refused (the proxy may retry elsewhere).
@@ -166,10 +166,9 @@ impl Pod {
     }
 
     /// Offers a request: serve it if a worker is free, else queue it if there is room.
-    /// Returns the slot when service starts, so the caller can schedule its completion.
-    pub fn offer(&mut self, request: Request) -> (Accept, Option<u32>) {
+    pub fn offer(&mut self, request: Request) -> Accept {
         if !self.accepts_connections() {
-            return (Accept::Refused, None);
+            return Accept::Refused;
         }
         if let Some(slot) = self.free_slots.pop() {
             self.slots[slot as usize] = Some(InService {
@@ -177,16 +176,16 @@ impl Pod {
                 outcome: ServiceOutcome::Ok,
                 variant: self.version,
             });
-            return (Accept::Serving, Some(slot));
+            return Accept::Serving(slot);
         }
         if self
             .queue_cap
             .is_some_and(|cap| self.queue.len() >= cap as usize)
         {
-            return (Accept::QueueFull, None);
+            return Accept::QueueFull;
         }
         self.queue.push_back(request);
-        (Accept::Queued, None)
+        Accept::Queued
     }
 
     /// Puts a queued request into a free worker slot (caller checked `has_free_slot`).
@@ -340,8 +339,8 @@ mod tests {
             luck: 1,
             idempotent: true,
             attempts: 0,
-            last_pod: u32::MAX,
-            synthetic_for: 0,
+            last_pod: None,
+            synthetic_for: None,
         }
     }
 
@@ -356,10 +355,10 @@ mod tests {
     fn workers_then_queue_then_queue_full() {
         let v = version(2, Some(1));
         let mut p = running_pod(&v);
-        assert_eq!(p.offer(req(1)).0, Accept::Serving);
-        assert_eq!(p.offer(req(2)).0, Accept::Serving);
-        assert_eq!(p.offer(req(3)).0, Accept::Queued);
-        assert_eq!(p.offer(req(4)).0, Accept::QueueFull);
+        assert_eq!(p.offer(req(1)), Accept::Serving(0));
+        assert_eq!(p.offer(req(2)), Accept::Serving(1));
+        assert_eq!(p.offer(req(3)), Accept::Queued);
+        assert_eq!(p.offer(req(4)), Accept::QueueFull);
         assert_eq!(p.active_requests(), 3);
     }
 
@@ -368,23 +367,25 @@ mod tests {
         let v = version(1, None);
         let mut p = running_pod(&v);
         p.listening = false;
-        assert_eq!(p.offer(req(1)).0, Accept::Refused);
+        assert_eq!(p.offer(req(1)), Accept::Refused);
         p.listening = true;
         p.sigterm = true;
-        assert_eq!(p.offer(req(1)).0, Accept::Refused);
+        assert_eq!(p.offer(req(1)), Accept::Refused);
     }
 
     #[test]
     fn kill_drops_everything_and_voids_pending_completions() {
         let v = version(1, None);
         let mut p = running_pod(&v);
-        let (_, slot) = p.offer(req(1));
+        let Accept::Serving(slot) = p.offer(req(1)) else {
+            panic!("an idle pod serves at once");
+        };
         p.offer(req(2));
         let epoch = p.epoch;
         let mut dropped = Vec::new();
         p.kill(&mut dropped);
         assert_eq!(dropped.len(), 2);
-        assert_eq!(p.finish(slot.unwrap(), epoch), None);
+        assert_eq!(p.finish(slot, epoch), None);
         assert!(p.is_idle());
     }
 

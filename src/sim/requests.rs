@@ -25,7 +25,7 @@ impl Simulation {
         gap: SimDuration,
     ) {
         let mut request = self.traffic.synthetic_request(now);
-        request.synthetic_for = version.0 + 1;
+        request.synthetic_for = Some(version);
         self.in_flight += 1;
         if left > 0 {
             self.queue.schedule(
@@ -61,7 +61,7 @@ impl Simulation {
             let pick = self.lb.pick(&request, &self.cluster.pods, now);
             let pod = match pick {
                 Pick::NoEndpoint => {
-                    if request.attempts == 0 && request.synthetic_for == 0 {
+                    if request.attempts == 0 && request.synthetic_for.is_none() {
                         self.metrics.arrival(now, request.user, None);
                     }
                     let version = last_version(&request, self);
@@ -71,16 +71,15 @@ impl Simulation {
                 Pick::Endpoint(p) => p,
             };
             let version = self.cluster.pods[pod.index()].version;
-            if request.attempts == 0 && request.synthetic_for == 0 {
+            if request.attempts == 0 && request.synthetic_for.is_none() {
                 let variant = self.variant_for(pod, request.user);
                 self.metrics.arrival(now, request.user, Some(variant));
             }
             request.attempts = request.attempts.saturating_add(1);
-            request.last_pod = pod.0;
-            let (accept, slot) = self.cluster.pods[pod.index()].offer(request);
-            match accept {
-                Accept::Serving => {
-                    self.start_service(pod, slot.expect("serving has a slot"), &request, now);
+            request.last_pod = Some(pod);
+            match self.cluster.pods[pod.index()].offer(request) {
+                Accept::Serving(slot) => {
+                    self.start_service(pod, slot, &request, now);
                     return;
                 }
                 Accept::Queued => return,
@@ -95,7 +94,7 @@ impl Simulation {
                         self.fail(now, &request, Some(version), cause);
                         return;
                     }
-                    if request.synthetic_for == 0 {
+                    if request.synthetic_for.is_none() {
                         self.metrics.retry();
                     }
                 }
@@ -130,7 +129,7 @@ impl Simulation {
             (_, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
                 let latency = now - request.arrived;
-                if request.synthetic_for == 0 {
+                if request.synthetic_for.is_none() {
                     self.metrics.ok(now, request.user, version, latency);
                 }
                 self.monitor.record(now, version.index(), Some(latency));
@@ -161,12 +160,14 @@ impl Simulation {
         }
         let dropped = std::mem::take(&mut self.dropped);
         for request in &dropped {
-            let pod = PodId(request.last_pod);
-            self.lb.record_failure(pod, now);
+            // A dropped request was held by a pod, so it always has one.
+            if let Some(pod) = request.last_pod {
+                self.lb.record_failure(pod, now);
+            }
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {
-                if request.synthetic_for == 0 {
+                if request.synthetic_for.is_none() {
                     self.metrics.retry();
                 }
                 self.route(*request, now, FailCause::ResetOnShutdown);
@@ -191,7 +192,7 @@ impl Simulation {
         cause: FailCause,
     ) {
         self.in_flight -= 1;
-        if request.synthetic_for == 0 {
+        if request.synthetic_for.is_none() {
             self.metrics.failed(at, request.user, version, cause);
         }
         let slot = version.map_or(self.scenario.versions.len(), |v| v.index());
@@ -215,5 +216,5 @@ impl Simulation {
 }
 
 fn last_version(request: &Request, sim: &Simulation) -> Option<VersionId> {
-    (request.last_pod != u32::MAX).then(|| sim.cluster.pods[request.last_pod as usize].version)
+    request.last_pod.map(|p| sim.cluster.pods[p.index()].version)
 }
