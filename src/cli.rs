@@ -134,7 +134,13 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
         return EXIT_BAD_INPUT;
     }
     let started = Instant::now();
-    let output = Simulation::new(&scenario).run();
+    let output = match Simulation::new(&scenario).run() {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 1;
+        }
+    };
     let wall = started.elapsed().as_secs_f64();
     let dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(&scenario.name));
     let written = match report::write_run(&dir, &output) {

@@ -135,3 +135,32 @@ pub trait Schedule {
     /// Schedule `event` at `at`.
     fn schedule(&mut self, at: SimTime, event: ModelEvent);
 }
+
+/// What a model operation needs from the world at one instant: the simulated time, where to
+/// schedule the events it causes, and where to put the requests a pod drops without a response
+/// (killed, crashed, exited on SIGTERM) so the world can retry or fail them. One value instead
+/// of the same three parameters on every lifecycle call.
+pub struct Ctx<'a> {
+    /// The current simulated time.
+    pub now: SimTime,
+    /// Where follow-up events go.
+    pub sched: &'a mut dyn Schedule,
+    /// Requests dropped by pods during this operation, in the order they were dropped.
+    pub dropped: &'a mut Vec<Request>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context at `now`.
+    pub fn new(now: SimTime, sched: &'a mut dyn Schedule, dropped: &'a mut Vec<Request>) -> Self {
+        Ctx {
+            now,
+            sched,
+            dropped,
+        }
+    }
+
+    /// Schedules `event` at `at`.
+    pub fn schedule(&mut self, at: SimTime, event: ModelEvent) {
+        self.sched.schedule(at, event);
+    }
+}

@@ -7,6 +7,7 @@
 //! grace period, whichever is longer). Whatever is still in flight after that is counted as
 //! `in_flight_at_end`, so every request that arrived is accounted for exactly once.
 
+mod budget;
 mod flags;
 mod requests;
 mod rollout;
@@ -14,10 +15,11 @@ mod rollout;
 use crate::analysis::Monitor;
 use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
 use crate::metrics::{Recorder, Summary};
-use crate::model::{Balancer, Cluster, ModelEvent, Request, Schedule, TrafficSource};
+use crate::model::{Balancer, Cluster, Ctx, ModelEvent, Request, Schedule, TrafficSource};
 use crate::scenario::Scenario;
 use crate::strategy::Controller;
 
+pub use budget::{Budget, RunError};
 pub use rollout::RolloutRecord;
 
 /// Everything that can happen in a run.
@@ -100,12 +102,25 @@ pub struct Simulation {
     rollout: RolloutRecord,
     scenario: Scenario,
     traffic_end: SimTime,
+    /// Arrivals stop at `traffic_end`; requests in flight may finish until this.
+    hard_end: SimTime,
+    /// The latest event time processed (at least `traffic_end` once finished).
+    end: SimTime,
+    /// The end condition has been met: no further event will be processed.
+    done: bool,
+    meter: budget::Meter,
 }
 
 impl Simulation {
     /// Builds the world for `scenario`: the initial fleet Ready and warm behind the balancer,
     /// the first arrival, the rollout and the metric buckets scheduled.
     pub fn new(scenario: &Scenario) -> Self {
+        Self::with_controller(scenario, scenario.build_controller())
+    }
+
+    /// Like [`Simulation::new`] with a given rollout controller instead of the scenario's
+    /// (tests; tools that drive a custom policy).
+    pub fn with_controller(scenario: &Scenario, controller: Box<dyn Controller>) -> Self {
         let seed = scenario.seed;
         let mut cluster = Cluster::new(
             scenario.cluster.clone(),
@@ -119,7 +134,6 @@ impl Simulation {
             scenario.versions.len(),
             seed,
         );
-        let controller = scenario.build_controller();
         lb.set_weights(controller.initial_weights());
         let initial = scenario.deployment.initial;
         let rs = cluster.create_replica_set(initial, 1);
@@ -174,10 +188,21 @@ impl Simulation {
             in_flight: 0,
             rollout: RolloutRecord::default(),
             traffic_end: scenario.traffic.end,
+            hard_end: scenario.traffic.end,
+            end: scenario.traffic.end,
+            done: false,
+            meter: budget::Meter::new(Budget::default()),
             scenario: scenario.clone(),
         };
+        sim.hard_end = sim.traffic_end + sim.drain_limit();
         sim.schedule_flag();
         sim
+    }
+
+    /// Replaces the default event [`Budget`].
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.meter = budget::Meter::new(budget);
+        self
     }
 
     /// How long requests may still finish after arrivals stop.
@@ -195,20 +220,64 @@ impl Simulation {
             + SimDuration::from_secs(1)
     }
 
-    /// Runs to the end and returns the outputs.
-    pub fn run(mut self) -> RunOutput {
-        let hard_end = self.traffic_end + self.drain_limit();
-        let mut end = self.traffic_end;
-        while let Some(t) = self.queue.peek_time() {
-            if t > hard_end || (t >= self.traffic_end && self.in_flight == 0) {
-                break;
-            }
-            let (now, event) = self.queue.pop().expect("peeked");
-            end = now.max(end);
-            self.dispatch(now, event);
-            self.after_event(now);
+    /// The simulated time of the last event processed.
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    /// When arrivals stop (the scenario's duration): what a progress bar counts towards. A
+    /// drain of at most the client timeout or the longest grace period follows.
+    pub fn traffic_end(&self) -> SimTime {
+        self.traffic_end
+    }
+
+    /// Processes the next event. Returns its time, or `None` once the run has reached its end
+    /// (arrivals over and nothing in flight, or the drain limit passed); then call
+    /// [`Simulation::finish`]. An error if the event budget is exceeded.
+    pub fn step(&mut self) -> Result<Option<SimTime>, RunError> {
+        if self.done {
+            return Ok(None);
         }
-        let end = end.max(self.traffic_end);
+        let Some(t) = self.queue.peek_time() else {
+            self.done = true;
+            return Ok(None);
+        };
+        if t > self.hard_end || (t >= self.traffic_end && self.in_flight == 0) {
+            self.done = true;
+            return Ok(None);
+        }
+        let (now, event) = self.queue.pop().expect("peeked");
+        self.meter.charge(now, &event)?;
+        self.end = now.max(self.end);
+        self.dispatch(now, event);
+        self.after_event(now);
+        Ok(Some(now))
+    }
+
+    /// Processes every event up to and including simulated time `t` (for progress reports:
+    /// call it with growing `t`). Returns whether the run goes on after `t`.
+    pub fn step_until(&mut self, t: SimTime) -> Result<bool, RunError> {
+        while !self.done {
+            match self.queue.peek_time() {
+                Some(next) if next > t => break,
+                _ => {
+                    self.step()?;
+                }
+            }
+        }
+        Ok(!self.done)
+    }
+
+    /// Runs to the end and returns the outputs, or the reason it could not finish.
+    pub fn run(mut self) -> Result<RunOutput, RunError> {
+        while self.step()?.is_some() {}
+        Ok(self.finish())
+    }
+
+    /// Closes the run where it stands: whatever is still in flight counts as
+    /// `in_flight_at_end`, the last metrics bucket closes, the summary is assembled.
+    pub fn finish(mut self) -> RunOutput {
+        let end = self.end.max(self.traffic_end);
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
@@ -249,20 +318,18 @@ impl Simulation {
     }
 
     fn model_event(&mut self, now: SimTime, event: ModelEvent) {
-        let q = &mut self.queue;
+        let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
         match event {
             ModelEvent::ServiceDone { pod, slot, epoch } => {
                 self.service_done(now, pod, slot, epoch)
             }
-            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, now, q),
+            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
-            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, now, q),
-            ModelEvent::Crash { pod, epoch } => {
-                self.cluster.crash(pod, epoch, now, q, &mut self.dropped)
-            }
+            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx),
+            ModelEvent::Crash { pod, epoch } => self.cluster.crash(pod, epoch, ctx),
             ModelEvent::MinReadyElapsed(p) => self.cluster.min_ready_elapsed(p, now),
-            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, now, q, &mut self.dropped),
-            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, now, q, &mut self.dropped),
+            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, ctx),
+            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, ctx),
             ModelEvent::EndpointUpdate {
                 pod,
                 generation,
@@ -302,5 +369,34 @@ impl Simulation {
             self.cluster.census_dirty = false;
             self.metrics.census(now, self.cluster.census());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stepping_in_slices_gives_the_same_run_as_run() {
+        let text = std::fs::read_to_string("scenarios/rolling-no-prestop.toml").unwrap();
+        let scenario = Scenario::parse("rolling-no-prestop.toml", "r", &text).unwrap();
+        let whole = Simulation::new(&scenario).run().unwrap();
+        let mut sim = Simulation::new(&scenario);
+        let mut t = SimTime::ZERO;
+        let mut slices = 0;
+        while sim.step_until(t).unwrap() {
+            assert!(sim.now() <= t);
+            t += SimDuration::from_secs(7);
+            slices += 1;
+        }
+        assert!(slices > sim.traffic_end().as_secs_f64() as u32 / 7);
+        assert_eq!(sim.step().unwrap(), None, "a finished run stays finished");
+        let sliced = sim.finish();
+        let json = |o: &RunOutput| serde_json::to_string(&o.summary).unwrap();
+        assert_eq!(json(&whole), json(&sliced));
+        assert_eq!(
+            crate::report::timeseries_csv(&whole),
+            crate::report::timeseries_csv(&sliced)
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
+    draw_service, Accept, Ctx, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
 };
 
 impl Simulation {
@@ -148,8 +148,8 @@ impl Simulation {
                 }
             }
         }
-        self.cluster
-            .maybe_exit_after_drain(pod, now, &mut self.queue, &mut self.dropped);
+        let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+        self.cluster.maybe_exit_after_drain(pod, ctx);
     }
 
     /// Requests a pod dropped without a response (killed, or exited on SIGTERM): a proxy that
@@ -216,5 +216,7 @@ impl Simulation {
 }
 
 fn last_version(request: &Request, sim: &Simulation) -> Option<VersionId> {
-    request.last_pod.map(|p| sim.cluster.pods[p.index()].version)
+    request
+        .last_pod
+        .map(|p| sim.cluster.pods[p.index()].version)
 }

@@ -3,6 +3,7 @@
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{CapacitySummary, ExposureSummary, RolloutSummary, Summary, VersionSummary};
+use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
 /// When the rollout started, ended, stalled or began to roll back.
@@ -104,12 +105,12 @@ impl Simulation {
                     revision,
                 } => {
                     let rs = self.cluster.create_replica_set(version, revision);
-                    self.cluster
-                        .scale(rs, replicas, now, &mut self.queue, &mut self.dropped);
+                    let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+                    self.cluster.scale(rs, replicas, ctx);
                 }
                 Action::Scale { rs, replicas } => {
-                    self.cluster
-                        .scale(rs, replicas, now, &mut self.queue, &mut self.dropped);
+                    let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+                    self.cluster.scale(rs, replicas, ctx);
                 }
                 Action::SetRevision { rs, revision } => {
                     self.cluster.replica_sets[rs.index()].revision = revision;

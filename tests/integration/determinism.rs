@@ -33,8 +33,12 @@ fn same_seed_gives_byte_identical_outputs() {
     let c = outputs("scenarios/rolling-no-prestop.toml", "8", "det-c");
     // (seed, events, requests, ok, connection_refused, p99 ms, rollout end s)
     let expected = [
-        (&a, "7", 298_947, 149_958, 148_584, 1_374, 191.487, 82.730614),
-        (&c, "8", 299_276, 150_085, 148_786, 1_299, 191.487, 81.974243),
+        (
+            &a, "7", 298_947, 149_958, 148_584, 1_374, 191.487, 82.730614,
+        ),
+        (
+            &c, "8", 299_276, 150_085, 148_786, 1_299, 191.487, 81.974243,
+        ),
     ];
     for (out, seed, events, total, ok, refused, p99, end_s) in expected {
         let s: serde_json::Value = serde_json::from_slice(&out.0).unwrap();
