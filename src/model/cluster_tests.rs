@@ -42,7 +42,9 @@ impl Driver {
                 ModelEvent::PreStopDone(p) => c.sigterm(p, ctx),
                 ModelEvent::GraceExpired(p) => c.grace_expired(p, ctx),
                 ModelEvent::Crash { pod, epoch } => c.crash(pod, epoch, ctx),
-                ModelEvent::ServiceDone { .. } | ModelEvent::EndpointUpdate { .. } => {}
+                ModelEvent::ServiceDone { .. }
+                | ModelEvent::CallDone { .. }
+                | ModelEvent::EndpointUpdate { .. } => {}
             }
         }
         self.now = until;

@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+mod dependency;
 mod dist;
 mod fault;
 mod ids;
@@ -14,6 +15,10 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use dependency::{
+    Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,
+    Started,
+};
 pub use dist::Dist;
 pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
@@ -92,6 +97,19 @@ pub enum ModelEvent {
         /// The worker slot.
         slot: u32,
         /// The pod's epoch when service started.
+        epoch: u32,
+    },
+    /// A call from `pod`'s worker `slot` to dependency `dep` finishes. The dependency's worker
+    /// frees up whatever the pod's `epoch` is now; the result reaches the request only if it
+    /// still matches.
+    CallDone {
+        /// The dependency.
+        dep: DependencyId,
+        /// The calling pod.
+        pod: PodId,
+        /// The worker slot waiting on the call.
+        slot: u32,
+        /// The pod's epoch when the call started.
         epoch: u32,
     },
     /// The container of `pod` is running (image pulled, process started).

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 
+use super::dependency::DependencyId;
 use super::ids::{PodId, RsId, VersionId};
 use super::spec::{OnSigterm, VersionSpec};
 use super::traffic::Request;
@@ -50,6 +51,8 @@ pub enum ServiceOutcome {
     Ok,
     /// An application error response.
     AppError,
+    /// A failure with this cause (a dependency call failed or was rejected).
+    Failed(super::FailCause),
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -58,6 +61,8 @@ struct InService {
     outcome: ServiceOutcome,
     /// The variant that serves it: the pod's version, or a feature flag's variant.
     variant: VersionId,
+    /// Dependency calls made so far (phases after the application's own work).
+    calls: u8,
 }
 
 /// A pod and everything it holds.
@@ -175,6 +180,7 @@ impl Pod {
                 request,
                 outcome: ServiceOutcome::Ok,
                 variant: self.version,
+                calls: 0,
             });
             return Accept::Serving(slot);
         }
@@ -198,6 +204,7 @@ impl Pod {
             request,
             outcome: ServiceOutcome::Ok,
             variant: self.version,
+            calls: 0,
         });
         slot
     }
@@ -209,6 +216,44 @@ impl Pod {
             s.outcome = outcome;
             s.variant = variant;
         }
+    }
+
+    /// The request in `slot` (if `epoch` is current) finished a phase: the dependency it calls
+    /// next according to `plan` (per variant, in order), with the request's luck, or `None`
+    /// when it has no phase left (all calls made, or its outcome is already a failure). Counts
+    /// the call as made.
+    pub fn next_call(
+        &mut self,
+        slot: u32,
+        epoch: u32,
+        plan: &[Vec<DependencyId>],
+    ) -> Option<(DependencyId, u64)> {
+        if epoch != self.epoch {
+            return None;
+        }
+        let s = self.slots.get_mut(slot as usize)?.as_mut()?;
+        if s.outcome != ServiceOutcome::Ok {
+            return None;
+        }
+        let dep = *plan.get(s.variant.index())?.get(usize::from(s.calls))?;
+        s.calls += 1;
+        Some((dep, s.request.luck))
+    }
+
+    /// Marks the request in `slot` failed with `cause` if `epoch` is current (a dependency call
+    /// failed or was rejected); it completes with that cause.
+    pub fn fail_in_service(&mut self, slot: u32, epoch: u32, cause: super::FailCause) {
+        if epoch != self.epoch {
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+            s.outcome = ServiceOutcome::Failed(cause);
+        }
+    }
+
+    /// Whether the request in `slot` started at `epoch` is still held (its caller is alive).
+    pub fn holds(&self, slot: u32, epoch: u32) -> bool {
+        epoch == self.epoch && self.slots.get(slot as usize).is_some_and(Option::is_some)
     }
 
     /// Whether a worker is free.

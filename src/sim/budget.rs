@@ -122,6 +122,7 @@ fn describe(event: &Event) -> &'static str {
     match event {
         Event::Model(m) => match m {
             ModelEvent::ServiceDone { .. } => "a request finishing on a pod",
+            ModelEvent::CallDone { .. } => "a call to a dependency finishing",
             ModelEvent::ContainerStarted(_) => "a container starting",
             ModelEvent::Listening(_) => "an application starting to listen",
             ModelEvent::Probe { .. } => "a readiness probe",

@@ -8,6 +8,7 @@
 //! `in_flight_at_end`, so every request that arrived is accounted for exactly once.
 
 mod budget;
+mod calls;
 mod flags;
 mod requests;
 mod rollout;
@@ -15,7 +16,10 @@ mod rollout;
 use crate::analysis::Monitor;
 use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
 use crate::metrics::{Recorder, Summary};
-use crate::model::{Balancer, Cluster, Ctx, ModelEvent, Request, Schedule, TrafficSource};
+use crate::model::{
+    Balancer, Cluster, Ctx, Dependencies, DependencyStats, ModelEvent, Request, Schedule,
+    TrafficSource,
+};
 use crate::scenario::Scenario;
 use crate::strategy::Controller;
 
@@ -61,6 +65,9 @@ pub enum Event {
     },
 }
 
+// Every pending event sits in the heap: keep it small (24 bytes, with `CallDone` included).
+const _: () = assert!(std::mem::size_of::<Event>() <= 24);
+
 impl Schedule for EventQueue<Event> {
     fn schedule(&mut self, at: SimTime, event: ModelEvent) {
         EventQueue::schedule(self, at, Event::Model(event));
@@ -75,6 +82,8 @@ pub struct RunOutput {
     pub metrics: Recorder,
     /// Version names by id (the time series' version column).
     pub version_names: Vec<String>,
+    /// Each registered dependency's name and totals, by id (empty without dependencies).
+    pub dependencies: Vec<(String, DependencyStats)>,
 }
 
 /// One run of a scenario.
@@ -97,6 +106,8 @@ pub struct Simulation {
     flag_rules: Vec<crate::flags::FlagRules>,
     flag_run: Option<crate::analysis::AnalysisRun>,
     dropped: Vec<Request>,
+    /// Dependencies requests call after the application's work (none unless registered).
+    deps: Dependencies,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -184,6 +195,7 @@ impl Simulation {
             flag_rules: vec![crate::flags::FlagRules::DARK],
             flag_run: None,
             dropped: Vec::new(),
+            deps: Dependencies::new(scenario.versions.len()),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -291,6 +303,12 @@ impl Simulation {
                 .iter()
                 .map(|v| v.name.clone())
                 .collect(),
+            dependencies: self
+                .deps
+                .list
+                .iter()
+                .map(|d| (d.spec().name.clone(), d.stats()))
+                .collect(),
         }
     }
 
@@ -323,6 +341,12 @@ impl Simulation {
             ModelEvent::ServiceDone { pod, slot, epoch } => {
                 self.service_done(now, pod, slot, epoch)
             }
+            ModelEvent::CallDone {
+                dep,
+                pod,
+                slot,
+                epoch,
+            } => self.call_done(now, dep, pod, slot, epoch),
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
             ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx),

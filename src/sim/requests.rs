@@ -115,7 +115,13 @@ impl Simulation {
         );
     }
 
+    /// A phase of the request in `pod`'s `slot` ended (the application's work, or a call):
+    /// it moves on to its next call if it has one, else it completes and frees the worker.
     pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
+        // One predictable branch when no dependency is registered.
+        if self.deps.any() && self.next_phase(now, pod, slot, epoch) {
+            return;
+        }
         let p = &mut self.cluster.pods[pod.index()];
         let pod_version = p.version;
         let Some((request, outcome, version)) = p.finish(slot, epoch) else {
@@ -126,6 +132,7 @@ impl Simulation {
             (_, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
+            (_, ServiceOutcome::Failed(cause)) => self.fail(now, &request, Some(version), cause),
             (_, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
                 let latency = now - request.arrived;
