@@ -7,6 +7,8 @@
 //!   and a full queue answers 503 at once (`queue_full`);
 //! * a pod accepts connections only while its application listens and, after SIGTERM, only if
 //!   the application ignores the signal; otherwise the connection is refused;
+//! * a request's service is phases (`model::dependency`): the application's work, then calls
+//!   to dependencies; the worker slot stays held until the last phase ends;
 //! * SIGKILL drops everything the pod holds; bumping `epoch` turns the completions already on the
 //!   event queue into no-ops, so nothing has to be removed from the queue.
 
@@ -444,5 +446,43 @@ mod tests {
         assert_eq!(cold, SimDuration::from_millis(30));
         assert_eq!(half, SimDuration::from_millis(20));
         assert_eq!(warm, SimDuration::from_millis(10));
+    }
+
+    #[test]
+    fn a_request_makes_its_variants_calls_in_order_unless_it_failed() {
+        let v = version(2, None);
+        let mut p = running_pod(&v);
+        let (a, b) = (DependencyId(0), DependencyId(1));
+        let plan = vec![vec![a, b]];
+        let Accept::Serving(slot) = p.offer(req(1)) else {
+            panic!("an idle pod serves at once");
+        };
+        let epoch = p.epoch;
+        assert_eq!(p.next_call(slot, epoch, &plan), Some((a, 1)));
+        assert_eq!(p.next_call(slot, epoch, &plan), Some((b, 1)));
+        assert_eq!(p.next_call(slot, epoch, &plan), None);
+        assert!(
+            p.holds(slot, epoch),
+            "the worker stays held until the request finishes"
+        );
+        assert_eq!(p.active_requests(), 1);
+
+        let Accept::Serving(other) = p.offer(req(2)) else {
+            panic!("a second worker is free");
+        };
+        p.fail_in_service(other, epoch, crate::model::FailCause::QueueFull);
+        assert_eq!(
+            p.next_call(other, epoch, &plan),
+            None,
+            "a failed request skips its calls"
+        );
+        let (_, outcome, _) = p.finish(other, epoch).unwrap();
+        assert_eq!(
+            outcome,
+            ServiceOutcome::Failed(crate::model::FailCause::QueueFull)
+        );
+        // A stale epoch (the pod was killed) neither calls nor holds.
+        assert_eq!(p.next_call(slot, epoch + 1, &plan), None);
+        assert!(!p.holds(slot, epoch + 1));
     }
 }
