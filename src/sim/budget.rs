@@ -76,43 +76,59 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Counts events per instant and in total against a [`Budget`].
-#[derive(Clone, Debug, Default)]
+/// Counts events per instant against a [`Budget`] (the queue counts the total).
+#[derive(Clone, Debug)]
 pub(super) struct Meter {
-    budget: Budget,
+    per_instant: u64,
+    total: u64,
     instant: SimTime,
     at_instant: u64,
-    total: u64,
 }
 
 impl Meter {
     pub(super) fn new(budget: Budget) -> Self {
         Meter {
-            budget,
-            ..Meter::default()
+            per_instant: budget.per_instant,
+            total: budget.total.unwrap_or(u64::MAX),
+            instant: SimTime::ZERO,
+            at_instant: 0,
         }
     }
 
-    /// Counts one event at `now` (about to run); an error if it exceeds the budget.
-    #[inline]
-    pub(super) fn charge(&mut self, now: SimTime, event: &Event) -> Result<(), RunError> {
-        self.total += 1;
-        if now == self.instant {
-            self.at_instant += 1;
-            if self.at_instant > self.budget.per_instant {
-                return Err(RunError::Stuck {
-                    at: now,
-                    events: self.at_instant - 1,
-                    last: describe(event),
-                });
+    /// Counts one event at `now` (about to run; `processed` events so far, this one
+    /// included); an error if it exceeds the budget.
+    #[inline(always)]
+    pub(super) fn charge(
+        &mut self,
+        now: SimTime,
+        processed: u64,
+        event: &Event,
+    ) -> Result<(), RunError> {
+        if now != self.instant {
+            self.instant = now;
+            self.at_instant = 0;
+        }
+        self.at_instant += 1;
+        if self.at_instant > self.per_instant || processed > self.total {
+            return Err(self.exceeded(now, processed, event));
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn exceeded(&self, now: SimTime, processed: u64, event: &Event) -> RunError {
+        if processed > self.total {
+            RunError::OverBudget {
+                budget: self.total,
+                at: now,
             }
         } else {
-            self.instant = now;
-            self.at_instant = 1;
-        }
-        match self.budget.total {
-            Some(budget) if self.total > budget => Err(RunError::OverBudget { budget, at: now }),
-            _ => Ok(()),
+            RunError::Stuck {
+                at: now,
+                events: self.at_instant - 1,
+                last: describe(event),
+            }
         }
     }
 }
@@ -156,17 +172,15 @@ mod tests {
             total: None,
         });
         let t = SimTime(5_000_000);
-        for _ in 0..3 {
-            m.charge(t, &Event::ControllerSync).unwrap();
+        for n in 1..=3 {
+            m.charge(t, n, &Event::ControllerSync).unwrap();
         }
-        m.charge(SimTime(5_000_001), &Event::Arrival).unwrap();
-        for _ in 0..2 {
-            m.charge(SimTime(5_000_001), &Event::ControllerSync)
-                .unwrap();
+        let later = SimTime(5_000_001);
+        m.charge(later, 4, &Event::Arrival).unwrap();
+        for n in 5..=6 {
+            m.charge(later, n, &Event::ControllerSync).unwrap();
         }
-        let err = m
-            .charge(SimTime(5_000_001), &Event::ControllerSync)
-            .unwrap_err();
+        let err = m.charge(later, 7, &Event::ControllerSync).unwrap_err();
         assert_eq!(
             err,
             RunError::Stuck {
@@ -186,10 +200,10 @@ mod tests {
             per_instant: 10,
             total: Some(2),
         });
-        m.charge(SimTime(1), &Event::Arrival).unwrap();
-        m.charge(SimTime(2), &Event::Arrival).unwrap();
+        m.charge(SimTime(1), 1, &Event::Arrival).unwrap();
+        m.charge(SimTime(2), 2, &Event::Arrival).unwrap();
         assert_eq!(
-            m.charge(SimTime(3), &Event::Arrival),
+            m.charge(SimTime(3), 3, &Event::Arrival),
             Err(RunError::OverBudget {
                 budget: 2,
                 at: SimTime(3)

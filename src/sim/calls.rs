@@ -14,6 +14,11 @@ impl Simulation {
     /// feature flag's variant) calls after the application's own work and after the
     /// dependencies registered before it. Call it before the run's first step.
     pub fn add_dependency(&mut self, spec: DependencySpec, callers: &[VersionId]) -> DependencyId {
+        debug_assert_eq!(
+            self.queue.processed(),
+            0,
+            "dependencies are set before the run"
+        );
         self.deps.add(spec, callers)
     }
 

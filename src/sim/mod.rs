@@ -115,8 +115,6 @@ pub struct Simulation {
     traffic_end: SimTime,
     /// Arrivals stop at `traffic_end`; requests in flight may finish until this.
     hard_end: SimTime,
-    /// The latest event time processed (at least `traffic_end` once finished).
-    end: SimTime,
     /// The end condition has been met: no further event will be processed.
     done: bool,
     meter: budget::Meter,
@@ -201,7 +199,6 @@ impl Simulation {
             rollout: RolloutRecord::default(),
             traffic_end: scenario.traffic.end,
             hard_end: scenario.traffic.end,
-            end: scenario.traffic.end,
             done: false,
             meter: budget::Meter::new(Budget::default()),
             scenario: scenario.clone(),
@@ -247,49 +244,58 @@ impl Simulation {
     /// (arrivals over and nothing in flight, or the drain limit passed); then call
     /// [`Simulation::finish`]. An error if the event budget is exceeded.
     pub fn step(&mut self) -> Result<Option<SimTime>, RunError> {
-        if self.done {
-            return Ok(None);
-        }
-        let Some(t) = self.queue.peek_time() else {
-            self.done = true;
-            return Ok(None);
-        };
-        if t > self.hard_end || (t >= self.traffic_end && self.in_flight == 0) {
-            self.done = true;
-            return Ok(None);
-        }
-        let (now, event) = self.queue.pop().expect("peeked");
-        self.meter.charge(now, &event)?;
-        self.end = now.max(self.end);
-        self.dispatch(now, event);
-        self.after_event(now);
-        Ok(Some(now))
+        self.advance(SimTime::MAX, 1)
     }
 
     /// Processes every event up to and including simulated time `t` (for progress reports:
     /// call it with growing `t`). Returns whether the run goes on after `t`.
     pub fn step_until(&mut self, t: SimTime) -> Result<bool, RunError> {
-        while !self.done {
-            match self.queue.peek_time() {
-                Some(next) if next > t => break,
-                _ => {
-                    self.step()?;
-                }
-            }
-        }
+        self.advance(t, u64::MAX)?;
         Ok(!self.done)
     }
 
     /// Runs to the end and returns the outputs, or the reason it could not finish.
     pub fn run(mut self) -> Result<RunOutput, RunError> {
-        while self.step()?.is_some() {}
+        self.advance(SimTime::MAX, u64::MAX)?;
         Ok(self.finish())
+    }
+
+    /// The one event loop (`step`, `step_until` and `run` share it, so the per-event dispatch
+    /// has a single call site and inlines): processes up to `max_events` events no later than
+    /// `until`, stopping early at the run's end. Returns the time of the last event processed.
+    fn advance(&mut self, until: SimTime, max_events: u64) -> Result<Option<SimTime>, RunError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut last = None;
+        let mut left = max_events;
+        while left > 0 {
+            let Some(t) = self.queue.peek_time() else {
+                self.done = true;
+                break;
+            };
+            if t > self.hard_end || (t >= self.traffic_end && self.in_flight == 0) {
+                self.done = true;
+                break;
+            }
+            if t > until {
+                break;
+            }
+            let (now, event) = self.queue.pop().expect("peeked");
+            self.meter.charge(now, self.queue.processed(), &event)?;
+            self.dispatch(now, event);
+            self.after_event(now);
+            last = Some(now);
+            left -= 1;
+        }
+        Ok(last)
     }
 
     /// Closes the run where it stands: whatever is still in flight counts as
     /// `in_flight_at_end`, the last metrics bucket closes, the summary is assembled.
     pub fn finish(mut self) -> RunOutput {
-        let end = self.end.max(self.traffic_end);
+        // The clock is the time of the last event processed.
+        let end = self.queue.now().max(self.traffic_end);
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
@@ -336,7 +342,12 @@ impl Simulation {
     }
 
     fn model_event(&mut self, now: SimTime, event: ModelEvent) {
-        let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+        // Built only in the arms that need it: the service completions are the hot ones.
+        macro_rules! ctx {
+            () => {
+                &mut Ctx::new(now, &mut self.queue, &mut self.dropped)
+            };
+        }
         match event {
             ModelEvent::ServiceDone { pod, slot, epoch } => {
                 self.service_done(now, pod, slot, epoch)
@@ -347,13 +358,13 @@ impl Simulation {
                 slot,
                 epoch,
             } => self.call_done(now, dep, pod, slot, epoch),
-            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx),
+            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx!()),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
-            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx),
-            ModelEvent::Crash { pod, epoch } => self.cluster.crash(pod, epoch, ctx),
+            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx!()),
+            ModelEvent::Crash { pod, epoch } => self.cluster.crash(pod, epoch, ctx!()),
             ModelEvent::MinReadyElapsed(p) => self.cluster.min_ready_elapsed(p, now),
-            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, ctx),
-            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, ctx),
+            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, ctx!()),
+            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, ctx!()),
             ModelEvent::EndpointUpdate {
                 pod,
                 generation,

@@ -117,6 +117,8 @@ impl Simulation {
 
     /// A phase of the request in `pod`'s `slot` ended (the application's work, or a call):
     /// it moves on to its next call if it has one, else it completes and frees the worker.
+    // Inlined into the event switch (its hot caller) although `call_done` calls it too.
+    #[inline(always)]
     pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
         // One predictable branch when no dependency is registered.
         if self.deps.any() && self.next_phase(now, pod, slot, epoch) {
