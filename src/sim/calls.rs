@@ -76,23 +76,15 @@ impl Simulation {
         self.queue.schedule(now + s.duration, Event::Model(done));
     }
 
-    /// A call ends: the dependency's worker takes the next live waiter; the request moves on
-    /// to its next phase or completes (if its pod still holds it).
-    pub(super) fn call_done(
-        &mut self,
-        now: SimTime,
-        dep: DependencyId,
-        pod: PodId,
-        slot: u32,
-        epoch: u32,
-    ) {
+    /// A call to `dep` ends: the dependency's worker takes the next live waiter. (The world
+    /// then moves the caller's request to its next phase, as after the application's work.)
+    pub(super) fn call_done(&mut self, now: SimTime, dep: DependencyId) {
         let pods = &self.cluster.pods;
         let next =
             self.deps.list[dep.index()].finish(now, |c| pods[c.pod.index()].holds(c.slot, c.epoch));
         if let Some(next) = next {
             self.call_started(dep, next, now);
         }
-        self.service_done(now, pod, slot, epoch);
     }
 }
 

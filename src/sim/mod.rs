@@ -349,15 +349,9 @@ impl Simulation {
             };
         }
         match event {
-            ModelEvent::ServiceDone { pod, slot, epoch } => {
-                self.service_done(now, pod, slot, epoch)
-            }
-            ModelEvent::CallDone {
-                dep,
-                pod,
-                slot,
-                epoch,
-            } => self.call_done(now, dep, pod, slot, epoch),
+            // A phase of a request ended: handled below, after the dependency's own part.
+            ModelEvent::ServiceDone { .. } => {}
+            ModelEvent::CallDone { dep, .. } => self.call_done(now, dep),
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx!()),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
             ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx!()),
@@ -375,6 +369,14 @@ impl Simulation {
                     self.recount_serving_versions(now);
                 }
             }
+        }
+        // One call site, so the hot path inlines it.
+        if let ModelEvent::ServiceDone { pod, slot, epoch }
+        | ModelEvent::CallDone {
+            pod, slot, epoch, ..
+        } = event
+        {
+            self.service_done(now, pod, slot, epoch);
         }
         self.handle_dropped(now);
     }

@@ -117,8 +117,6 @@ impl Simulation {
 
     /// A phase of the request in `pod`'s `slot` ended (the application's work, or a call):
     /// it moves on to its next call if it has one, else it completes and frees the worker.
-    // Inlined into the event switch (its hot caller) although `call_done` calls it too.
-    #[inline(always)]
     pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
         // One predictable branch when no dependency is registered.
         if self.deps.any() && self.next_phase(now, pod, slot, epoch) {
@@ -157,8 +155,11 @@ impl Simulation {
                 }
             }
         }
-        let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
-        self.cluster.maybe_exit_after_drain(pod, ctx);
+        // Only a pod that got SIGTERM can exit after draining.
+        if self.cluster.pods[pod.index()].sigterm {
+            let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+            self.cluster.maybe_exit_after_drain(pod, ctx);
+        }
     }
 
     /// Requests a pod dropped without a response (killed, or exited on SIGTERM): a proxy that
