@@ -240,7 +240,10 @@ impl Dependencies {
         let id = DependencyId(self.list.len() as u16);
         self.list.push(Dependency::new(id, spec));
         for v in callers {
-            self.plan[v.index()].push(id);
+            let plan = &mut self.plan[v.index()];
+            // A pod slot counts its request's calls in a `u8`.
+            assert!(plan.len() < 255, "at most 255 dependency calls per request");
+            plan.push(id);
         }
         id
     }
