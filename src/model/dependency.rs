@@ -21,6 +21,13 @@
 //!
 //! With no dependency registered nothing here runs: the request's single phase is the
 //! application's work, exactly as before.
+//!
+//! Plugging in a hop (the session store, the database): build a [`DependencySpec`] from the
+//! scenario and register it with `Simulation::add_dependency` for the variants that call it;
+//! give it its own `FailCause`s (`session_lost`, `db_timeout`, … extend `FailCause`). State a
+//! hop needs beyond a queue (per-pod connection pools, lock queues) belongs in its own type
+//! that decides when a call starts and how long it takes; the pod and the request's journey
+//! need no change, because they only see "a phase ended" (`ModelEvent::CallDone`).
 
 use std::collections::VecDeque;
 
