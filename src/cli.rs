@@ -320,10 +320,17 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
     let started = Instant::now();
     let mut sim = Simulation::new(&scenario);
     let bar = show_progress(&mut sim, mode, scenario.traffic.end);
-    let output = sim.run();
+    let result = sim.run();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 1;
+        }
+    };
     let wall = started.elapsed().as_secs_f64();
     let written = match set.commit(&report::run_files(&output)) {
         Ok(w) => w,

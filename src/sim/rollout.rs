@@ -3,6 +3,7 @@
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{summarise, RunFacts, Summary};
+use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
 impl Simulation {
@@ -57,12 +58,12 @@ impl Simulation {
                     revision,
                 } => {
                     let rs = self.cluster.create_replica_set(version, revision);
-                    self.cluster
-                        .scale(rs, replicas, now, &mut self.queue, &mut self.dropped);
+                    let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+                    self.cluster.scale(rs, replicas, ctx);
                 }
                 Action::Scale { rs, replicas } => {
-                    self.cluster
-                        .scale(rs, replicas, now, &mut self.queue, &mut self.dropped);
+                    let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+                    self.cluster.scale(rs, replicas, ctx);
                 }
                 Action::SetRevision { rs, revision } => {
                     self.cluster.replica_sets[rs.index()].revision = revision;

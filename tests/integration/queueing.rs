@@ -197,7 +197,9 @@ version = "v1"
 /// Simulates M/M/c at utilisation `rho` for `secs` seconds and checks it against theory.
 fn check_mmc(c: u32, rho: f64, secs: u64) {
     let lambda = rho * f64::from(c) * MU;
-    let run = Simulation::new(&mmc_scenario(c, lambda, secs)).run();
+    let run = Simulation::new(&mmc_scenario(c, lambda, secs))
+        .run()
+        .expect("the run finishes");
     let s = &run.summary;
     let expected = lambda * secs as f64;
     assert!(
