@@ -8,6 +8,7 @@ mod determinism;
 mod diagnostics;
 mod errors;
 mod faults;
+mod golden;
 mod metrics;
 mod outputs;
 mod properties;
