@@ -13,6 +13,7 @@ mod metrics;
 mod outputs;
 mod properties;
 mod queueing;
+mod readme;
 mod robustness;
 mod scenarios;
 mod strategies;
