@@ -16,7 +16,8 @@
 //!   so a rollback inside that window is instant; after an abort the preview is scaled down
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
-use super::{all_traffic_to, newest_of, Action, Controller, Decision, Report, RsStatus, View};
+use super::View;
+use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -352,11 +353,11 @@ impl Controller for BlueGreen {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
+    fn limits(&self) -> Vec<Limit> {
         vec![
-            ("replicas", self.spec.replicas.to_string()),
-            ("previewReplicas", self.preview_size().to_string()),
-            ("scaleDownDelay", self.spec.scale_down_delay.to_string()),
+            Limit::count("replicas", self.spec.replicas),
+            Limit::count("previewReplicaCount", self.preview_size()),
+            Limit::duration("scaleDownDelaySeconds", self.spec.scale_down_delay),
         ]
     }
 }

@@ -19,6 +19,7 @@ use super::argo_canary::{
     resolve_argo_fenceposts, traffic_routed_counts, CanaryScale, RsCounts, RsCreated,
     TrafficRouting, TrafficWeights,
 };
+use super::Limit;
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
@@ -127,16 +128,28 @@ impl Canary {
         )
     }
 
-    /// The weight in force: the latest `setWeight` at or before the current step; 100 after the
-    /// last step; 0 once aborted.
+    /// The scale weights are on: `trafficRouting.maxTrafficWeight` (default 100; always 100
+    /// for a basic canary), as `utils/weightutil/weight.go` `MaxTrafficWeight`.
+    fn max_weight(&self) -> u32 {
+        self.spec.traffic_routing.map_or(100, |t| t.max_weight)
+    }
+
+    /// The weight in force, in units of [`Self::max_weight`]: the latest `setWeight` at or
+    /// before the current step (`GetCurrentSetWeight`); the maximum after the last step; 0 once
+    /// aborted.
     fn weight(&self) -> u32 {
         if matches!(self.stage, Stage::Aborted { .. }) {
             return 0;
         }
         if self.step >= self.spec.steps.len() {
-            return 100;
+            return self.max_weight();
         }
-        self.spec.steps[..=self.step]
+        self.set_weight_before(self.step + 1)
+    }
+
+    /// The latest `setWeight` among the steps before index `end` (0 if none).
+    fn set_weight_before(&self, end: usize) -> u32 {
+        self.spec.steps[..end.min(self.spec.steps.len())]
             .iter()
             .rev()
             .find_map(|s| match s {
@@ -144,6 +157,22 @@ impl Canary {
                 _ => None,
             })
             .unwrap_or(0)
+    }
+
+    /// The canary weight the router should carry now (`rollout/trafficrouting.go`,
+    /// `reconcileTrafficRouting`): none while the canary has no available pod ("never weight to
+    /// canary"); the current step's weight once the ReplicaSets are at their counts for it
+    /// (the maximum after the last step); until then the weight of the `setWeight` before the
+    /// current step — so a lower `setWeight` keeps the higher weight on the shrinking canary
+    /// until it reaches its smaller count, as Argo does.
+    fn router_target(&self, canary: &RsStatus, at_counts: bool) -> u32 {
+        if canary.available == 0 {
+            0
+        } else if at_counts {
+            self.weight()
+        } else {
+            self.set_weight_before(self.step)
+        }
     }
 
     fn scale_in_force(&self) -> CanaryScale {
@@ -161,9 +190,10 @@ impl Canary {
     }
 
     fn set_router(&mut self, d: &mut Decision, canary_weight: u32) {
+        let max = self.max_weight();
         let w = TrafficWeights {
             canary: canary_weight,
-            stable: 100 - canary_weight.min(100),
+            stable: max - canary_weight.min(max),
         };
         if self.router == Some(w) {
             return;
@@ -173,7 +203,11 @@ impl Canary {
         v[self.stable.index()] = w.stable;
         v[self.target.index()] += w.canary;
         d.actions.push(Action::SetWeights(Some(v)));
-        let note = format!("route {canary_weight}% to the canary");
+        let note = if max == 100 {
+            format!("route {canary_weight}% to the canary")
+        } else {
+            format!("route {canary_weight}/{max} of traffic to the canary")
+        };
         d.why = if d.why.is_empty() {
             note
         } else {
@@ -307,7 +341,12 @@ impl Canary {
                     rs: rs.id,
                     replicas: target,
                 });
-                d.why = format!("scale the {role} ReplicaSet {}→{target}", rs.spec);
+                let note = format!("scale the {role} ReplicaSet {}→{target}", rs.spec);
+                d.why = if d.why.is_empty() {
+                    note
+                } else {
+                    format!("{}; {note}", d.why)
+                };
                 return true;
             }
         }
@@ -443,7 +482,7 @@ impl Controller for Canary {
         if self.spec.traffic_routing.is_some() {
             self.router = Some(TrafficWeights {
                 canary: 0,
-                stable: 100,
+                stable: self.max_weight(),
             });
         }
     }
@@ -527,15 +566,25 @@ impl Controller for Canary {
             return d;
         }
         let want = self.desired(stable.as_ref(), Some(&canary), 0);
-        let moved = Self::scale_toward(&mut d, stable.as_ref(), &canary, want);
-        // With traffic routing the weight follows once the canary pods for it are available.
-        if self.spec.traffic_routing.is_some()
-            && canary.spec >= want.0
-            && canary.available >= want.0
-        {
-            let w = self.weight();
+        let at_counts = at_desired_counts(
+            want.0,
+            want.1,
+            counts(Some(&canary)),
+            stable.as_ref().map(|s| RsCreated {
+                spec: s.spec,
+                replicas: s.replicas,
+            }),
+            0,
+            self.spec.traffic_routing.as_ref(),
+        );
+        // With traffic routing the router is reconciled before the ReplicaSets, from the counts
+        // as they are (Argo's order: reconcileTrafficRouting, then the replica moves).
+        let routed = self.spec.traffic_routing.is_some();
+        if routed {
+            let w = self.router_target(&canary, at_counts);
             self.set_router(&mut d, w);
         }
+        let moved = Self::scale_toward(&mut d, stable.as_ref(), &canary, want);
         if moved {
             return d;
         }
@@ -556,18 +605,7 @@ impl Controller for Canary {
             }
             return d;
         }
-        let at_counts = at_desired_counts(
-            want.0,
-            want.1,
-            counts(Some(&canary)),
-            stable.as_ref().map(|s| RsCreated {
-                spec: s.spec,
-                replicas: s.replicas,
-            }),
-            0,
-            self.spec.traffic_routing.as_ref(),
-        ) && (self.spec.traffic_routing.is_none()
-            || self.router.is_some_and(|r| r.canary == self.weight()));
+        // The router holds the weight just reconciled (verified at once here).
         match self.step_complete(&mut d, view, at_counts) {
             Some(true) => {
                 self.step += 1;
@@ -589,35 +627,64 @@ impl Controller for Canary {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
+    fn limits(&self) -> Vec<Limit> {
         let (surge, unavailable) = self.fenceposts();
-        let mut v = vec![
-            ("replicas", self.spec.replicas.to_string()),
-            ("maxSurge", surge.to_string()),
-            ("maxUnavailable", unavailable.to_string()),
-            (
+        let mut v = vec![Limit::count("replicas", self.spec.replicas)];
+        let Some(routing) = self.spec.traffic_routing else {
+            // maxSurge / maxUnavailable only bound a basic canary's moves; a routed canary's
+            // counts come from the weight alone (`CalculateReplicaCountsForTrafficRoutedCanary`).
+            v.push(Limit::count("maxSurge", surge));
+            v.push(Limit::count("maxUnavailable", unavailable));
+            v.push(Limit::note(
                 "trafficRouting",
-                if self.spec.traffic_routing.is_some() {
-                    "yes (exact weights)"
-                } else {
-                    "no (weights approximated by pod counts)"
-                }
-                .into(),
-            ),
-        ];
-        if self.spec.traffic_routing.is_none() {
+                "no (weights approximated by pod counts)",
+            ));
+            let (mut values, mut text) = (vec![], vec![]);
             for s in &self.spec.steps {
                 if let CanaryStep::SetWeight(w) = s {
                     let (c, st) = approximate_weighted_counts(self.spec.replicas, *w, surge);
-                    v.push((
-                        "setWeight",
-                        format!(
-                            "{w}% → {c} canary / {st} stable pods ({:.1}% of traffic)",
-                            c as f64 * 100.0 / (c + st).max(1) as f64
-                        ),
+                    let share = c as f64 * 100.0 / (c + st).max(1) as f64;
+                    values.push(serde_json::json!({
+                        "weight": w,
+                        "canary_pods": c,
+                        "stable_pods": st,
+                        "traffic_percent": (share * 10.0).round() / 10.0,
+                    }));
+                    text.push(format!(
+                        "{w}% → {c} canary / {st} stable pods ({share:.1}% of traffic)"
                     ));
                 }
             }
+            if !values.is_empty() {
+                v.push(Limit {
+                    key: "setWeight",
+                    value: values.into(),
+                    text,
+                });
+            }
+            return v;
+        };
+        v.push(Limit::note(
+            "trafficRouting",
+            "yes (exact weights; maxSurge and maxUnavailable do not apply)",
+        ));
+        if routing.max_weight != 100 {
+            v.push(Limit::count_because(
+                "maxTrafficWeight",
+                routing.max_weight,
+                format!(
+                    "{} (setWeight values are out of {})",
+                    routing.max_weight, routing.max_weight
+                ),
+            ));
+        }
+        if routing.dynamic_stable_scale {
+            v.push(Limit::note("dynamicStableScale", "yes"));
+        } else {
+            v.push(Limit::duration(
+                "scaleDownDelaySeconds",
+                self.spec.scale_down_delay,
+            ));
         }
         v
     }

@@ -15,7 +15,7 @@
 //! rolling update of the primary) and then routing back to it; here the canary's pods take all
 //! traffic at promotion and the old primary is scaled down, the same end state with one move.
 
-use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Report};
+use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
 use super::{RsStatus, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
 use crate::engine::{SimDuration, SimTime};
@@ -246,20 +246,23 @@ impl Controller for Flagger {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
-        let steps = if self.spec.step_weights.is_empty() {
-            format!("stepWeight {}", self.spec.step_weight)
+    fn limits(&self) -> Vec<Limit> {
+        let mut v = vec![
+            Limit::count("replicas", self.spec.replicas),
+            Limit::duration("interval", self.spec.interval),
+            Limit::count("threshold", self.spec.threshold),
+        ];
+        if self.spec.step_weights.is_empty() {
+            v.push(Limit::count("stepWeight", self.spec.step_weight));
         } else {
-            format!("stepWeights {:?}", self.spec.step_weights)
-        };
-        vec![
-            ("interval", self.spec.interval.to_string()),
-            ("threshold", self.spec.threshold.to_string()),
-            (
-                "weights",
-                format!("{steps}, maxWeight {}", self.spec.max_weight),
-            ),
-        ]
+            v.push(Limit {
+                key: "stepWeights",
+                value: self.spec.step_weights.clone().into(),
+                text: vec![format!("{:?}", self.spec.step_weights)],
+            });
+        }
+        v.push(Limit::count("maxWeight", self.spec.max_weight));
+        v
     }
 }
 

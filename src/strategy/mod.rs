@@ -20,7 +20,7 @@ pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
 pub use canary::{Canary, CanarySpec, CanaryStep};
 pub use fenceposts::{resolve_fenceposts, IntOrPercent};
 pub use flagger::{Flagger, FlaggerSpec};
-pub use plan::{plan, PlanRs, PlanStep};
+pub use plan::{plan, Plan, PlanNote, PlanRs, PlanSetup, PlanStep, PlanWeight};
 pub use progress::ProgressTracker;
 pub use recreate::Recreate;
 pub use rolling::RollingUpdate;
@@ -157,8 +157,56 @@ pub trait Controller {
     fn initial_weights(&self) -> Option<Vec<u32>> {
         None
     }
-    /// Resolved limits for the teaching view, e.g. `("maxSurge", "3 (25% of 10, rounded up)")`.
-    fn limits(&self) -> Vec<(&'static str, String)>;
+    /// Resolved limits for the teaching view (`rollsim plan`), each key once.
+    fn limits(&self) -> Vec<Limit>;
+}
+
+/// One resolved setting shown by `rollsim plan`: a machine-readable value for `--json` (a
+/// number, a string or an array, never a number formatted as text) and the sentence the table
+/// prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    /// The upstream field name (`maxSurge`, `setWeight`, …).
+    pub key: &'static str,
+    /// The value for `--json`.
+    pub value: serde_json::Value,
+    /// The value explained, one line per entry.
+    pub text: Vec<String>,
+}
+
+impl Limit {
+    /// A count shown as itself.
+    pub fn count(key: &'static str, n: u32) -> Limit {
+        Limit::count_because(key, n, n.to_string())
+    }
+
+    /// A count with an explanation.
+    pub fn count_because(key: &'static str, n: u32, text: String) -> Limit {
+        Limit {
+            key,
+            value: n.into(),
+            text: vec![text],
+        }
+    }
+
+    /// A duration, in seconds for `--json`.
+    pub fn duration(key: &'static str, d: SimDuration) -> Limit {
+        Limit {
+            key,
+            value: d.as_secs_f64().into(),
+            text: vec![d.to_string()],
+        }
+    }
+
+    /// A sentence (the value is the same text).
+    pub fn note(key: &'static str, text: impl Into<String>) -> Limit {
+        let text = text.into();
+        Limit {
+            key,
+            value: text.clone().into(),
+            text: vec![text],
+        }
+    }
 }
 
 /// Router weights sending all traffic to `version` (a vector over `versions` versions).

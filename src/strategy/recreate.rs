@@ -3,7 +3,7 @@
 //! to `replicas` in one step. The downtime baseline.
 
 use super::progress::{ProgressState, ProgressTracker};
-use super::{max_revision, Action, Controller, Decision, Report, RsStatus, View};
+use super::{max_revision, Action, Controller, Decision, Limit, Report, RsStatus, View};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -141,8 +141,8 @@ impl Controller for Recreate {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
-        vec![("replicas", self.replicas.to_string())]
+    fn limits(&self) -> Vec<Limit> {
+        vec![Limit::count("replicas", self.replicas)]
     }
 }
 

@@ -19,8 +19,8 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{
-    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report, RsStatus,
-    View,
+    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Limit, Report,
+    RsStatus, View,
 };
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -292,28 +292,39 @@ impl Controller for RollingUpdate {
         self.finish(d, &rss, view.now)
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
+    fn limits(&self) -> Vec<Limit> {
         let (surge, unavailable) = self.fenceposts();
         let r = self.spec.replicas;
-        let describe = |v: IntOrPercent, resolved: u32, how: &str| match v {
-            IntOrPercent::Int(_) => format!("{resolved}"),
-            IntOrPercent::Percent(p) => format!("{resolved} ({p}% of {r}, rounded {how})"),
+        let describe = |key, v: IntOrPercent, resolved: u32, how: &str| match v {
+            IntOrPercent::Int(_) => Limit::count(key, resolved),
+            IntOrPercent::Percent(p) => Limit::count_because(
+                key,
+                resolved,
+                format!("{resolved} ({p}% of {r}, rounded {how})"),
+            ),
         };
         let mut out = vec![
-            ("maxSurge", describe(self.spec.max_surge, surge, "up")),
-            (
+            describe("maxSurge", self.spec.max_surge, surge, "up"),
+            describe(
                 "maxUnavailable",
-                describe(self.spec.max_unavailable, unavailable, "down"),
+                self.spec.max_unavailable,
+                unavailable,
+                "down",
             ),
         ];
-        if surge == 0 && unavailable == 1 && !self.spec.max_unavailable.is_zero() {
-            out.push((
+        // `ResolveFenceposts` raises maxUnavailable to 1 only when both resolved to 0.
+        if super::fenceposts::both_resolved_to_zero(
+            self.spec.max_surge,
+            self.spec.max_unavailable,
+            r,
+        ) {
+            out.push(Limit::note(
                 "note",
-                "both resolved to 0, so maxUnavailable became 1".to_string(),
+                "both resolved to 0, so maxUnavailable became 1",
             ));
         }
-        out.push(("minAvailable", format!("{}", r - unavailable)));
-        out.push(("maxTotalPods", format!("{}", r + surge)));
+        out.push(Limit::count("minAvailable", r - unavailable));
+        out.push(Limit::count("maxTotalPods", r + surge));
         out
     }
 }
