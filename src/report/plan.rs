@@ -21,7 +21,7 @@ pub fn plan_text(header: &str, limits: &[Limit], plan: &Plan) -> String {
     for l in limits {
         for (i, line) in l.text.iter().enumerate() {
             let key = if i == 0 { l.key } else { "" };
-            let _ = writeln!(o, "  {key:<21} {line}");
+            let _ = writeln!(o, "  {key:<15} {line}");
         }
     }
     let steps = &plan.steps;
