@@ -20,7 +20,7 @@ pub use diagnostic::{Diagnostic, ScenarioError};
 use std::path::Path;
 
 use crate::analysis::AnalysisSpec;
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::{ClusterSpec, LbSpec, TrafficSource, TrafficSpec, VersionId, VersionSpec};
 use crate::strategy::{
     BlueGreen, BlueGreenSpec, Canary, CanarySpec, Controller, Flagger, FlaggerSpec, IntOrPercent,
@@ -104,6 +104,14 @@ pub struct Scenario {
     pub flag: Option<crate::flags::FlagSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
+}
+
+/// Where Flagger's interval ticker stands relative to time zero: uniform in `[0, interval)`,
+/// from the run's own `flagger-ticker` stream (a new name, so no other stream's draws move).
+fn flagger_ticker_phase(seed: u64, interval: SimDuration) -> SimDuration {
+    let mut rng = RngStream::from_seed_u64(stream_seed(seed, "flagger-ticker"));
+    let us = interval.as_micros().max(1);
+    SimDuration::from_micros(rng.index(us as usize) as u64)
 }
 
 impl Scenario {
@@ -196,7 +204,11 @@ impl Scenario {
                 ),
                 StrategySpec::BlueGreen(ref s) => Box::new(BlueGreen::new(s.clone(), d.initial)),
                 StrategySpec::Canary(ref s) => Box::new(Canary::new(s.clone(), d.initial)),
-                StrategySpec::Flagger(ref s) => Box::new(Flagger::new(s.clone(), d.initial)),
+                StrategySpec::Flagger(ref s) => {
+                    let mut s = s.clone();
+                    s.ticker_phase = flagger_ticker_phase(self.seed, s.interval);
+                    Box::new(Flagger::new(s, d.initial))
+                }
             },
         }
     }

@@ -176,18 +176,21 @@ pub(super) fn rollout(
     }
     let versions = ctx.names.len();
     let replicas = ctx.replicas;
+    // Argo Rollouts reads a bare string as a percent; Kubernetes rejects it.
+    let lenient = kind != "rolling";
     let fenceposts = |pr: &mut Problems<'_>| {
         let surge = r
             .max_surge
             .as_ref()
             .map_or(Some(IntOrPercent::Percent(25)), |v| {
-                pr.int_or_percent(&child(&rp, "max_surge"), v, None)
+                pr.int_or_percent(&child(&rp, "max_surge"), &argo_lenient(v, lenient), None)
             });
         let unavailable = r
             .max_unavailable
             .as_ref()
             .map_or(Some(IntOrPercent::Percent(25)), |v| {
-                pr.int_or_percent(&child(&rp, "max_unavailable"), v, Some(100))
+                let v = argo_lenient(v, lenient);
+                pr.int_or_percent(&child(&rp, "max_unavailable"), &v, Some(100))
             });
         let (surge, unavailable) = (
             surge.unwrap_or(IntOrPercent::Int(1)),
@@ -377,6 +380,16 @@ pub(super) fn rollout(
                     )
                 })
                 .collect();
+            if step_weights.first() == Some(&0) {
+                // Flagger's nextStepWeight from weight 0 finds 0 in the list and steps to the
+                // next entry only after a tick at weight 0 that advances nothing: the canary
+                // never leaves 0 % (pkg/controller/scheduler.go, nextStepWeight).
+                pr.add(
+                    &child(&child(&rp, "step_weights"), "0"),
+                    "step_weights starts at 0: Flagger would never advance past weight 0",
+                    "start with the first weight the canary should get, e.g. step_weights = [5, 20, 50]",
+                );
+            }
             if step_weights.windows(2).any(|w| w[1] <= w[0]) {
                 pr.add(
                     &child(&rp, "step_weights"),
@@ -407,6 +420,8 @@ pub(super) fn rollout(
                 step_weights,
                 max_weight,
                 metrics,
+                // Drawn from the seed when the controller is built (`build_controller`).
+                ticker_phase: SimDuration::ZERO,
             })
         }
     };
@@ -417,6 +432,20 @@ pub(super) fn rollout(
         undo_at,
         rollback_on_stall: r.rollback_on_stall.unwrap_or(false),
     })
+}
+
+/// Argo Rollouts parses maxSurge / maxUnavailable with the legacy `intstr` helper that strips an
+/// optional `%` and reads the rest as a percent (`utils/replicaset/replicaset.go`, `MaxSurge` /
+/// `MaxUnavailable` via `intstrutil.GetValueFromIntOrPercent` on a string), so `"20"` is 20 %
+/// — its own default is the string `"25"`. When `lenient`, a bare number string becomes that
+/// percent; anything else is left for the strict parser to judge.
+fn argo_lenient(v: &RawIntOrPercent, lenient: bool) -> RawIntOrPercent {
+    match v {
+        RawIntOrPercent::Text(t) if lenient && t.trim().parse::<u32>().is_ok() => {
+            RawIntOrPercent::Text(format!("{}%", t.trim()))
+        }
+        other => other.clone(),
+    }
 }
 
 fn abort_delay(pr: &mut Problems<'_>, rp: &Path, r: &RawRollout) -> Option<SimDuration> {
@@ -435,7 +464,6 @@ fn canary_steps(
     max_weight: u32,
 ) -> Vec<CanaryStep> {
     let mut steps = Vec::new();
-    let mut last_weight = 0;
     for (i, s) in raw.iter().enumerate() {
         let sp = child(p, &i.to_string());
         let set = [
@@ -451,24 +479,23 @@ fn canary_steps(
             pr.add(&sp, format!("step {} must have exactly one of set_weight, pause, set_canary_scale, analysis ({set} given)", i + 1), "split it into one step per action");
             continue;
         }
+        // A lower weight than the step before is accepted, as Argo accepts it: the canary
+        // shrinks to the lower weight's count (see `Canary::router_target` for the traffic).
         if let Some(w) = s.set_weight {
             if !(0..=i64::from(max_weight)).contains(&w) {
+                let help = if max_weight == 100 {
+                    "a weight is a percent of traffic".to_string()
+                } else {
+                    format!("weights are out of max_traffic_weight = {max_weight}")
+                };
                 pr.add(
                     &child(&sp, "set_weight"),
                     format!("set_weight {w} is outside 0–{max_weight}"),
-                    "a weight is a percent of traffic",
+                    help,
                 );
                 continue;
             }
             let w = w as u32;
-            if w < last_weight {
-                pr.add(
-                    &child(&sp, "set_weight"),
-                    format!("set_weight goes down from {last_weight} to {w}"),
-                    "weights only go up during a rollout; lowering traffic is what an abort does",
-                );
-            }
-            last_weight = w;
             steps.push(CanaryStep::SetWeight(w));
         } else if let Some(pause) = &s.pause {
             let pp = child(&sp, "pause");

@@ -221,6 +221,7 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
     let mut paused = false;
     let mut completed = false;
     let mut idle = 0;
+    let mut last_wait: Option<String> = None;
     for _ in 0..10_000 {
         replay.expire(now);
         if undo_at.is_some_and(|u| u <= now) {
@@ -248,6 +249,9 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
                 }
                 Report::Completed => {
                     completed = true;
+                    if !d.why.is_empty() {
+                        continue; // the controller's own sentence follows
+                    }
                     "complete"
                 }
                 Report::Stalled => "progress deadline exceeded: the Deployment is stalled",
@@ -328,7 +332,12 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
             });
             continue;
         }
-        // Nothing to move now: follow the controller's clock, the undo and pods leaving.
+        // Nothing to move now: say why once (a pause, a wait, a phase change), then follow the
+        // controller's clock, the undo and pods leaving.
+        if !d.why.is_empty() && last_wait.as_deref() != Some(d.why.as_str()) {
+            note(&mut out, now, d.why.clone());
+            last_wait = Some(d.why);
+        }
         let requeue = d.requeue_at.filter(|t| *t > now);
         if d.requeue_at.is_some_and(|t| t <= now) && idle < 3 {
             idle += 1;
