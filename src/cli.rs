@@ -64,6 +64,9 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Override the scenario's seed (it places Flagger's ticker).
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -102,7 +105,11 @@ where
             }
             Err(code) => code,
         },
-        Command::Plan { scenario, json } => cmd_plan(&scenario, json),
+        Command::Plan {
+            scenario,
+            json,
+            seed,
+        } => cmd_plan(&scenario, json, seed),
     }
 }
 
@@ -164,11 +171,14 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
     0
 }
 
-fn cmd_plan(path: &Path, json: bool) -> u8 {
-    let scenario = match load(path) {
+fn cmd_plan(path: &Path, json: bool, seed: Option<u64>) -> u8 {
+    let mut scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
     let names = scenario.version_names();
     let flag = scenario
         .flag

@@ -57,7 +57,10 @@ pub struct FlaggerSpec {
 impl FlaggerSpec {
     /// The first tick of Flagger's ticker at or after `t`.
     pub fn tick_at_or_after(&self, t: SimTime) -> SimTime {
-        let (i, phase) = (self.interval.as_micros().max(1), self.ticker_phase.as_micros());
+        let (i, phase) = (
+            self.interval.as_micros().max(1),
+            self.ticker_phase.as_micros(),
+        );
         let since = (t - SimTime::ZERO).as_micros();
         let k = since.saturating_sub(phase).div_ceil(i);
         SimTime::ZERO + SimDuration::from_micros(phase + k * i)
@@ -214,7 +217,10 @@ impl Controller for Flagger {
                 return d;
             }
             Phase::Finalising => {
-                for r in rss.iter().filter(|r| r.version != self.canary && r.spec > 0) {
+                for r in rss
+                    .iter()
+                    .filter(|r| r.version != self.canary && r.spec > 0)
+                {
                     d.actions.push(Action::Scale {
                         rs: r.id,
                         replicas: 0,
@@ -274,7 +280,10 @@ impl Controller for Flagger {
         let step = self.spec.next_step(self.weight);
         if step == 0 {
             // `advanceCanary` runs the canary step only when nextStepWeight > 0.
-            d.why = format!("checks passed, but the next step weight is 0: stuck at {}", self.weight);
+            d.why = format!(
+                "checks passed, but the next step weight is 0: stuck at {}",
+                self.weight
+            );
         } else if self.weight < self.spec.max_weight {
             self.weight = (self.weight + step).min(100);
             d.actions.push(self.weights(self.weight));

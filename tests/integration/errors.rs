@@ -196,7 +196,11 @@ fn canary_steps_that_make_no_sense_are_rejected() {
     );
     // Argo accepts a lower setWeight than the step before (issue 6, A4).
     assert_eq!(
-        run_bad(&CANARY.replace("set_weight = 50", "set_weight = 10"), "weight-down").0,
+        run_bad(
+            &CANARY.replace("set_weight = 50", "set_weight = 10"),
+            "weight-down"
+        )
+        .0,
         0
     );
     assert_rejected(

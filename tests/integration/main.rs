@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod controllers;
 mod determinism;
 mod errors;
 mod faults;
