@@ -7,6 +7,7 @@ mod controllers;
 mod determinism;
 mod errors;
 mod faults;
+mod plan;
 mod properties;
 mod queueing;
 mod robustness;
