@@ -361,3 +361,7 @@ impl Controller for BlueGreen {
         ]
     }
 }
+
+#[cfg(test)]
+#[path = "blue_green_tests.rs"]
+mod tests;

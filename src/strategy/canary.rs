@@ -689,3 +689,7 @@ impl Controller for Canary {
         v
     }
 }
+
+#[cfg(test)]
+#[path = "canary_tests.rs"]
+mod tests;
