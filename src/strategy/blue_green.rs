@@ -16,8 +16,8 @@
 //!   so a rollback inside that window is instant; after an abort the preview is scaled down
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
-use super::View;
 use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
+use super::{DeploymentCtx, StrategyConfig, StrategyDef, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -56,6 +56,35 @@ pub struct BlueGreenSpec {
     pub pre_promotion: Option<AnalysisSpec>,
     /// `postPromotionAnalysis`.
     pub post_promotion: Option<AnalysisSpec>,
+}
+
+/// `strategy = "blue_green"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "blue_green",
+    keys: &[
+        "preview_replicas",
+        "auto_promotion",
+        "auto_promotion_after",
+        "smoke_test",
+        "pre_promotion_analysis",
+        "post_promotion_analysis",
+        "promote_at",
+        "scale_down_delay",
+        "abort_scale_down_delay",
+    ],
+    resolve: crate::scenario::resolve_blue_green,
+};
+
+impl StrategyConfig for BlueGreenSpec {
+    fn output_name(&self) -> &'static str {
+        "blue_green"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(BlueGreen::new(self.clone(), d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -234,10 +263,6 @@ impl BlueGreen {
 }
 
 impl Controller for BlueGreen {
-    fn strategy(&self) -> &'static str {
-        "blue_green"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }

@@ -19,8 +19,8 @@ use super::argo_canary::{
     resolve_argo_fenceposts, traffic_routed_counts, CanaryScale, RsCounts, RsCreated,
     TrafficRouting, TrafficWeights,
 };
-use super::Limit;
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
+use super::{DeploymentCtx, Limit, StrategyConfig, StrategyDef};
 use super::{Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -62,6 +62,41 @@ pub struct CanarySpec {
     pub abort_scale_down_delay: Option<SimDuration>,
     /// Times a human runs `kubectl argo rollouts promote` (ends an indefinite pause).
     pub promote_at: Vec<SimTime>,
+}
+
+/// `strategy = "canary"` (Argo Rollouts).
+pub const DEF: StrategyDef = StrategyDef {
+    name: "canary",
+    keys: &[
+        "max_surge",
+        "max_unavailable",
+        "analysis",
+        "promote_at",
+        "scale_down_delay",
+        "abort_scale_down_delay",
+        "steps",
+        "traffic_routing",
+        "max_traffic_weight",
+        "min_pods_per_replica_set",
+        "dynamic_stable_scale",
+    ],
+    resolve: crate::scenario::resolve_canary,
+};
+
+impl StrategyConfig for CanarySpec {
+    fn output_name(&self) -> &'static str {
+        if self.traffic_routing.is_some() {
+            "canary"
+        } else {
+            "canary_basic"
+        }
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(Canary::new(self.clone(), d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -460,10 +495,6 @@ fn merge_requeue(d: &mut Decision, at: Option<SimTime>) {
 }
 
 impl Controller for Canary {
-    fn strategy(&self) -> &'static str {
-        "canary"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }

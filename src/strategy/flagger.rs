@@ -26,9 +26,9 @@
 //! duration as Flagger, with the new version's pods standing in for the updated primary.
 
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
-use super::{RsStatus, View};
+use super::{DeploymentCtx, RsStatus, StrategyConfig, StrategyDef, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
 
 /// Flagger's analysis settings.
@@ -87,6 +87,38 @@ impl FlaggerSpec {
             Some(w) => max_step.min(w[1].saturating_sub(weight)),
             None => max_step,
         }
+    }
+}
+
+/// `strategy = "flagger"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "flagger",
+    keys: &[
+        "analysis",
+        "interval",
+        "threshold",
+        "step_weight",
+        "step_weights",
+        "max_weight",
+    ],
+    resolve: crate::scenario::resolve_flagger,
+};
+
+impl StrategyConfig for FlaggerSpec {
+    fn output_name(&self) -> &'static str {
+        "flagger"
+    }
+    /// Places the ticker from the seed: uniform in `[0, interval)`, from the run's own
+    /// `flagger-ticker` stream (a new name, so no other stream's draws move).
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        let mut spec = self.clone();
+        let mut rng = RngStream::from_seed_u64(stream_seed(d.seed, "flagger-ticker"));
+        let us = spec.interval.as_micros().max(1);
+        spec.ticker_phase = SimDuration::from_micros(rng.index(us as usize) as u64);
+        Box::new(Flagger::new(spec, d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -154,10 +186,6 @@ impl Flagger {
 }
 
 impl Controller for Flagger {
-    fn strategy(&self) -> &'static str {
-        "flagger"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }

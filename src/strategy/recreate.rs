@@ -4,6 +4,7 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{max_revision, Action, Controller, Decision, Limit, Report, RsStatus, View};
+use super::{DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -38,10 +39,6 @@ impl Recreate {
 }
 
 impl Controller for Recreate {
-    fn strategy(&self) -> &'static str {
-        "recreate"
-    }
-
     fn replicas(&self) -> u32 {
         self.replicas
     }
@@ -143,6 +140,34 @@ impl Controller for Recreate {
 
     fn limits(&self) -> Vec<Limit> {
         vec![Limit::count("replicas", self.replicas)]
+    }
+}
+
+/// `strategy = "recreate"`: no settings of its own.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "recreate",
+    keys: &["rollback_on_stall"],
+    resolve: |_| Some(StrategySpec::new(RecreateSpec)),
+};
+
+/// Kubernetes `Recreate` has no settings besides the Deployment's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecreateSpec;
+
+impl StrategyConfig for RecreateSpec {
+    fn output_name(&self) -> &'static str {
+        "recreate"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(Recreate::new(
+            d.replicas,
+            d.initial,
+            d.progress_deadline,
+            d.rollback_on_stall,
+        ))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

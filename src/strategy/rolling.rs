@@ -22,6 +22,7 @@ use super::{
     max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Limit, Report,
     RsStatus, View,
 };
+use super::{DeploymentCtx, StrategyConfig, StrategyDef};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -92,10 +93,6 @@ fn new_rs_new_replicas(rss: &[RsStatus], new_spec: u32, replicas: u32, surge: u3
 }
 
 impl Controller for RollingUpdate {
-    fn strategy(&self) -> &'static str {
-        "rolling"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }
@@ -326,6 +323,51 @@ impl Controller for RollingUpdate {
         out.push(Limit::count("minAvailable", r - unavailable));
         out.push(Limit::count("maxTotalPods", r + surge));
         out
+    }
+}
+
+/// `strategy = "rolling"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "rolling",
+    keys: &[
+        "max_surge",
+        "max_unavailable",
+        "rollback_on_stall",
+        "analysis",
+    ],
+    resolve: crate::scenario::resolve_rolling,
+};
+
+/// A RollingUpdate's own settings (the Deployment supplies the rest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollingSettings {
+    /// `maxSurge`.
+    pub max_surge: IntOrPercent,
+    /// `maxUnavailable`.
+    pub max_unavailable: IntOrPercent,
+    /// Background analysis; failure rolls back (`kubectl rollout undo`).
+    pub analysis: Option<AnalysisSpec>,
+}
+
+impl StrategyConfig for RollingSettings {
+    fn output_name(&self) -> &'static str {
+        "rolling"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(RollingUpdate::new(
+            RollingSpec {
+                replicas: d.replicas,
+                max_surge: self.max_surge,
+                max_unavailable: self.max_unavailable,
+                progress_deadline: d.progress_deadline,
+                rollback_on_stall: d.rollback_on_stall,
+                analysis: self.analysis.clone(),
+            },
+            d.initial,
+        ))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
