@@ -52,10 +52,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Check a scenario and report every problem in it.
+    /// Check scenarios and report every problem in each (exit 2 if any is bad).
     Validate {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
+        /// The scenario files (TOML).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
     },
     /// Show the controller's steps as if every pod became ready instantly.
     Plan {
@@ -76,7 +77,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(help_args(args)) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -91,20 +92,7 @@ where
             quiet,
             force,
         } => cmd_run(&scenario, out, seed, quiet, force),
-        Command::Validate { scenario } => match load(&scenario) {
-            Ok(s) => {
-                println!(
-                    "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
-                    scenario.display(),
-                    s.versions.len(),
-                    s.deployment.replicas,
-                    s.strategy_name(),
-                    s.expected_requests()
-                );
-                0
-            }
-            Err(code) => code,
-        },
+        Command::Validate { scenarios } => cmd_validate(&scenarios),
         Command::Plan {
             scenario,
             json,
@@ -113,19 +101,74 @@ where
     }
 }
 
+/// `rollsim help --help` (and `help run --help`) would be an error in clap, which reads
+/// `--help` as the name of a subcommand to describe; after `help`, a help flag is dropped.
+fn help_args<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|a| a == "help") {
+        let mut kept = args[..2].to_vec();
+        kept.extend(
+            args[2..]
+                .iter()
+                .filter(|a| *a != "--help" && *a != "-h")
+                .cloned(),
+        );
+        return kept;
+    }
+    args
+}
+
+/// Validates every file, reporting each one's problems; exit 2 if any is bad.
+fn cmd_validate(paths: &[PathBuf]) -> u8 {
+    let mut code = 0;
+    for path in paths {
+        match load(path) {
+            Ok(s) => println!(
+                "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
+                path.display(),
+                s.versions.len(),
+                s.deployment.replicas,
+                s.strategy_name(),
+                s.expected_requests()
+            ),
+            Err(c) => code = c,
+        }
+    }
+    if paths.len() > 1 && code != 0 {
+        eprintln!("error: some scenarios have problems (see above)");
+    }
+    code
+}
+
 fn load(path: &Path) -> Result<Scenario, u8> {
-    Scenario::load(path).map_err(|e| {
+    load_with(path, true)
+}
+
+/// Loads a scenario, printing its problems (then `Err(2)`) or, if `warn`, its warnings.
+fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
+    let s = Scenario::load(path).map_err(|e| {
         eprint!("{e}");
         let n = e.diagnostics.len();
         if n > 1 {
             eprintln!("{n} problems in {}", path.display());
         }
         EXIT_BAD_INPUT
-    })
+    })?;
+    if warn {
+        let file = path.display().to_string();
+        for w in &s.warnings {
+            eprintln!("warning: {}", w.located(&file));
+        }
+    }
+    Ok(s)
 }
 
 fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, force: bool) -> u8 {
-    let mut scenario = match load(path) {
+    let mut scenario = match load_with(path, !quiet) {
         Ok(s) => s,
         Err(code) => return code,
     };

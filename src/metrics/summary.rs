@@ -36,6 +36,8 @@ pub struct Summary {
     pub capacity: CapacitySummary,
     /// The load balancer the traffic went through.
     pub load_balancer: String,
+    /// The scenario's pre-flight warnings (`line N: …`), always present (empty when none).
+    pub warnings: Vec<String>,
 }
 
 /// Request counts.

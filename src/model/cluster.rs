@@ -84,7 +84,7 @@ pub struct Cluster {
     pub census_dirty: bool,
     /// The newest feature-flag rules revision: a starting pod's SDK initialises with it.
     pub flag_rev: u32,
-    propagation: super::Dist,
+    propagation: super::Propagation,
 }
 
 impl Cluster {
@@ -93,7 +93,7 @@ impl Cluster {
         spec: ClusterSpec,
         versions: Vec<VersionSpec>,
         min_ready: SimDuration,
-        propagation: super::Dist,
+        propagation: super::Propagation,
         seed: u64,
     ) -> Self {
         Cluster {
@@ -428,7 +428,14 @@ impl Cluster {
         }
         pod.endpoint_serving = serving;
         pod.endpoint_generation += 1;
-        let delay = self.propagation.sample(&mut self.lifecycle);
+        // Additions and removals may travel different paths (`Propagation`); one draw from the
+        // same stream either way, so a single delay for both reproduces earlier runs exactly.
+        let delay = if serving {
+            &self.propagation.add
+        } else {
+            &self.propagation.remove
+        }
+        .sample(&mut self.lifecycle);
         sched.schedule(
             now + delay,
             ModelEvent::EndpointUpdate {

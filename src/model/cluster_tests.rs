@@ -92,7 +92,7 @@ fn cluster(v: VersionSpec, slots: u32, min_ready: u64) -> (Cluster, RsId) {
         spec,
         vec![v],
         SimDuration::from_secs(min_ready),
-        Dist::Constant(SimDuration::ZERO),
+        crate::model::Propagation::both(Dist::Constant(SimDuration::ZERO)),
         1,
     );
     let rs = c.create_replica_set(VersionId(0), 1);

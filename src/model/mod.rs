@@ -17,11 +17,13 @@ pub use cluster::{Census, Cluster, ReplicaSet};
 pub use dist::Dist;
 pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
-pub use lb::{Balancer, Pick};
+pub use lb::{
+    Balancer, HealthScope, LbPolicy, LbSpec, Pick, Propagation, TargetHealthCheck, Update,
+};
 pub use pod::{draw_service, Accept, Phase, Pod, ServiceOutcome};
 pub use spec::{
-    ClusterSpec, LbPolicy, LbSpec, OnSigterm, PodSpec, ProbeSpec, RateProfile, TrafficSpec,
-    UserDistribution, VersionSpec, WarmupSpec,
+    ClusterSpec, OnSigterm, PodSpec, ProbeSpec, RateProfile, TrafficSpec, UserDistribution,
+    VersionSpec, WarmupSpec,
 };
 pub use traffic::{Request, TrafficSource};
 

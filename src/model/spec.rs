@@ -133,44 +133,6 @@ pub struct VersionSpec {
     pub bad: bool,
 }
 
-/// How the load balancer picks an endpoint.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum LbPolicy {
-    /// Endpoints in turn (nginx default, Envoy `ROUND_ROBIN`, kube-proxy IPVS `rr`).
-    RoundRobin,
-    /// Power of two random choices, keeping the one with fewer active requests (Envoy
-    /// `LEAST_REQUEST` with its default `choice_count` 2).
-    LeastRequest,
-    /// Uniform random (kube-proxy iptables mode's `statistic --mode random` chain).
-    Random,
-}
-
-/// The load balancer in front of the pods.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LbSpec {
-    /// Preset the values came from, for reporting.
-    pub preset: String,
-    /// Endpoint choice.
-    pub policy: LbPolicy,
-    /// Delay before the balancer learns that an endpoint turned ready or started terminating.
-    pub propagation: Dist,
-    /// Further attempts on another endpoint after a connect error or a reset before response.
-    pub retries: u32,
-    /// Whether a reset before any response is retried too (nginx: yes; Istio's default
-    /// `retryOn`: no). Connect errors are always retryable: nothing was sent.
-    pub retry_on_reset: bool,
-    /// Whether non-idempotent requests are retried after a reset (nginx `non_idempotent`).
-    pub retry_non_idempotent: bool,
-    /// Passive health check: failures that eject an endpoint (0 = off).
-    pub max_fails: u32,
-    /// Window in which `max_fails` failures must happen (nginx `fail_timeout`).
-    pub fail_window: SimDuration,
-    /// How long an ejected endpoint is skipped.
-    pub ejection: SimDuration,
-    /// Most endpoints that may be ejected at once, percent (Envoy `max_ejection_percent`).
-    pub max_ejection_percent: u32,
-}
-
 /// Nodes and their price.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterSpec {

@@ -8,18 +8,23 @@
 mod analysis;
 mod diagnostic;
 mod flag;
+mod forms;
+mod parse;
 mod pod;
 mod problems;
 mod raw;
 mod resolve;
 mod rollout;
+mod suggest;
 mod traffic;
+mod warnings;
 
 /// Which strategy, with its settings (defined beside the controllers).
 pub use crate::strategy::StrategySpec;
-pub use diagnostic::{Diagnostic, ScenarioError};
+pub use diagnostic::{Diagnostic, Note, ScenarioError};
 pub use rollout::RolloutInput;
 pub(crate) use rollout::{resolve_blue_green, resolve_canary, resolve_flagger, resolve_rolling};
+pub use warnings::Warning;
 
 use std::path::Path;
 
@@ -82,27 +87,26 @@ pub struct Scenario {
     pub flag: Option<crate::flags::FlagSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
+    /// Pre-flight warnings: valid settings that will likely not do what was meant.
+    pub warnings: Vec<Warning>,
 }
 
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            diagnostics: vec![Diagnostic {
-                file: file.clone(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the scenario file: {e}"),
-                help: Some("check the path; scenarios ship in scenarios/".into()),
-                source_line: String::new(),
-                width: 0,
-            }],
+        let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+            diagnostics: vec![Diagnostic::whole_file(
+                &file,
+                format!("cannot read the scenario file: {e}"),
+                Some("check the path; scenarios ship in scenarios/".into()),
+            )],
         })?;
+        let text = parse::decode(&file, &bytes)?;
         let stem = path
             .file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-        Self::parse(&file, &stem, &text)
+        Self::parse(&file, &stem, text)
     }
 
     /// Validates scenario `text`; `file` names it in errors, `stem` is the default name.

@@ -2,13 +2,18 @@
 //! is an error with its line and column, never a silently ignored setting. Values that need
 //! units or cross-checks (durations, distributions, percents) stay loosely typed here and are
 //! checked in `resolve`, where the error can name the key.
+//!
+//! The values that take several forms (a duration as a number or a string, a distribution as
+//! a duration or a table, …) are deserialised by hand in `forms.rs` rather than with
+//! `#[serde(untagged)]`: an untagged enum's error names the Rust type and hides the error
+//! inside a table, where those visitors say in words what is expected and pass an inner
+//! table's own errors (an unknown key, a wrong type) through with their position.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// A duration as written: `"30s"`, `"1m30s"`, `"250ms"`, or a number of seconds.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDuration {
     /// Seconds.
     Secs(f64),
@@ -17,8 +22,7 @@ pub enum RawDuration {
 }
 
 /// A distribution as written: a duration (constant) or a table.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDist {
     /// Constant.
     Fixed(RawDuration),
@@ -39,8 +43,7 @@ pub struct RawDistTable {
 }
 
 /// An int or a percent string, as `maxSurge` takes.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawIntOrPercent {
     /// A count.
     Int(i64),
@@ -49,8 +52,7 @@ pub enum RawIntOrPercent {
 }
 
 /// A count or a word (`queue = "unbounded"`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawCountOrWord {
     /// A count.
     Int(i64),
@@ -59,8 +61,7 @@ pub enum RawCountOrWord {
 }
 
 /// A readiness probe, or `false` for none.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawProbeOrBool {
     /// `readiness = false` (or `true` for the defaults).
     Flag(bool),
@@ -210,12 +211,13 @@ pub struct RawFault {
     pub per_minute: Option<f64>,
 }
 
+/// `[load_balancer]`: a preset, then overrides.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     pub preset: Option<String>,
     pub policy: Option<String>,
-    pub propagation_delay: Option<RawDist>,
+    pub propagation_delay: Option<RawPropagation>,
     pub retries: Option<i64>,
     pub retry_on_reset: Option<bool>,
     pub retry_non_idempotent: Option<bool>,
@@ -223,6 +225,51 @@ pub struct RawLoadBalancer {
     pub fail_timeout: Option<RawDuration>,
     pub ejection: Option<RawDuration>,
     pub max_ejection_percent: Option<i64>,
+    pub health_scope: Option<String>,
+    pub worker_processes: Option<i64>,
+    pub reload_overlap: Option<RawDuration>,
+    pub attempt_overhead: Option<RawDuration>,
+    pub health_check: Option<RawHealthCheckOrBool>,
+    pub deregistration_delay: Option<RawDuration>,
+    pub slow_start: Option<RawDuration>,
+}
+
+/// `propagation_delay`: one distribution for additions and removals, or
+/// `{ add = …, remove = … }` (either may be left to the preset).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPropagation {
+    /// Separate delays.
+    Split(RawPropagationSplit),
+    /// The same delay both ways.
+    Both(RawDist),
+}
+
+/// `{ add = …, remove = … }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPropagationSplit {
+    pub add: Option<RawDist>,
+    pub remove: Option<RawDist>,
+}
+
+/// Target health checks, or `false` for none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawHealthCheckOrBool {
+    /// `health_check = false` (or `true` for ALB's defaults).
+    Flag(bool),
+    /// `{ interval, healthy_threshold, unhealthy_threshold }`.
+    Table(RawHealthCheck),
+}
+
+/// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub interval: Option<RawDuration>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -270,8 +317,7 @@ pub struct RawRollout {
 }
 
 /// One duration or several.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawDurations {
     /// One.
     One(RawDuration),
@@ -298,8 +344,7 @@ pub struct RawCanaryStep {
 }
 
 /// `pause = "30s"`, `pause = "indefinite"` or `pause = {}` / `{ duration = "30s" }`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawPause {
     /// A duration or the word "indefinite".
     Duration(RawDuration),

@@ -4,47 +4,32 @@
 //! Deployment API's validation (non-negative int or `N%`; not both zero as written;
 //! maxUnavailable at most 100 %; a Recreate deployment may not carry rolling-update settings).
 
-use super::diagnostic::{Locator, ScenarioError};
+use super::diagnostic::ScenarioError;
+use super::parse::parse;
 use super::pod::{fault, pod_spec};
 use super::problems::{child, path, Problems};
 use super::raw::*;
 use super::rollout::{rollout, RolloutContext};
-use super::traffic::{preset, profile};
+use super::traffic::{load_balancer, profile};
+use super::warnings::warnings;
 use super::{DeploymentSpec, Scenario};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ClusterSpec, Dist, Fault, LbPolicy, RateProfile, TrafficSpec, UserDistribution, VersionId,
-    VersionSpec,
+    ClusterSpec, Dist, Fault, RateProfile, TrafficSpec, UserDistribution, VersionId, VersionSpec,
 };
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let loc = Locator::new(file, text);
-    let raw: RawScenario = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = e.message().trim().to_string();
-            let help = if msg.contains("unknown field") {
-                "remove or correct the key; the accepted keys are listed above"
-            } else if msg.contains("missing field") {
-                "add the key; see the scenarios in scenarios/ for complete examples"
-            } else if msg.contains("did not match any variant") {
-                "check the value's type: durations are \"30s\" or a number of seconds, distributions a duration or { dist = \"…\", … }, maxSurge a count or \"25%\""
-            } else {
-                "fix the TOML syntax or the value's type"
-            };
-            return Err(ScenarioError {
-                diagnostics: vec![loc.at_span(e.span(), msg, Some(help.to_string()))],
-            });
-        }
-    };
+    let (raw, loc) = parse(file, text).map_err(|diagnostics| ScenarioError { diagnostics })?;
     let mut pr = Problems {
         loc,
         found: Vec::new(),
     };
-    let scenario = build(&mut pr, stem, raw);
+    let scenario = build(&mut pr, stem, &raw);
     if pr.found.is_empty() {
-        Ok(scenario.expect("no problems means a scenario"))
+        let mut scenario = scenario.expect("no problems means a scenario");
+        scenario.warnings = warnings(&pr.loc, &raw, &scenario);
+        Ok(scenario)
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));
         pr.found.dedup();
@@ -54,7 +39,7 @@ pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, Sc
     }
 }
 
-fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario> {
+fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenario> {
     let duration = pr.duration(&path(&["duration"]), &raw.duration);
     if duration.is_some_and(|d| d.is_zero()) {
         pr.add(
@@ -216,56 +201,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
     }
 
     // load balancer
-    let lp = path(&["load_balancer"]);
-    let l = &raw.load_balancer;
-    let preset_name = l.preset.clone().unwrap_or_else(|| "kube-proxy".into());
-    let mut lb = preset(&preset_name).unwrap_or_else(|| {
-        pr.add(
-            &child(&lp, "preset"),
-            format!("unknown load-balancer preset \"{preset_name}\""),
-            "use \"kube-proxy\", \"nginx\" or \"envoy\" (and override single settings beside it)",
-        );
-        preset("kube-proxy").expect("built-in preset")
-    });
-    if let Some(p) = &l.policy {
-        lb.policy = match p.as_str() {
-            "round_robin" => LbPolicy::RoundRobin,
-            "least_request" => LbPolicy::LeastRequest,
-            "random" => LbPolicy::Random,
-            o => {
-                pr.add(
-                    &child(&lp, "policy"),
-                    format!("unknown policy \"{o}\""),
-                    "use \"round_robin\", \"least_request\" or \"random\"",
-                );
-                lb.policy
-            }
-        };
-    }
-    if let Some(d) = &l.propagation_delay {
-        if let Some(d) = pr.dist(&child(&lp, "propagation_delay"), d, false) {
-            lb.propagation = d;
-        }
-    }
-    if l.retries.is_some() {
-        lb.retries = pr.count(&child(&lp, "retries"), l.retries, 0, 0, 1000);
-    }
-    lb.retry_on_reset = l.retry_on_reset.unwrap_or(lb.retry_on_reset);
-    lb.retry_non_idempotent = l.retry_non_idempotent.unwrap_or(lb.retry_non_idempotent);
-    if l.max_fails.is_some() {
-        lb.max_fails = pr.count(&child(&lp, "max_fails"), l.max_fails, 0, 0, 1000);
-    }
-    lb.fail_window = pr.opt_duration(&child(&lp, "fail_timeout"), &l.fail_timeout, lb.fail_window);
-    lb.ejection = pr.opt_duration(&child(&lp, "ejection"), &l.ejection, lb.ejection);
-    if l.max_ejection_percent.is_some() {
-        lb.max_ejection_percent = pr.count(
-            &child(&lp, "max_ejection_percent"),
-            l.max_ejection_percent,
-            10,
-            0,
-            100,
-        );
-    }
+    let lb = load_balancer(pr, &raw.load_balancer);
 
     // deployment
     let dp = path(&["deployment"]);
@@ -313,6 +249,16 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         .as_ref()
         .and_then(|f| super::flag::flag(pr, f, &names, users));
 
+    if let Some(name) = &raw.name {
+        if let Err(why) = check_name(name) {
+            pr.add(
+                &path(&["name"]),
+                format!("`name` = {name:?} {why}"),
+                "a scenario name names the output folder outputs/<name>: use letters, digits, '-', '_' and '.', e.g. name = \"rolling-fast\"",
+            );
+        }
+    }
+
     Some(Scenario {
         name: raw.name.clone().unwrap_or_else(|| stem.to_string()),
         description: raw.description.clone(),
@@ -333,7 +279,26 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: RawScenario) -> Option<Scenario
         rollout,
         flag,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
+        warnings: Vec::new(),
     })
+}
+
+/// A scenario's `name` becomes the folder `outputs/<name>`: it must be a name, not a path, so
+/// a scenario file can never make `run` write outside `outputs/`.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("is empty")
+    } else if name.contains(['/', '\\']) {
+        Err("contains a path separator")
+    } else if name.contains("..") || name == "." {
+        Err("would leave the outputs folder")
+    } else if name.chars().any(char::is_control) {
+        Err("contains a control character")
+    } else if name.contains(':') {
+        Err("contains ':' (a drive or stream on Windows)")
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -403,7 +368,7 @@ version = "v1"
     fn unknown_keys_and_wrong_types_are_syntax_errors_with_positions() {
         let e =
             errors("[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"rolling\"\nmax_surg = 1\n");
-        assert!(e[0].message.contains("unknown field"), "{e:?}");
+        assert!(e[0].message.contains("unknown key `max_surg`"), "{e:?}");
         assert!(e[0].line > 0);
         let text = BASE.replace("rate = 10", "rate = \"fast\"");
         let e = resolve("s.toml", "s", &text).unwrap_err().diagnostics;
@@ -418,6 +383,23 @@ version = "v1"
             "[rollout]\nto = \"v2\"\nat = \"10s\"\nstrategy = \"recreate\"\nmax_surge = 1\n",
         );
         assert!(e[0].message.contains("does not apply to the Recreate"));
+    }
+
+    #[test]
+    fn a_name_is_a_name_not_a_path() {
+        for bad in [
+            "../../x", "/etc/x", "a/b", "a\\b", "..", ".", "", "  ", "x..y", "c:x",
+        ] {
+            let text = format!("name = {bad:?}\n{BASE}");
+            let e = resolve("s.toml", "s", &text).unwrap_err().diagnostics;
+            assert_eq!(e.len(), 1, "{bad:?}: {e:?}");
+            assert!(e[0].message.starts_with("`name` = "), "{bad:?}: {e:?}");
+            assert_eq!(e[0].line, 1, "{bad:?}");
+        }
+        for good in ["rolling-fast", "v1.2_canary", "日本"] {
+            let text = format!("name = {good:?}\n{BASE}");
+            assert_eq!(resolve("s.toml", "s", &text).unwrap().name, good);
+        }
     }
 
     #[test]

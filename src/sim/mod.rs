@@ -37,6 +37,14 @@ pub enum Event {
     BucketEnd,
     /// The router learns traffic weights published with this generation.
     WeightsLearned(u32),
+    /// The load balancer health-checks the target `pod` registered with endpoint `generation`
+    /// (an ALB's active checks).
+    TargetHealthCheck {
+        /// The pod.
+        pod: crate::model::PodId,
+        /// The endpoint generation it was registered with.
+        generation: u32,
+    },
     /// A feature flag's rules change.
     Flag(flags::FlagChange),
     /// A pod's flag SDK learns rules revision `rev`.
@@ -85,10 +93,6 @@ pub struct Simulation {
     metrics: Recorder,
     monitor: Monitor,
     control: RngStream,
-    /// Weight changes published but not yet learned by the router: (generation, weights).
-    pending_weights: Vec<(u32, Option<Vec<u32>>)>,
-    weights_published: u32,
-    weights_learned: u32,
     timeout: Option<SimDuration>,
     flag: Option<crate::flags::FlagEvaluator>,
     /// Flag rules by revision (0: dark).
@@ -159,9 +163,6 @@ impl Simulation {
             metrics,
             monitor: Monitor::new(scenario.versions.len() + 1, scenario.monitor_horizon()),
             control: RngStream::new(seed, StreamName::Control),
-            pending_weights: Vec::new(),
-            weights_published: 0,
-            weights_learned: 0,
             timeout: scenario.traffic.timeout,
             flag: scenario
                 .flag
@@ -233,6 +234,12 @@ impl Simulation {
             Event::RolloutStart => self.rollout_start(now),
             Event::Undo => self.undo(now),
             Event::WeightsLearned(generation) => self.weights_learned(now, generation),
+            Event::TargetHealthCheck { pod, generation } => {
+                let update = self
+                    .lb
+                    .health_check(pod, generation, &self.cluster.pods, now);
+                self.lb_updated(now, pod, generation, update);
+            }
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::Flag(change) => self.flag_change(now, change),
             Event::FlagSync { pod, rev } => self.flag_sync(pod, rev),
@@ -269,12 +276,29 @@ impl Simulation {
                 serving,
             } => {
                 let version = self.cluster.pods[pod.index()].version;
-                if self.lb.apply_update(pod, version, generation, serving) {
-                    self.recount_serving_versions(now);
-                }
+                let update = self.lb.apply_update(pod, version, generation, serving, now);
+                self.lb_updated(now, pod, generation, update);
             }
         }
         self.handle_dropped(now);
+    }
+
+    /// Follows up a change at the balancer: recount the versions served, schedule the next
+    /// target health check.
+    fn lb_updated(
+        &mut self,
+        now: SimTime,
+        pod: crate::model::PodId,
+        generation: u32,
+        update: crate::model::Update,
+    ) {
+        if update.changed {
+            self.recount_serving_versions(now);
+        }
+        if let Some(at) = update.health_check_at {
+            self.queue
+                .schedule(at, Event::TargetHealthCheck { pod, generation });
+        }
     }
 
     /// Versions receiving traffic at the balancer, plus a flag's variant while the flag is on

@@ -89,7 +89,7 @@ impl Simulation {
                     return;
                 }
                 Accept::Refused => {
-                    self.lb.record_failure(pod, now);
+                    self.lb.record_failure(&request, pod, now);
                     cause = FailCause::ConnectionRefused;
                     if !self.lb.may_retry(&request, false) {
                         self.fail(now, &request, Some(version), cause);
@@ -122,14 +122,20 @@ impl Simulation {
         let Some((request, outcome, version)) = p.finish(slot, epoch) else {
             return;
         };
-        match (self.gives_up_at(&request), outcome) {
-            (Some(at), _) if at < now => self.fail(at, &request, Some(version), FailCause::Timeout),
-            (_, ServiceOutcome::AppError) => {
+        // A draining ALB target's connections close at the end of the deregistration delay.
+        let closed = self.lb.closes_at(pod).filter(|c| *c < now);
+        match (self.gives_up_at(&request), closed, outcome) {
+            (Some(at), c, _) if at < now && c.is_none_or(|c| at <= c) => {
+                self.fail(at, &request, Some(version), FailCause::Timeout)
+            }
+            (_, Some(c), _) => self.fail(c, &request, Some(version), FailCause::ResetOnShutdown),
+            (_, None, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
-            (_, ServiceOutcome::Ok) => {
+            (_, None, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
-                let latency = now - request.arrived;
+                // The client also waits for each attempt's connect and proxy hop.
+                let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
                 if request.synthetic_for == 0 {
                     self.metrics.ok(now, request.user, version, latency);
                 }
@@ -162,7 +168,7 @@ impl Simulation {
         let dropped = std::mem::take(&mut self.dropped);
         for request in &dropped {
             let pod = PodId(request.last_pod);
-            self.lb.record_failure(pod, now);
+            self.lb.record_failure(request, pod, now);
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {

@@ -165,37 +165,18 @@ impl Simulation {
         }
     }
 
-    /// A controller changed the router's weights: the router learns them after its
+    /// A controller changed the router's weights: the balancer learns them after its
     /// propagation delay (an atomic Service selector switch or a mesh weight update).
     fn publish_weights(&mut self, now: SimTime, weights: Option<Vec<u32>>) {
-        self.weights_published += 1;
-        let generation = self.weights_published;
-        self.pending_weights.push((generation, weights));
-        let delay = self
-            .scenario
-            .load_balancer
-            .propagation
-            .sample(&mut self.control);
+        let (generation, delay) = self.lb.publish_weights(weights, &mut self.control);
         self.queue
             .schedule(now + delay, Event::WeightsLearned(generation));
     }
 
     pub(super) fn weights_learned(&mut self, now: SimTime, generation: u32) {
-        let Some(i) = self
-            .pending_weights
-            .iter()
-            .position(|(g, _)| *g == generation)
-        else {
-            return;
-        };
-        let (_, weights) = self.pending_weights.remove(i);
-        // A later publication that arrived first wins; this one is stale.
-        if generation <= self.weights_learned {
-            return;
+        if self.lb.learn_weights(generation, now) {
+            self.recount_serving_versions(now);
         }
-        self.weights_learned = generation;
-        self.lb.set_weights(weights);
-        self.recount_serving_versions(now);
     }
 
     pub(super) fn summarise(&self) -> crate::metrics::Summary {
@@ -286,6 +267,12 @@ impl Simulation {
                     / 1e6,
             },
             load_balancer: self.scenario.load_balancer.preset.clone(),
+            warnings: self
+                .scenario
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
         }
     }
 }

@@ -104,3 +104,85 @@ fn validate_accepts_a_good_scenario() {
     assert!(o.status.success());
     assert!(String::from_utf8(o.stdout).unwrap().contains(": ok"));
 }
+
+/// `rollsim plan x | head`: a reader that goes away must not make rollsim panic.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly_without_a_panic() {
+    use std::process::{Command, Stdio};
+    for args in [
+        &["plan", "scenarios/rolling.toml"][..],
+        &["plan", "scenarios/canary-bad-release.toml", "--json"][..],
+        &[
+            "validate",
+            "scenarios/rolling.toml",
+            "scenarios/blue-green.toml",
+        ][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rollsim"))
+            .args(args)
+            .current_dir(crate::common::root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before rollsim writes
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(o.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_help_works() {
+    for args in [
+        &["help", "--help"][..],
+        &["help", "run", "--help"][..],
+        &["help", "-h"][..],
+    ] {
+        let o = rollsim(args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage: rollsim"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn validate_takes_several_files_and_reports_each() {
+    let dir = temp_dir("validate-many");
+    let bad1 = dir.join("bad1.toml");
+    let bad2 = dir.join("bad2.toml");
+    std::fs::write(&bad1, "duration = true\n").unwrap();
+    std::fs::write(&bad2, "duration = \"1m\"\n[traffic]\nrate = \"x\"\n").unwrap();
+    let o = rollsim(&[
+        "validate",
+        "scenarios/rolling.toml",
+        bad1.to_str().unwrap(),
+        bad2.to_str().unwrap(),
+        "scenarios/blue-green.toml",
+    ]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(out.contains("scenarios/rolling.toml: ok"), "{out}");
+    assert!(out.contains("scenarios/blue-green.toml: ok"), "{out}");
+    assert!(err.contains("bad1.toml:1:12"), "{err}");
+    assert!(err.contains("bad2.toml:3:8"), "{err}");
+    let o = rollsim(&[
+        "validate",
+        "scenarios/rolling.toml",
+        "scenarios/blue-green.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = rollsim(&["validate"]);
+    assert_eq!(o.status.code(), Some(2));
+}

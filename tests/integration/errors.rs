@@ -83,7 +83,7 @@ fn unknown_keys_are_rejected_with_the_accepted_ones() {
         &text,
         "unknown-key",
         15,
-        &["unknown field `maxSurge`", "max_surge"],
+        &["unknown key `maxSurge`", "max_surge"],
     );
 }
 
@@ -261,4 +261,15 @@ fn settings_of_another_strategy_and_oversized_previews_are_rejected() {
         17,
         &["does not apply to strategy \"rolling\"", "canary"],
     );
+}
+
+#[test]
+fn a_scenario_name_cannot_write_outside_outputs() {
+    let dir = temp_dir("name-escape");
+    for (i, name) in ["../../escaped", "/tmp/escaped", ".."].iter().enumerate() {
+        let text = format!("name = {name:?}\n{GOOD}");
+        let err = assert_rejected(&text, &format!("name-{i}"), 1, &["`name`"]);
+        assert!(err.contains("outputs/<name>"), "{err}");
+    }
+    assert!(!dir.join("escaped").exists());
 }

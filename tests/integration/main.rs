@@ -1,10 +1,12 @@
 //! One integration-test binary (matklad's layout, as in just and nexosim): each file covers
 //! one behaviour.
 
+mod balancers;
 mod cli;
 mod common;
 mod controllers;
 mod determinism;
+mod diagnostics;
 mod errors;
 mod faults;
 mod plan;
@@ -13,3 +15,4 @@ mod queueing;
 mod robustness;
 mod scenarios;
 mod strategies;
+mod warnings;

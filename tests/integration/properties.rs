@@ -279,7 +279,12 @@ fn run_knobs() -> impl Strategy<Value = RunKnobs> {
             1.5f64..=6.0,
             prop_oneof![Just(0.0), 0.0f64..=0.05],
         ),
-        prop_oneof![Just("kube-proxy"), Just("nginx"), Just("envoy")],
+        prop_oneof![
+            Just("kube-proxy"),
+            Just("nginx"),
+            Just("envoy"),
+            Just("aws-alb")
+        ],
     )
         .prop_map(
             |(

@@ -1,0 +1,308 @@
+//! Pre-flight warnings: settings that are valid but will not do what the author most likely
+//! expects. They are printed by `run`, `validate` and `plan` and kept in `summary.json`
+//! (`warnings`), so a result can be read knowing what it rests on.
+//!
+//! Each rule compares settings the way the real system would act on them: the pods a
+//! strategy needs at its peak against the nodes' room (the extra pods stay `Pending`); a
+//! preStop hook against `terminationGracePeriodSeconds` (the kubelet sends SIGTERM when the
+//! grace period ends, with a one-off 2 s extension, then SIGKILL); the mean service time
+//! against the client's timeout; the progress deadline against one pod's way to available
+//! (the Deployment controller reports `ProgressDeadlineExceeded` when no pod becomes available
+//! within it); Flagger's silent corrections (`interval` below 10 s raised to 10 s, `threshold`
+//! ≤ 0 read as 1, see `../shared/reference/controllers.md` §3); and a basic canary's
+//! `setWeight`, which Argo approximates with whole pods
+//! (`approximateWeightedCanaryStableReplicaCounts`, [`approximate_weighted_counts`]).
+
+use std::fmt;
+
+use super::diagnostic::Locator;
+use super::raw::{RawDuration, RawScenario};
+use super::Scenario;
+use crate::engine::SimDuration;
+use crate::strategy::argo_canary::{approximate_weighted_counts, resolve_argo_fenceposts};
+use crate::strategy::{
+    resolve_fenceposts, BlueGreenSpec, CanarySpec, CanaryStep, FlaggerSpec, RecreateSpec,
+    RollingSettings,
+};
+
+/// A warning about a valid scenario, with the place of the setting it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line of the setting (0 when it has no place in the file, e.g. a default).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What will happen, and what to change.
+    pub message: String,
+}
+
+impl Warning {
+    /// `file:line:column: message`, as printed on stderr.
+    pub fn located(&self, file: &str) -> String {
+        match self.line {
+            0 => format!("{file}: {}", self.message),
+            l => format!("{file}:{l}:{}: {}", self.column, self.message),
+        }
+    }
+}
+
+/// `line L: message` (the form kept in `summary.json`, which must not depend on the path the
+/// scenario was given by).
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => f.write_str(&self.message),
+            l => write!(f, "line {l}: {}", self.message),
+        }
+    }
+}
+
+struct Found<'l, 'a> {
+    loc: &'l Locator<'a>,
+    list: Vec<Warning>,
+}
+
+impl Found<'_, '_> {
+    fn add(&mut self, path: &[&str], message: String) {
+        let p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        let d = self.loc.at_path(&p, String::new(), None);
+        let w = Warning {
+            line: d.line,
+            column: d.column,
+            message,
+        };
+        if !self.list.contains(&w) {
+            self.list.push(w);
+        }
+    }
+}
+
+/// Seconds as written, for settings the resolver silently corrects.
+fn written_secs(raw: &RawDuration) -> Option<f64> {
+    match raw {
+        RawDuration::Secs(s) => Some(*s),
+        RawDuration::Text(t) => humantime::parse_duration(t.trim())
+            .ok()
+            .map(|d| d.as_secs_f64()),
+    }
+}
+
+fn secs(d: SimDuration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{} s", (s * 100.0).round() / 100.0)
+    } else {
+        format!("{} ms", (s * 1e5).round() / 100.0)
+    }
+}
+
+/// Every warning for a scenario that resolved without errors.
+pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Vec<Warning> {
+    let mut w = Found {
+        loc,
+        list: Vec::new(),
+    };
+    node_room(&mut w, s);
+    pods(&mut w, raw, s);
+    if s.metrics_bucket > s.traffic.end - crate::engine::SimTime::ZERO {
+        w.add(
+            &["bucket"],
+            format!(
+                "the time-series bucket ({}) is longer than the run ({}): the CSV will have a single row per version",
+                secs(s.metrics_bucket),
+                secs(s.traffic.end - crate::engine::SimTime::ZERO)
+            ),
+        );
+    }
+    progress_deadline(&mut w, s);
+    flagger(&mut w, raw, s);
+    canary_weights(&mut w, s);
+    w.list
+}
+
+/// Peak pods of the strategy against `nodes × pods_per_node`.
+fn node_room(w: &mut Found<'_, '_>, s: &Scenario) {
+    let room = s.cluster.capacity();
+    let r = s.deployment.replicas;
+    let spec = s.rollout.as_ref().map(|r| &r.strategy);
+    let rolling = spec.and_then(|x| x.get::<RollingSettings>());
+    let blue_green = spec.and_then(|x| x.get::<BlueGreenSpec>());
+    let canary = spec.and_then(|x| x.get::<CanarySpec>());
+    let (peak, why, path): (u64, String, &[&str]) = if let Some(rs) = rolling {
+        let (surge, _) = resolve_fenceposts(rs.max_surge, rs.max_unavailable, r);
+        (
+            u64::from(r) + u64::from(surge),
+            format!("{r} replicas + a surge of {surge}"),
+            &["rollout", "max_surge"],
+        )
+    } else if let Some(b) = blue_green {
+        let preview = b.preview_replicas.unwrap_or(r);
+        (
+            u64::from(r) + u64::from(preview),
+            format!("{r} active + {preview} preview replicas"),
+            &["rollout", "strategy"],
+        )
+    } else if let Some(c) = canary.filter(|c| c.traffic_routing.is_none()) {
+        let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
+        (
+            u64::from(r) + u64::from(surge),
+            format!("{r} replicas + a surge of {surge}"),
+            &["rollout", "max_surge"],
+        )
+    } else if canary.is_some() || spec.is_some_and(|x| x.get::<FlaggerSpec>().is_some()) {
+        (
+            2 * u64::from(r),
+            format!("{r} stable + up to {r} canary replicas"),
+            &["rollout", "strategy"],
+        )
+    } else {
+        // No rollout, or Recreate.
+        (
+            u64::from(r),
+            format!("{r} replicas"),
+            &["deployment", "replicas"],
+        )
+    };
+    if peak > room {
+        w.add(
+            path,
+            format!(
+                "the rollout needs up to {peak} pods ({why}) but the cluster has room for {room} ({} nodes × {} pods): the pods beyond it stay Pending and the rollout may stall",
+                s.cluster.nodes, s.cluster.pods_per_node
+            ),
+        );
+    }
+}
+
+/// Per version: preStop against the grace period, service time against the client timeout.
+fn pods(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
+    for v in &s.versions {
+        let own = raw.versions.get(&v.name).and_then(|rv| rv.pod.as_ref());
+        let p = &v.pod;
+        if !p.pre_stop.is_zero() && p.pre_stop >= p.grace {
+            let path: Vec<&str> = match own {
+                Some(o) if o.pre_stop.is_some() => vec!["versions", &v.name, "pod", "pre_stop"],
+                Some(o) if o.termination_grace.is_some() => {
+                    vec!["versions", &v.name, "pod", "termination_grace"]
+                }
+                _ => vec!["pod", "pre_stop"],
+            };
+            w.add(
+                &path,
+                format!(
+                    "preStop ({}) is not shorter than the termination grace period ({}): the kubelet sends SIGTERM at the end of the grace period (plus a one-off 2 s), then SIGKILL, so requests still in flight are cut; make termination_grace longer than pre_stop plus the longest request",
+                    secs(p.pre_stop),
+                    secs(p.grace)
+                ),
+            );
+        }
+        if let Some(timeout) = s.traffic.timeout {
+            let mean = v.service.mean_s();
+            if mean > timeout.as_secs_f64() {
+                w.add(
+                    &["versions", &v.name, "service"],
+                    format!(
+                        "the mean service time of {} ({}) is above the client timeout ({}): most of its requests will time out",
+                        v.name,
+                        secs(SimDuration::from_secs_f64(mean)),
+                        secs(timeout)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// One new pod's way to available (mean start-up, app init, readiness, minReadySeconds)
+/// against `progressDeadlineSeconds`, for the Deployment strategies that enforce it.
+fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
+    let Some(r) = &s.rollout else { return };
+    if r.strategy.get::<RollingSettings>().is_none() && r.strategy.get::<RecreateSpec>().is_none() {
+        return;
+    }
+    let Some(deadline) = s.deployment.progress_deadline else {
+        return;
+    };
+    let p = &s.versions[r.target.index()].pod;
+    let readiness = p.readiness.as_ref().map_or(0.0, |probe| {
+        probe.initial_delay.as_secs_f64()
+            + f64::from(probe.success_threshold.saturating_sub(1)) * probe.period.as_secs_f64()
+    });
+    let needed =
+        p.startup.mean_s() + p.app_init.mean_s() + readiness + s.deployment.min_ready.as_secs_f64();
+    if needed > deadline.as_secs_f64() {
+        w.add(
+            &["deployment", "progress_deadline"],
+            format!(
+                "the progress deadline ({}) is shorter than a new pod's way to available (about {}: start-up + app init + readiness + min_ready): the rollout will be reported as stalled (ProgressDeadlineExceeded)",
+                secs(deadline),
+                secs(SimDuration::from_secs_f64(needed))
+            ),
+        );
+    }
+}
+
+/// Flagger's silent corrections of `interval` and `threshold`.
+fn flagger(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
+    if s.rollout
+        .as_ref()
+        .is_none_or(|r| r.strategy.get::<FlaggerSpec>().is_none())
+    {
+        return;
+    }
+    let Some(r) = &raw.rollout else { return };
+    if let Some(i) = r.interval.as_ref().and_then(written_secs) {
+        if i < 10.0 {
+            w.add(
+                &["rollout", "interval"],
+                format!("Flagger raises an analysis interval below 10 s to 10 s: interval = {i} s runs as 10 s"),
+            );
+        }
+    }
+    match r.threshold {
+        Some(t) if t <= 0 => w.add(
+            &["rollout", "threshold"],
+            format!("Flagger reads threshold = {t} as 1: the first failed check rolls back"),
+        ),
+        Some(t) if t > 1000 => w.add(
+            &["rollout", "threshold"],
+            format!("threshold = {t} is clamped to 1000"),
+        ),
+        _ => {}
+    }
+}
+
+/// A basic canary's `set_weight` steps that whole pods cannot express.
+fn canary_weights(w: &mut Found<'_, '_>, s: &Scenario) {
+    let Some(c) = s
+        .rollout
+        .as_ref()
+        .and_then(|r| r.strategy.get::<CanarySpec>())
+    else {
+        return;
+    };
+    if c.traffic_routing.is_some() {
+        return;
+    }
+    let r = c.replicas;
+    let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
+    for (i, step) in c.steps.iter().enumerate() {
+        let CanaryStep::SetWeight(weight) = *step else {
+            continue;
+        };
+        let (canary, stable) = approximate_weighted_counts(r, weight, surge);
+        let total = canary + stable;
+        if total == 0 || 100 * canary == weight * total {
+            continue;
+        }
+        let share = f64::from(canary) * 100.0 / f64::from(total);
+        let index = i.to_string();
+        w.add(
+            &["rollout", "steps", &index, "set_weight"],
+            format!(
+                "without traffic routing, set_weight = {weight} is approximated with pods: {canary} canary of {total} ({:.1} % of traffic, not {weight} %); use a weight that {r} replicas can express, or traffic_routing = true",
+                share
+            ),
+        );
+    }
+}
