@@ -136,10 +136,13 @@ impl BlueGreen {
         Action::SetWeights(Some(all_traffic_to(self.spec.versions, v)))
     }
 
-    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &'static str) {
         d.actions.push(self.weights_to(self.stable));
         d.reports.push(Report::Aborted);
-        d.why = format!("abort: {why}; active service back to the stable version");
+        d.why.set(crate::why!(
+            "abort: {}; active service back to the stable version",
+            why
+        ));
         self.stage = Stage::Aborted { at: now };
         if let Some(delay) = self.spec.abort_scale_down_delay {
             d.requeue_at = Some(now + delay);
@@ -166,11 +169,16 @@ impl BlueGreen {
                 rs: new.id,
                 replicas: size,
             });
-            d.why = format!("scale the preview ReplicaSet to {size}");
+            d.why
+                .set(crate::why!("scale the preview ReplicaSet to {}", size));
             return;
         }
         if new.available < size {
-            d.why = format!("wait: preview {}/{size} available", new.available);
+            d.why.set(crate::why!(
+                "wait: preview {}/{} available",
+                new.available,
+                size
+            ));
             return;
         }
         if !self.checkpoint {
@@ -191,8 +199,10 @@ impl BlueGreen {
                 match run.advance(now, view.monitor) {
                     RunPhase::Running => {
                         d.requeue_at = run.due();
-                        d.why =
-                            format!("pre-promotion analysis: {} measurements taken", run.taken());
+                        d.why.set(crate::why!(
+                            "pre-promotion analysis: {} measurements taken",
+                            run.taken()
+                        ));
                         return;
                     }
                     RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
@@ -201,7 +211,7 @@ impl BlueGreen {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: pre-promotion analysis inconclusive".into();
+                        d.why.set("paused: pre-promotion analysis inconclusive");
                         return;
                     }
                     RunPhase::Successful => {}
@@ -216,7 +226,7 @@ impl BlueGreen {
                             d.reports.push(Report::Paused);
                         }
                         d.requeue_at = other;
-                        d.why = "paused (BlueGreenPause): waiting for a promote".into();
+                        d.why.set("paused (BlueGreenPause): waiting for a promote");
                         return;
                     }
                 }
@@ -225,7 +235,8 @@ impl BlueGreen {
                 let at = since + self.spec.auto_promotion_after;
                 if now <= at {
                     d.requeue_at = Some(at + SimDuration::from_micros(1));
-                    d.why = format!("paused: auto-promotion in {}", at - now);
+                    d.why
+                        .set(crate::why!("paused: auto-promotion in {}", at - now));
                     return;
                 }
             }
@@ -235,16 +246,17 @@ impl BlueGreen {
                     rs: new.id,
                     replicas: self.spec.replicas,
                 });
-                d.why = "checkpoint passed: scale the preview to full size".into();
+                d.why
+                    .set("checkpoint passed: scale the preview to full size");
                 return;
             }
         }
         if new.available < self.spec.replicas {
-            d.why = "wait: new ReplicaSet not fully available".into();
+            d.why.set("wait: new ReplicaSet not fully available");
             return;
         }
         d.actions.push(self.weights_to(self.target));
-        d.why = "switch the active service to the new ReplicaSet".into();
+        d.why.set("switch the active service to the new ReplicaSet");
         self.stage = Stage::Switched { at: now };
         if let Some(spec) = self.spec.post_promotion.clone() {
             let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
@@ -305,7 +317,8 @@ impl Controller for BlueGreen {
                         rs: new.id,
                         replicas: 0,
                     });
-                    d.why = "abortScaleDownDelaySeconds passed: scale the preview down".into();
+                    d.why
+                        .set("abortScaleDownDelaySeconds passed: scale the preview down");
                 } else if new.spec > 0 {
                     d.requeue_at = Some(at + delay);
                 }
@@ -320,7 +333,10 @@ impl Controller for BlueGreen {
                 replicas: size,
                 revision: max_rev + 1,
             });
-            d.why = format!("create the preview ReplicaSet at {size} behind the preview service");
+            d.why.set(crate::why!(
+                "create the preview ReplicaSet at {} behind the preview service",
+                size
+            ));
             return d;
         };
         match self.stage.clone() {
@@ -333,7 +349,10 @@ impl Controller for BlueGreen {
                 match run.advance(now, view.monitor) {
                     RunPhase::Running => {
                         d.requeue_at = run.due();
-                        d.why = format!("post-promotion analysis: {} measurements", run.taken());
+                        d.why.set(crate::why!(
+                            "post-promotion analysis: {} measurements",
+                            run.taken()
+                        ));
                     }
                     RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
                     RunPhase::Inconclusive => {
@@ -341,7 +360,7 @@ impl Controller for BlueGreen {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: post-promotion analysis inconclusive".into();
+                        d.why.set("paused: post-promotion analysis inconclusive");
                     }
                     RunPhase::Successful => self.promote(&mut d, now),
                 }
@@ -354,10 +373,10 @@ impl Controller for BlueGreen {
                     .collect();
                 if now < scale_at && old.iter().any(|r| r.spec > 0) {
                     d.requeue_at = Some(scale_at);
-                    d.why = format!(
+                    d.why.set(crate::why!(
                         "keep the old ReplicaSet until scaleDownDelaySeconds ({})",
                         self.spec.scale_down_delay
-                    );
+                    ));
                 } else if old.iter().any(|r| r.spec > 0) {
                     for r in old.iter().filter(|r| r.spec > 0) {
                         d.actions.push(Action::Scale {
@@ -365,12 +384,12 @@ impl Controller for BlueGreen {
                             replicas: 0,
                         });
                     }
-                    d.why = "scale the old ReplicaSet down".into();
+                    d.why.set("scale the old ReplicaSet down");
                 } else if old.is_empty() {
                     self.stable = self.target;
                     self.stage = Stage::Done;
                     d.reports.push(Report::Completed);
-                    d.why = "complete: the new ReplicaSet is stable".into();
+                    d.why.set("complete: the new ReplicaSet is stable");
                 }
             }
             _ => {}

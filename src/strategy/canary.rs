@@ -239,21 +239,17 @@ impl Canary {
         v[self.target.index()] += w.canary;
         d.actions.push(Action::SetWeights(Some(v)));
         let note = if max == 100 {
-            format!("route {canary_weight}% to the canary")
+            crate::why!("route {}% to the canary", canary_weight)
         } else {
-            format!("route {canary_weight}/{max} of traffic to the canary")
+            crate::why!("route {}/{} of traffic to the canary", canary_weight, max)
         };
-        d.why = if d.why.is_empty() {
-            note
-        } else {
-            format!("{}; {note}", d.why)
-        };
+        d.why.push(note);
     }
 
-    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &'static str) {
         self.stage = Stage::Aborted { at: now };
         d.reports.push(Report::Aborted);
-        d.why = format!("abort: {why}; weight back to 0");
+        d.why.set(crate::why!("abort: {}; weight back to 0", why));
         // A stable at full size takes all traffic back at once; one scaled down by
         // dynamicStableScale gets it back step by step as it scales up (see `aborted`).
         if self
@@ -376,12 +372,12 @@ impl Canary {
                     rs: rs.id,
                     replicas: target,
                 });
-                let note = format!("scale the {role} ReplicaSet {}→{target}", rs.spec);
-                d.why = if d.why.is_empty() {
-                    note
-                } else {
-                    format!("{}; {note}", d.why)
-                };
+                d.why.push(crate::why!(
+                    "scale the {} ReplicaSet {}→{}",
+                    role,
+                    rs.spec,
+                    target
+                ));
                 return true;
             }
         }
@@ -428,7 +424,7 @@ impl Canary {
                     Some(true)
                 } else {
                     merge_requeue(d, Some(end + SimDuration::from_micros(1)));
-                    d.why = format!("pause {dur} (until {end})");
+                    d.why.set(crate::why!("pause {} (until {})", dur, end));
                     Some(false)
                 }
             }
@@ -453,7 +449,7 @@ impl Canary {
                     .filter(|t| *t > now)
                     .min();
                 merge_requeue(d, next);
-                d.why = "paused indefinitely: waiting for a promote".into();
+                d.why.set("paused indefinitely: waiting for a promote");
                 Some(false)
             }
             CanaryStep::Analysis(spec) => {
@@ -474,12 +470,13 @@ impl Canary {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: analysis inconclusive".into();
+                        d.why.set("paused: analysis inconclusive");
                         Some(false)
                     }
                     RunPhase::Running => {
                         merge_requeue(d, run.due());
-                        d.why = format!("analysis step: {} measurements", run.taken());
+                        d.why
+                            .set(crate::why!("analysis step: {} measurements", run.taken()));
                         Some(false)
                     }
                 }
@@ -541,7 +538,7 @@ impl Controller for Canary {
                 replicas: 0,
                 revision: max_revision(rss) + 1,
             });
-            d.why = "create the canary ReplicaSet".into();
+            d.why.set("create the canary ReplicaSet");
             return d;
         };
         let stable = newest_of(rss, self.stable).cloned();
@@ -563,7 +560,10 @@ impl Controller for Canary {
             if old.iter().any(|r| r.spec > 0) {
                 if now < at + delay {
                     d.requeue_at = Some(at + delay);
-                    d.why = format!("keep the previous stable for scaleDownDelaySeconds ({delay})");
+                    d.why.set(crate::why!(
+                        "keep the previous stable for scaleDownDelaySeconds ({})",
+                        delay
+                    ));
                 } else {
                     for r in old.iter().filter(|r| r.spec > 0) {
                         d.actions.push(Action::Scale {
@@ -571,12 +571,12 @@ impl Controller for Canary {
                             replicas: 0,
                         });
                     }
-                    d.why = "scale the previous stable down".into();
+                    d.why.set("scale the previous stable down");
                 }
             } else if old.iter().all(|r| r.replicas == 0) {
                 self.stage = Stage::Done;
                 d.reports.push(Report::Completed);
-                d.why = "complete: the canary is the stable".into();
+                d.why.set("complete: the canary is the stable");
             }
             return d;
         }
@@ -586,7 +586,7 @@ impl Controller for Canary {
                 rs: o.id,
                 replicas: 0,
             });
-            d.why = "scale an older ReplicaSet to 0".into();
+            d.why.set("scale an older ReplicaSet to 0");
             return d;
         }
         if let Stage::Aborted { at } = self.stage {
@@ -626,13 +626,14 @@ impl Controller for Canary {
                 self.stable = self.target;
                 self.background = None;
                 d.reports.push(Report::Promoted);
-                d.why = "fully promoted: the canary becomes the stable".into();
+                d.why.set("fully promoted: the canary becomes the stable");
                 d.requeue_at = Some(now);
             } else if d.why.is_empty() {
-                d.why = format!(
+                d.why.set(crate::why!(
                     "wait: canary {}/{} available",
-                    canary.available, self.spec.replicas
-                );
+                    canary.available,
+                    self.spec.replicas
+                ));
             }
             return d;
         }
@@ -642,16 +643,20 @@ impl Controller for Canary {
                 self.step += 1;
                 self.step_started = now;
                 self.paused_reported = false;
-                d.why = format!("step {} of {} complete", self.step, self.spec.steps.len());
+                d.why.set(crate::why!(
+                    "step {} of {} complete",
+                    self.step,
+                    self.spec.steps.len()
+                ));
                 d.requeue_at = Some(now);
             }
             Some(false) if d.why.is_empty() => {
-                d.why = format!(
+                d.why.set(crate::why!(
                     "step {}: waiting for counts {}/{}",
                     self.step + 1,
                     want.0,
                     want.1
-                );
+                ));
             }
             _ => {}
         }

@@ -238,9 +238,10 @@ impl Controller for Flagger {
                 // runPromotionTrafficShift: the primary runs the new spec; all traffic to it.
                 d.actions.push(self.weights(100));
                 d.reports.push(Report::Promoted);
-                d.why = "promoting: the primary runs the new version; all traffic to it \
-                         (Finalising)"
-                    .into();
+                d.why.set(
+                    "promoting: the primary runs the new version; all traffic to it \
+                         (Finalising)",
+                );
                 self.phase = Phase::Finalising;
                 return d;
             }
@@ -258,7 +259,7 @@ impl Controller for Flagger {
                 self.primary = self.canary;
                 d.reports.push(Report::Completed);
                 d.requeue_at = None;
-                d.why = "finalising: scale the old pods down (Succeeded)".into();
+                d.why.set("finalising: scale the old pods down (Succeeded)");
                 return d;
             }
             _ => {}
@@ -269,13 +270,14 @@ impl Controller for Flagger {
                 replicas: self.spec.replicas,
                 revision: max_revision(rss) + 1,
             });
-            d.why = "new revision detected: scale the canary up (Progressing)".into();
+            d.why
+                .set("new revision detected: scale the canary up (Progressing)");
             self.phase = Phase::Progressing;
             self.last_tick = now;
             return d;
         };
         if canary.available < self.spec.replicas {
-            d.why = "canary not ready yet".into();
+            d.why.set("canary not ready yet");
             self.last_tick = now;
             return d;
         }
@@ -286,10 +288,11 @@ impl Controller for Flagger {
                 replicas: 0,
             });
             d.reports.push(Report::Aborted);
-            d.why = format!(
+            d.why.set(crate::why!(
                 "rollback: {} failed checks ≥ threshold {}",
-                self.failed_checks, self.spec.threshold
-            );
+                self.failed_checks,
+                self.spec.threshold
+            ));
             self.phase = Phase::Failed;
             return d;
         }
@@ -297,10 +300,11 @@ impl Controller for Flagger {
         self.analysed_once = true;
         if !first && !self.checks_pass(view) {
             self.failed_checks += 1;
-            d.why = format!(
+            d.why.set(crate::why!(
                 "checks failed ({} of threshold {})",
-                self.failed_checks, self.spec.threshold
-            );
+                self.failed_checks,
+                self.spec.threshold
+            ));
             self.last_tick = now;
             return d;
         }
@@ -308,21 +312,23 @@ impl Controller for Flagger {
         let step = self.spec.next_step(self.weight);
         if step == 0 {
             // `advanceCanary` runs the canary step only when nextStepWeight > 0.
-            d.why = format!(
+            d.why.set(crate::why!(
                 "checks passed, but the next step weight is 0: stuck at {}",
                 self.weight
-            );
+            ));
         } else if self.weight < self.spec.max_weight {
             self.weight = (self.weight + step).min(100);
             d.actions.push(self.weights(self.weight));
-            d.why = format!("checks passed: canary weight {}", self.weight);
+            d.why
+                .set(crate::why!("checks passed: canary weight {}", self.weight));
         } else {
             // Copy the canary's spec into the primary; the split stays for this tick.
-            d.why = format!(
+            d.why.set(crate::why!(
                 "checks passed at weight {} ≥ maxWeight {}: copy the canary spec to the primary \
                  (Promoting)",
-                self.weight, self.spec.max_weight
-            );
+                self.weight,
+                self.spec.max_weight
+            ));
             self.phase = Phase::Promoting;
         }
         d

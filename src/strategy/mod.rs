@@ -15,6 +15,7 @@ mod plan;
 mod progress;
 mod recreate;
 mod rolling;
+mod why;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
 pub use canary::{Canary, CanarySpec, CanaryStep};
@@ -24,6 +25,7 @@ pub use plan::{plan, Plan, PlanNote, PlanRs, PlanSetup, PlanStep, PlanWeight};
 pub use progress::ProgressTracker;
 pub use recreate::{Recreate, RecreateSpec};
 pub use rolling::{RollingSettings, RollingUpdate};
+pub use why::{Arg, Reason, Why};
 
 /// Settings of the RollingUpdate strategy.
 pub mod rolling_spec {
@@ -131,8 +133,9 @@ pub enum Report {
 pub struct Decision {
     /// Changes to apply, in order.
     pub actions: Vec<Action>,
-    /// Why these changes (or why none): the teaching text `rollsim plan` prints.
-    pub why: String,
+    /// Why these changes (or why none): data that `rollsim plan` renders; never formatted
+    /// during a run.
+    pub why: Why,
     /// Reconcile again at this time even if nothing changes in the cluster.
     pub requeue_at: Option<SimTime>,
     /// Status changes to record.

@@ -221,7 +221,7 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
     let mut paused = false;
     let mut completed = false;
     let mut idle = 0;
-    let mut last_wait: Option<String> = None;
+    let mut last_wait: Option<super::Why> = None;
     for _ in 0..10_000 {
         replay.expire(now);
         if undo_at.is_some_and(|u| u <= now) {
@@ -312,7 +312,7 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
             out.steps.push(PlanStep {
                 step: out.steps.len() as u32 + 1,
                 at_s: secs(now),
-                why: d.why,
+                why: d.why.to_string(),
                 total_pods: total,
                 terminating,
                 weights: weights.clone(),
@@ -334,8 +334,8 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
         }
         // Nothing to move now: say why once (a pause, a wait, a phase change), then follow the
         // controller's clock, the undo and pods leaving.
-        if !d.why.is_empty() && last_wait.as_deref() != Some(d.why.as_str()) {
-            note(&mut out, now, d.why.clone());
+        if !d.why.is_empty() && last_wait != Some(d.why) {
+            note(&mut out, now, d.why.to_string());
             last_wait = Some(d.why);
         }
         let requeue = d.requeue_at.filter(|t| *t > now);

@@ -76,7 +76,7 @@ impl Controller for Recreate {
                     replicas: 0,
                 });
             }
-            d.why = "scale every old ReplicaSet to 0 (Recreate)".into();
+            d.why.set("scale every old ReplicaSet to 0 (Recreate)");
             return d;
         }
         let old_running: u32 = rss
@@ -85,7 +85,10 @@ impl Controller for Recreate {
             .map(|r| r.replicas + r.terminating)
             .sum();
         if old_running > 0 {
-            d.why = format!("wait: {old_running} old pods still running or terminating");
+            d.why.set(crate::why!(
+                "wait: {} old pods still running or terminating",
+                old_running
+            ));
             return d;
         }
         let max_rev = max_revision(rss);
@@ -96,7 +99,10 @@ impl Controller for Recreate {
                     replicas: self.replicas,
                     revision: max_rev + 1,
                 });
-                d.why = format!("create the new ReplicaSet at {}", self.replicas);
+                d.why.set(crate::why!(
+                    "create the new ReplicaSet at {}",
+                    self.replicas
+                ));
             }
             Some(new) if new.spec != self.replicas => {
                 if new.revision != max_rev {
@@ -109,7 +115,8 @@ impl Controller for Recreate {
                     rs: new.id,
                     replicas: self.replicas,
                 });
-                d.why = format!("scale the new ReplicaSet to {}", self.replicas);
+                d.why
+                    .set(crate::why!("scale the new ReplicaSet to {}", self.replicas));
             }
             Some(_) => {}
         }
@@ -124,7 +131,7 @@ impl Controller for Recreate {
             ProgressState::Complete if !self.reported_complete && d.actions.is_empty() => {
                 self.reported_complete = true;
                 d.reports.push(Report::Completed);
-                d.why = "complete: every replica updated and available".into();
+                d.why.set("complete: every replica updated and available");
             }
             ProgressState::TimedOut => {
                 d.reports.push(Report::Stalled);

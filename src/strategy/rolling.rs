@@ -130,7 +130,8 @@ impl Controller for RollingUpdate {
                     self.run = None;
                     if self.undo(view.replica_sets, view.now) {
                         d.reports.push(Report::RollbackStarted);
-                        d.why = "analysis failed: roll back to the previous revision".into();
+                        d.why
+                            .set("analysis failed: roll back to the previous revision");
                     }
                 }
                 RunPhase::Running => d.requeue_at = run.due(),
@@ -162,10 +163,12 @@ impl Controller for RollingUpdate {
                     replicas: n,
                     revision: max_rev + 1,
                 });
-                d.why = format!(
-                    "create the new ReplicaSet at {n}: maxSurge {surge} allows {} pods in all",
+                d.why.set(crate::why!(
+                    "create the new ReplicaSet at {}: maxSurge {} allows {} pods in all",
+                    n,
+                    surge,
                     replicas + surge
-                );
+                ));
                 created = true;
                 rss.push(RsStatus {
                     id: crate::model::RsId(u32::MAX),
@@ -193,12 +196,15 @@ impl Controller for RollingUpdate {
             };
             if target != new.spec {
                 let total: u32 = rss.iter().map(|r| r.spec).sum();
-                d.why = format!(
-                    "scale up the new ReplicaSet {}→{target}: {total} pods counted (spec), \
-                     maxSurge {surge} allows {}",
+                d.why.set(crate::why!(
+                    "scale up the new ReplicaSet {}→{}: {} pods counted (spec), \
+                     maxSurge {} allows {}",
                     new.spec,
+                    target,
+                    total,
+                    surge,
                     replicas + surge
-                );
+                ));
                 d.actions.push(Action::Scale {
                     rs: new.id,
                     replicas: target,
@@ -265,25 +271,29 @@ impl Controller for RollingUpdate {
                             });
                         }
                     }
-                    let why = format!(
-                        "scale down old ReplicaSets by {}: {cleaned} unavailable cleaned up, {scaled} \
-                         available removed keeping minAvailable {min_available} \
-                         (replicas {replicas} − maxUnavailable {unavailable})",
-                        cleaned + scaled
+                    let first = d.why.is_empty();
+                    let reason = crate::why!(
+                        "{}scale down old ReplicaSets by {}: {} unavailable cleaned up, {} \
+                         available removed keeping minAvailable {} \
+                         (replicas {} − maxUnavailable {})",
+                        if first { "" } else { "then " },
+                        cleaned + scaled,
+                        cleaned,
+                        scaled,
+                        min_available,
+                        replicas,
+                        unavailable
                     );
-                    d.why = if d.why.is_empty() {
-                        why
-                    } else {
-                        format!("{}; then {why}", d.why)
-                    };
+                    d.why.push(reason);
                     return self.finish(d, &rss, view.now);
                 }
             }
             if d.why.is_empty() {
-                d.why = format!(
+                d.why.set(crate::why!(
                     "wait: scaling old pods down would leave fewer than minAvailable \
-                     {min_available} available, and the new ReplicaSet is at its surge limit"
-                );
+                     {} available, and the new ReplicaSet is at its surge limit",
+                    min_available
+                ));
             }
         }
         self.finish(d, &rss, view.now)
@@ -387,7 +397,7 @@ impl RollingUpdate {
                 self.reported_complete = true;
                 d.reports.push(Report::Completed);
                 if d.why.is_empty() {
-                    d.why = "complete: every replica updated and available".into();
+                    d.why.set("complete: every replica updated and available");
                 }
             }
             ProgressState::TimedOut => {
