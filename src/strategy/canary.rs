@@ -643,7 +643,7 @@ impl Controller for Canary {
                 self.step += 1;
                 self.step_started = now;
                 self.paused_reported = false;
-                d.why.set(crate::why!(
+                d.why.push(crate::why!(
                     "step {} of {} complete",
                     self.step,
                     self.spec.steps.len()
