@@ -153,7 +153,9 @@ fn run(w: &Workload, duration_s: u64) -> Result<(), String> {
     let expected = scenario.expected_requests();
 
     let start = Instant::now();
-    let out = Simulation::new(&scenario).run();
+    let out = Simulation::new(&scenario)
+        .run()
+        .map_err(|e| e.to_string())?;
     let wall = start.elapsed().as_secs_f64();
 
     let s = &out.summary;

@@ -4,7 +4,7 @@
 //! 3 the outputs could not be written.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,8 +19,67 @@ use crate::strategy::{plan, PlanSetup};
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code for failing to write outputs.
 pub const EXIT_IO: u8 = 3;
-/// Above this many expected requests a run needs `--force`.
+/// Above this many expected requests a run needs `--force` (and `validate` says so).
 pub const FORCE_THRESHOLD: f64 = 1e9;
+/// Engine events per simulated request: an arrival and a completion, the rest (probes,
+/// controller syncs, buckets) is small beside them (about 2.0 on every shipped scenario).
+const EVENTS_PER_REQUEST: f64 = 2.0;
+/// Events per wall second assumed by the estimate: below the 7.5–9.4 M/s measured in release
+/// builds (README "Performance"), so the estimate errs long.
+const EVENTS_PER_WALL_S: f64 = 5e6;
+/// Runs estimated longer than this show their estimate and a progress bar (on a terminal).
+const SHOW_PROGRESS_AFTER_S: f64 = 3.0;
+/// Runs estimated longer than this print progress lines even when stderr is not a terminal.
+const PROGRESS_LINES_AFTER_S: f64 = 60.0;
+/// `ROLLSIM_PROGRESS=lines` forces the estimate and progress lines (for logs and tests).
+const PROGRESS_ENV: &str = "ROLLSIM_PROGRESS";
+
+/// What a run will cost, estimated from the scenario before it starts.
+#[derive(Clone, Copy, Debug)]
+pub struct Estimate {
+    /// Expected requests (the traffic profile's integral).
+    pub requests: f64,
+    /// Expected engine events.
+    pub events: f64,
+    /// Expected wall-clock seconds in a release build.
+    pub wall_s: f64,
+}
+
+impl Estimate {
+    /// The estimate for `scenario`.
+    pub fn of(scenario: &Scenario) -> Estimate {
+        let requests = scenario.expected_requests();
+        let events = requests * EVENTS_PER_REQUEST;
+        Estimate {
+            requests,
+            events,
+            wall_s: events / EVENTS_PER_WALL_S,
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "about {:.2e} requests, {:.2e} events, {} of wall time (release build)",
+            self.requests,
+            self.events,
+            humantime::format_duration(std::time::Duration::from_secs(self.wall_s.ceil() as u64))
+        )
+    }
+}
+
+/// The size limit `run` and `validate` share: `Err` (a message) when a run of `scenario`
+/// would need `--force` and it was not given.
+pub fn check_size(path: &Path, scenario: &Scenario, force: bool) -> Result<Estimate, String> {
+    let e = Estimate::of(scenario);
+    if e.requests > FORCE_THRESHOLD && !force {
+        return Err(format!(
+            "error: {} would simulate {} (over 10^9 requests)\n  = help: shorten the run or lower the rate, or pass --force to `rollsim run`",
+            path.display(),
+            e.line()
+        ));
+    }
+    Ok(e)
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,14 +186,21 @@ fn cmd_validate(paths: &[PathBuf]) -> u8 {
     let mut code = 0;
     for path in paths {
         match load(path) {
-            Ok(s) => println!(
-                "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
-                path.display(),
-                s.versions.len(),
-                s.deployment.replicas,
-                s.strategy_name(),
-                s.expected_requests()
-            ),
+            // The same size limit as `run`: never "ok" for a scenario `run` refuses.
+            Ok(s) => match check_size(path, &s, false) {
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    code = EXIT_BAD_INPUT;
+                }
+                Ok(_) => println!(
+                    "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
+                    path.display(),
+                    s.versions.len(),
+                    s.deployment.replicas,
+                    s.strategy_name(),
+                    s.expected_requests()
+                ),
+            },
             Err(c) => code = c,
         }
     }
@@ -167,6 +233,72 @@ fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
     Ok(s)
 }
 
+/// How a run shows its progress on stderr (never on stdout, never in the outputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    Silent,
+    Bar,
+    Lines,
+}
+
+fn progress_mode(quiet: bool, estimate: &Estimate) -> Progress {
+    if quiet {
+        return Progress::Silent;
+    }
+    if std::env::var(PROGRESS_ENV).is_ok_and(|v| v == "lines") {
+        return Progress::Lines;
+    }
+    if std::io::stderr().is_terminal() && estimate.wall_s >= SHOW_PROGRESS_AFTER_S {
+        Progress::Bar
+    } else if estimate.wall_s >= PROGRESS_LINES_AFTER_S {
+        Progress::Lines
+    } else {
+        Progress::Silent
+    }
+}
+
+/// Hooks a progress display on `sim`; returns the bar to clear when the run ends.
+fn show_progress(
+    sim: &mut Simulation,
+    mode: Progress,
+    end: crate::engine::SimTime,
+) -> Option<indicatif::ProgressBar> {
+    let total = end.as_secs_f64().ceil().max(1.0) as u64;
+    match mode {
+        Progress::Silent => None,
+        Progress::Bar => {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "[{bar:30}] {pos}/{len} s simulated, ~{eta} left",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            let b = bar.clone();
+            sim.on_progress(move |t| b.set_position((t.as_secs_f64() as u64).min(total)));
+            Some(bar)
+        }
+        Progress::Lines => {
+            let started = Instant::now();
+            let mut next = 10;
+            sim.on_progress(move |t| {
+                let pct = (t.as_secs_f64() * 100.0 / total as f64) as u64;
+                if pct >= next && next <= 100 {
+                    eprintln!(
+                        "progress   {pct:>3}%: {:.0} of {total} s simulated, {:.1} s wall",
+                        t.as_secs_f64(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    next = pct / 10 * 10 + 10;
+                }
+            });
+            None
+        }
+    }
+}
+
 fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, force: bool) -> u8 {
     let mut scenario = match load_with(path, !quiet) {
         Ok(s) => s,
@@ -175,27 +307,41 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
-    let expected = scenario.expected_requests();
-    if expected > FORCE_THRESHOLD && !force {
-        eprintln!(
-            "error: {} would simulate about {expected:.2e} requests (over 10^9)\n  = help: that takes minutes to hours; shorten the run or lower the rate, or pass --force",
-            path.display()
-        );
-        return EXIT_BAD_INPUT;
+    let estimate = match check_size(path, &scenario, force) {
+        Ok(e) => e,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    // The output folder is checked before any simulated second is spent.
+    let dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(&scenario.name));
+    let set = match report::OutputSet::prepare(&dir) {
+        Ok(set) => set,
+        Err(e) => return cannot_write(&dir, &e),
+    };
+    let mode = progress_mode(quiet, &estimate);
+    if mode != Progress::Silent || (force && !quiet) {
+        eprintln!("estimate   {}: {}", path.display(), estimate.line());
     }
     let started = Instant::now();
-    let output = Simulation::new(&scenario).run();
-    let wall = started.elapsed().as_secs_f64();
-    let dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(&scenario.name));
-    let written = match report::write_run(&dir, &output) {
-        Ok(w) => w,
+    let mut sim = Simulation::new(&scenario);
+    let bar = show_progress(&mut sim, mode, scenario.traffic.end);
+    let result = sim.run();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let output = match result {
+        Ok(output) => output,
         Err(e) => {
-            eprintln!(
-                "error: cannot write outputs to {}: {e}\n  = help: choose a writable folder with --out",
-                dir.display()
-            );
-            return EXIT_IO;
+            eprintln!("error: {}: {e}", path.display());
+            return 1;
         }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let written = match set.commit(&report::run_files(&output)) {
+        Ok(w) => w,
+        Err(e) => return cannot_write(&dir, &e),
     };
     if !quiet {
         let mut stdout = std::io::stdout().lock();
@@ -212,6 +358,14 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
         let _ = writeln!(stdout, "wrote      {}", names.join(", "));
     }
     0
+}
+
+fn cannot_write(dir: &Path, e: &std::io::Error) -> u8 {
+    eprintln!(
+        "error: cannot write outputs to {}: {e}\n  = help: choose a new or writable folder with --out",
+        dir.display()
+    );
+    EXIT_IO
 }
 
 fn cmd_plan(path: &Path, json: bool, seed: Option<u64>) -> u8 {

@@ -53,7 +53,9 @@
 //!     max_unavailable = 0
 //! "#;
 //! let scenario = Scenario::parse("example.toml", "example", text).expect("valid scenario");
-//! let run = Simulation::new(&scenario).run();
+//! // `run` steps to the end; `step_until(t)` advances part of the way (for progress reports).
+//! // It fails, with a message for users, only if the run exceeds its event budget.
+//! let run = Simulation::new(&scenario).run().expect("the run finishes");
 //! let s = &run.summary;
 //! assert_eq!(s.rollout.outcome, "completed");
 //! assert_eq!(s.requests.total, s.requests.ok + s.requests.failed);

@@ -40,6 +40,7 @@ impl BucketRow {
 
 #[derive(Clone, Debug)]
 struct VersionTotals {
+    arrivals: u64,
     requests: u64,
     ok: u64,
     failed: [u64; CAUSES],
@@ -60,7 +61,10 @@ pub struct Recorder {
     open_latency: Vec<Histogram<u64>>,
     totals: Vec<VersionTotals>,
     retries: u64,
+    /// Per user: bit 15 once they sent anything; bit `v` once variant `v` handled them.
     user_mask: Vec<u16>,
+    /// Per user: bit `v` once variant `v` handled them while two or more variants served.
+    user_mixed: Vec<u16>,
     /// Per user: 1 + the variant that last answered (0: none yet).
     user_last: Vec<u8>,
     /// Per user: how many times the answering variant changed (saturating).
@@ -78,6 +82,11 @@ pub struct Recorder {
     last_mix_at: SimTime,
     serving_versions: usize,
     mixed_us: u64,
+    last_flag_mix_at: SimTime,
+    flag_mixed: bool,
+    flag_mixed_us: u64,
+    /// Told the simulated time at each bucket's end (a progress display); observes only.
+    progress: Option<Box<dyn FnMut(SimTime) + Send>>,
 }
 
 impl Recorder {
@@ -92,6 +101,7 @@ impl Recorder {
             open_latency: (0..slots).map(|_| histogram(2)).collect(),
             totals: (0..slots)
                 .map(|_| VersionTotals {
+                    arrivals: 0,
                     requests: 0,
                     ok: 0,
                     failed: [0; CAUSES],
@@ -100,6 +110,7 @@ impl Recorder {
                 .collect(),
             retries: 0,
             user_mask: vec![0; users as usize],
+            user_mixed: vec![0; users as usize],
             user_last: vec![0; users as usize],
             user_switches: vec![0; users as usize],
             first_served: vec![None; slots],
@@ -113,7 +124,17 @@ impl Recorder {
             last_mix_at: SimTime::ZERO,
             serving_versions: 0,
             mixed_us: 0,
+            last_flag_mix_at: SimTime::ZERO,
+            flag_mixed: false,
+            flag_mixed_us: 0,
+            progress: None,
         }
+    }
+
+    /// Calls `f` with the simulated time at the end of every bucket, for a progress display.
+    /// It cannot change the run: it only learns the clock.
+    pub fn on_progress(&mut self, f: impl FnMut(SimTime) + Send + 'static) {
+        self.progress = Some(Box::new(f));
     }
 
     /// The bucket width.
@@ -138,6 +159,7 @@ impl Recorder {
     pub fn arrival(&mut self, now: SimTime, user: u32, version: Option<VersionId>) {
         let slot = self.slot(version);
         self.row(now, slot).arrivals += 1;
+        self.totals[slot].arrivals += 1;
         if let Some(m) = self.user_mask.get_mut(user as usize) {
             *m |= 1 << 15;
         }
@@ -149,7 +171,7 @@ impl Recorder {
     }
 
     /// A successful response after `latency`, served by `version`.
-    pub fn ok(&mut self, now: SimTime, user: u32, version: VersionId, latency: SimDuration) {
+    pub fn ok(&mut self, now: SimTime, _user: u32, version: VersionId, latency: SimDuration) {
         let slot = version.index();
         self.row(now, slot).ok += 1;
         let us = latency.as_micros().clamp(1, MAX_LATENCY_US);
@@ -158,31 +180,50 @@ impl Recorder {
         t.requests += 1;
         t.ok += 1;
         t.latency.saturating_record(us);
-        self.served(now, user, version);
+        self.answered(now, version);
     }
 
     /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
-    /// `served` says whether the version's application answered (an error response).
-    pub fn failed(&mut self, at: SimTime, user: u32, version: Option<VersionId>, cause: FailCause) {
+    /// Exposure is counted at routing ([`Recorder::handled`]), not here.
+    pub fn failed(
+        &mut self,
+        at: SimTime,
+        _user: u32,
+        version: Option<VersionId>,
+        cause: FailCause,
+    ) {
         let slot = self.slot(version);
         self.row(at, slot).failed[cause.index()] += 1;
         let t = &mut self.totals[slot];
         t.requests += 1;
         t.failed[cause.index()] += 1;
         if let (Some(v), FailCause::AppError) = (version, cause) {
-            self.served(at, user, v);
+            self.answered(at, v);
         }
     }
 
-    /// A variant answered `user` at `at` (a success or an application error).
-    fn served(&mut self, at: SimTime, user: u32, version: VersionId) {
+    /// Variant `version`'s application answered at `at` (a success or an application error):
+    /// the span `detect_s` and `rollback_s` are measured on.
+    fn answered(&mut self, at: SimTime, version: VersionId) {
         let slot = version.index();
         self.first_served[slot].get_or_insert(at);
         let last = &mut self.last_served[slot];
         *last = Some(last.map_or(at, |l| l.max(at)));
+    }
+
+    /// A pod running `variant` accepted a request of `user` at `now` (it will serve it, queued
+    /// it, or rejected it for a full queue): the user is exposed to the variant, whatever the
+    /// outcome. While two or more variants serve, it also counts towards
+    /// `users_both_versions`, which is therefore 0 whenever `mixed_version_s` is.
+    pub fn handled(&mut self, user: u32, variant: VersionId) {
+        let slot = variant.index();
         let u = user as usize;
+        let bit = 1u16 << slot.min(14);
         if let Some(m) = self.user_mask.get_mut(u) {
-            *m |= 1 << slot.min(14);
+            *m |= bit;
+            if self.serving_versions >= 2 {
+                self.user_mixed[u] |= bit;
+            }
             let tag = slot as u8 + 1;
             let prev = self.user_last[u];
             if prev != 0 && prev != tag {
@@ -197,8 +238,8 @@ impl Recorder {
         (self.first_served[slot], self.last_served[slot])
     }
 
-    /// Users answered at least once by one of `slots`.
-    pub fn users_served_by(&self, slots: &[usize]) -> u64 {
+    /// Users handled at least once by one of `slots`.
+    pub fn users_handled_by(&self, slots: &[usize]) -> u64 {
         let mask: u16 = slots
             .iter()
             .map(|s| 1u16 << (*s).min(14))
@@ -206,7 +247,7 @@ impl Recorder {
         self.user_mask.iter().filter(|m| **m & mask != 0).count() as u64
     }
 
-    /// Users whose answering variant changed at least twice (A → B → A): the mixed-version
+    /// Users whose handling variant changed at least twice (A → B → A): the mixed-version
     /// experience.
     pub fn users_flapped(&self) -> u64 {
         self.user_switches.iter().filter(|n| **n >= 2).count() as u64
@@ -244,6 +285,20 @@ impl Recorder {
         self.serving_versions = n;
     }
 
+    /// Whether a flag's variant and a version it ships in both serve, from `now` on.
+    pub fn flag_mixed(&mut self, now: SimTime, mixed: bool) {
+        if self.flag_mixed {
+            self.flag_mixed_us += now.saturating_since(self.last_flag_mix_at).as_micros();
+        }
+        self.last_flag_mix_at = now;
+        self.flag_mixed = mixed;
+    }
+
+    /// Seconds during which a flag's variant and a version it ships in both served.
+    pub fn flag_mixed_s(&self) -> f64 {
+        self.flag_mixed_us as f64 / 1e6
+    }
+
     /// Closes the bucket ending at `now`: percentiles, pod gauges, traffic shares.
     pub fn close_bucket(&mut self, now: SimTime, pods_ready: &[(u32, u32)]) {
         let b = self.open_bucket;
@@ -272,7 +327,9 @@ impl Recorder {
             }
         }
         self.open_bucket += 1;
-        let _ = now;
+        if let Some(progress) = self.progress.as_mut() {
+            progress(now);
+        }
     }
 
     /// Finalises the integrals at the end of the run and closes the buckets still open (the
@@ -283,6 +340,7 @@ impl Recorder {
         }
         self.census(end, self.census);
         self.serving_versions(end, self.serving_versions);
+        self.flag_mixed(end, self.flag_mixed);
     }
 
     /// Closed rows: `(bucket start, slot, row)`; the last slot is "no version".
@@ -328,24 +386,30 @@ impl Recorder {
         LatencySummary::from_histogram(&self.totals[slot].latency)
     }
 
-    /// Requests attributed to one version slot.
+    /// Requests whose outcome is attributed to one version slot.
     pub fn version_total(&self, slot: usize) -> u64 {
         self.totals[slot].requests
     }
 
-    /// Users who were served by at least two versions, and users who sent anything.
+    /// Requests first routed to one version slot.
+    pub fn version_arrivals(&self, slot: usize) -> u64 {
+        self.totals[slot].arrivals
+    }
+
+    /// Users handled by at least two variants during mixed-version time, and users who sent
+    /// anything.
     pub fn users(&self) -> (u64, u64) {
-        let mut both = 0;
-        let mut total = 0;
-        for m in &self.user_mask {
-            if m & (1 << 15) != 0 {
-                total += 1;
-            }
-            if (m & 0x7fff).count_ones() >= 2 {
-                both += 1;
-            }
-        }
-        (both, total)
+        let total = self
+            .user_mask
+            .iter()
+            .filter(|m| *m & (1 << 15) != 0)
+            .count();
+        let both = self
+            .user_mixed
+            .iter()
+            .filter(|m| m.count_ones() >= 2)
+            .count();
+        (both as u64, total as u64)
     }
 
     /// Seconds with two or more versions receiving traffic.
@@ -402,6 +466,37 @@ mod tests {
         assert_eq!(rows[3].2.ok, 1);
         assert_eq!(rows[3].2.p50_ms.map(|p| p.round()), Some(40.0));
         assert_eq!(r.users(), (0, 3));
+    }
+
+    #[test]
+    fn users_on_two_versions_count_only_during_mixed_time() {
+        let mut r = Recorder::new(2, 3, SimDuration::from_secs(1));
+        r.serving_versions(SimTime::ZERO, 1);
+        r.handled(0, VersionId(0));
+        r.handled(1, VersionId(0));
+        r.serving_versions(SimTime(1_000_000), 2);
+        r.handled(1, VersionId(1));
+        r.handled(2, VersionId(0));
+        r.handled(2, VersionId(1));
+        r.serving_versions(SimTime(2_000_000), 1);
+        r.handled(0, VersionId(1));
+        // User 0 met both versions, but never while two served; user 1 met v1 before the
+        // mixed window and v2 in it; user 2 met both in it.
+        assert_eq!(r.users_handled_by(&[1]), 3);
+        assert_eq!(r.users().0, 1);
+    }
+
+    #[test]
+    fn progress_hears_every_bucket_end() {
+        use std::sync::{Arc, Mutex};
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut r = Recorder::new(1, 1, SimDuration::from_secs(1));
+        let s = Arc::clone(&seen);
+        r.on_progress(move |t| s.lock().unwrap().push(t.as_secs_f64()));
+        r.arrival(SimTime(2_500_000), 0, Some(VersionId(0)));
+        r.close_bucket(SimTime(1_000_000), &[]);
+        r.finish(SimTime(3_000_000), &[]);
+        assert_eq!(*seen.lock().unwrap(), [1.0, 3.0, 3.0]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::rollout::RolloutOutcome;
 use crate::model::FailCause;
 
 /// Everything `summary.json` holds.
@@ -32,6 +33,8 @@ pub struct Summary {
     pub rollout: RolloutSummary,
     /// Mixed-version exposure.
     pub exposure: ExposureSummary,
+    /// The feature flag's release (`null` without a `[flag]`).
+    pub flag: Option<FlagSummary>,
     /// Pods and cost.
     pub capacity: CapacitySummary,
     /// The load balancer the traffic went through.
@@ -72,21 +75,23 @@ impl RequestSummary {
     }
 }
 
-/// Latency percentiles, milliseconds (zeros when nothing succeeded).
+/// Latency percentiles of successful responses, milliseconds. Every field is `None` (`null`
+/// in JSON, "—" in text) when nothing succeeded: missing data is never reported as 0, so a CI
+/// gate such as `p99 < 250` cannot pass on a version that answered nothing.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct LatencySummary {
     /// Mean.
-    pub mean: f64,
+    pub mean: Option<f64>,
     /// Median.
-    pub p50: f64,
+    pub p50: Option<f64>,
     /// 90th percentile.
-    pub p90: f64,
+    pub p90: Option<f64>,
     /// 99th percentile.
-    pub p99: f64,
+    pub p99: Option<f64>,
     /// 99.9th percentile.
-    pub p999: f64,
+    pub p999: Option<f64>,
     /// Maximum.
-    pub max: f64,
+    pub max: Option<f64>,
 }
 
 fn ms(us: f64) -> f64 {
@@ -94,26 +99,29 @@ fn ms(us: f64) -> f64 {
 }
 
 impl LatencySummary {
+    /// No successful response: every percentile is missing.
+    pub const MISSING: LatencySummary = LatencySummary {
+        mean: None,
+        p50: None,
+        p90: None,
+        p99: None,
+        p999: None,
+        max: None,
+    };
+
     /// Percentiles of a microsecond histogram.
     pub fn from_histogram(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
-            return LatencySummary {
-                mean: 0.0,
-                p50: 0.0,
-                p90: 0.0,
-                p99: 0.0,
-                p999: 0.0,
-                max: 0.0,
-            };
+            return LatencySummary::MISSING;
         }
-        let q = |x: f64| ms(h.value_at_quantile(x) as f64);
+        let q = |x: f64| Some(ms(h.value_at_quantile(x) as f64));
         LatencySummary {
-            mean: ms(h.mean()),
+            mean: Some(ms(h.mean())),
             p50: q(0.5),
             p90: q(0.9),
             p99: q(0.99),
             p999: q(0.999),
-            max: ms(h.max() as f64),
+            max: Some(ms(h.max() as f64)),
         }
     }
 }
@@ -121,8 +129,14 @@ impl LatencySummary {
 /// One version's totals.
 #[derive(Clone, Debug, Serialize)]
 pub struct VersionSummary {
-    /// Requests answered or dropped by this version's pods.
+    /// Requests whose outcome (success or failure) is attributed to this version: the version
+    /// of the pod that answered or dropped it last. Equals the sum of the version's `ok` and
+    /// `failed` columns in `timeseries.csv`.
     pub requests: u64,
+    /// Requests first routed to this version (the sum of its `arrivals` column in
+    /// `timeseries.csv`). Differs from `requests` only by balancer retries: `arrivals −
+    /// requests` = requests retried away from the version − requests retried onto it.
+    pub arrivals: u64,
     /// Successful responses.
     pub ok: u64,
     /// Failures.
@@ -136,8 +150,8 @@ pub struct VersionSummary {
 /// The rollout's course.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct RolloutSummary {
-    /// `none`, `in_progress`, `completed`, `stalled` or `rolled_back`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: RolloutOutcome,
     /// When the pod template changed, s.
     pub start_s: Option<f64>,
     /// When the Deployment was complete again (new version, or old after a rollback), s.
@@ -154,18 +168,26 @@ pub struct RolloutSummary {
     pub rollback_s: Option<f64>,
 }
 
-/// Mixed-version exposure.
+/// Mixed-version exposure. A user is *handled* by a variant when a pod of that version (or
+/// running the flag's path) accepted one of their requests — served it, queued it or rejected
+/// it for a full queue — whatever the outcome; a refused connection (nothing listening)
+/// exposes nobody, and a retry elsewhere counts where it landed.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ExposureSummary {
-    /// Seconds during which the balancer sent traffic to two or more versions.
+    /// Seconds during which two or more variants were serving: versions the balancer sent
+    /// traffic to, with a flag's variant and its base counted apart while the rules that pods'
+    /// SDKs had applied gave the path to some users but not to all.
     pub mixed_version_s: f64,
-    /// Users who got responses from two or more versions.
+    /// Users handled by two or more variants during that mixed time (0 when
+    /// `mixed_version_s` is 0: a user who met v1 before a Recreate and v2 after it is not
+    /// counted).
     pub users_both_versions: u64,
     /// Users who sent at least one request.
     pub users_total: u64,
-    /// Users answered at least once by the new variant (the rollout's target, or a flag's).
+    /// Users handled at least once by the new variant (the rollout's target, or a flag's),
+    /// whatever the outcome.
     pub users_exposed: u64,
-    /// Users whose answering variant changed at least twice (A → B → A).
+    /// Users whose handling variant changed at least twice (A → B → A).
     pub users_flapped: u64,
     /// Requests handled by a bad release (a version with faults or `bad = true`).
     pub bad_requests: u64,
@@ -173,6 +195,33 @@ pub struct ExposureSummary {
     pub bad_failed: u64,
     /// The largest share of arrivals the new variant received in any bucket.
     pub max_new_traffic_share: f64,
+}
+
+/// A feature flag's release, measured from what served requests: its rules are published at
+/// `start_s`, but each pod's SDK applies them after its own delay.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FlagSummary {
+    /// The flag key.
+    pub key: String,
+    /// `in_progress`, `completed` (every SDK applied 100 %) or `aborted` (kill switch).
+    pub outcome: RolloutOutcome,
+    /// When the first rules giving the path to anyone were published, s.
+    pub start_s: Option<f64>,
+    /// When every pod serving a version that ships the path had applied the 100 % rules, s.
+    pub end_s: Option<f64>,
+    /// `end_s − start_s`.
+    pub duration_s: Option<f64>,
+    /// When the kill switch was thrown, s.
+    pub killed_at_s: Option<f64>,
+    /// From the variant's first answer to the kill switch, s (`null` without a kill).
+    pub detect_s: Option<f64>,
+    /// From the kill switch to the variant's last answer, s (`null` without a kill).
+    pub rollback_s: Option<f64>,
+    /// Seconds during which both the flag's variant and a version it ships in were serving
+    /// (some users on the path, some not, by the rules pods' SDKs had applied).
+    pub mixed_version_s: f64,
+    /// Users handled at least once by the flag's variant.
+    pub users_exposed: u64,
 }
 
 /// Pods and cost.

@@ -21,8 +21,7 @@ use std::collections::VecDeque;
 use super::ids::{PodId, RsId, VersionId};
 use super::pod::{Phase, Pod};
 use super::spec::{ClusterSpec, OnSigterm, VersionSpec};
-use super::traffic::Request;
-use super::{ModelEvent, Schedule};
+use super::{Ctx, ModelEvent};
 use crate::engine::{RngStream, SimDuration, SimTime, StreamName};
 
 /// The kubelet's grace-period extension for a preStop hook still running at the deadline.
@@ -177,25 +176,19 @@ impl Cluster {
     }
 
     /// The ReplicaSet controller: sets `spec` and creates or deletes pods to match it.
-    pub fn scale(
-        &mut self,
-        rs: RsId,
-        replicas: u32,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn scale(&mut self, rs: RsId, replicas: u32, ctx: &mut Ctx) {
+        let now = ctx.now;
         self.replica_sets[rs.index()].spec = replicas;
         let have = self.replica_sets[rs.index()].pods.len() as u32;
         if have < replicas {
             for _ in have..replicas {
                 let id = self.new_pod(rs, now);
-                self.try_bind(id, now, sched);
+                self.try_bind(id, ctx);
             }
         } else if have > replicas {
             let victims = self.pods_to_delete(rs, (have - replicas) as usize);
             for p in victims {
-                self.delete_pod(p, now, sched, dropped);
+                self.delete_pod(p, ctx);
             }
         }
         self.controller_dirty = true;
@@ -239,7 +232,7 @@ impl Cluster {
         pods
     }
 
-    fn try_bind(&mut self, id: PodId, now: SimTime, sched: &mut impl Schedule) {
+    fn try_bind(&mut self, id: PodId, ctx: &mut Ctx) {
         if self.free_slots == 0 {
             self.pending.push_back(id);
             return;
@@ -251,14 +244,14 @@ impl Cluster {
             .pod
             .startup
             .sample(&mut self.lifecycle);
-        sched.schedule(now + startup, ModelEvent::ContainerStarted(id));
+        ctx.schedule(ctx.now + startup, ModelEvent::ContainerStarted(id));
     }
 
-    fn free_slot(&mut self, now: SimTime, sched: &mut impl Schedule) {
+    fn free_slot(&mut self, ctx: &mut Ctx) {
         self.free_slots += 1;
         while let Some(id) = self.pending.pop_front() {
             if self.pods[id.index()].phase == Phase::Pending {
-                self.try_bind(id, now, sched);
+                self.try_bind(id, ctx);
                 break;
             }
         }
@@ -273,7 +266,8 @@ impl Cluster {
     }
 
     /// The container of `id` is running.
-    pub fn container_started(&mut self, id: PodId, now: SimTime, sched: &mut impl Schedule) {
+    pub fn container_started(&mut self, id: PodId, ctx: &mut Ctx) {
+        let now = ctx.now;
         let pod = &mut self.pods[id.index()];
         if pod.phase != Phase::Creating {
             return;
@@ -286,19 +280,19 @@ impl Cluster {
         let init = spec.app_init.sample(&mut self.lifecycle);
         if let Some(after) = super::fault::crash_after(&version.faults, now) {
             let uptime = after.sample(&mut self.faults);
-            sched.schedule(now + init + uptime, ModelEvent::Crash { pod: id, epoch });
+            ctx.schedule(now + init + uptime, ModelEvent::Crash { pod: id, epoch });
         }
         match &spec.readiness {
-            Some(probe) => sched.schedule(
+            Some(probe) => ctx.schedule(
                 now + probe.initial_delay,
                 ModelEvent::Probe { pod: id, epoch },
             ),
-            None => self.set_ready(id, true, now, sched),
+            None => self.set_ready(id, true, ctx),
         }
         if init.is_zero() {
             self.start_listening(id, now);
         } else {
-            sched.schedule(now + init, ModelEvent::Listening(id));
+            ctx.schedule(now + init, ModelEvent::Listening(id));
         }
         self.census_dirty = true;
     }
@@ -314,7 +308,8 @@ impl Cluster {
 
     /// A readiness probe of `id`: it succeeds while the application listens and no fault
     /// makes it fail.
-    pub fn probe(&mut self, id: PodId, epoch: u32, now: SimTime, sched: &mut impl Schedule) {
+    pub fn probe(&mut self, id: PodId, epoch: u32, ctx: &mut Ctx) {
+        let now = ctx.now;
         let pod = &mut self.pods[id.index()];
         if pod.phase != Phase::Running || pod.deleting_since.is_some() || pod.epoch != epoch {
             return;
@@ -337,41 +332,35 @@ impl Cluster {
             .iter()
             .any(|f| f.kind == super::FaultKind::NeverReady);
         if !ready && ok >= probe.success_threshold {
-            self.set_ready(id, true, now, sched);
+            self.set_ready(id, true, ctx);
         } else if ready && fail >= probe.failure_threshold {
-            self.set_ready(id, false, now, sched);
+            self.set_ready(id, false, ctx);
         }
         // Once Ready, a pod's probes can only fail through a readiness fault: the application
         // stops listening only by crashing (which restarts the probe chain) or on SIGTERM
         // (probes stop for terminating pods). Without such a fault, further probes are no-ops
         // and are not simulated.
         if !self.pods[id.index()].ready || can_fail_later {
-            sched.schedule(now + probe.period, ModelEvent::Probe { pod: id, epoch });
+            ctx.schedule(now + probe.period, ModelEvent::Probe { pod: id, epoch });
         }
     }
 
     /// The container of `id` crashes (crash-loop fault): requests it held are dropped, it turns
     /// not Ready, and the kubelet restarts it after CrashLoopBackOff.
-    pub fn crash(
-        &mut self,
-        id: PodId,
-        epoch: u32,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn crash(&mut self, id: PodId, epoch: u32, ctx: &mut Ctx) {
         let pod = &mut self.pods[id.index()];
         if pod.phase != Phase::Running || pod.deleting_since.is_some() || pod.epoch != epoch {
             return;
         }
-        pod.crash(dropped);
-        let restart_at = now + super::fault::crash_backoff(pod.restarts);
-        self.set_ready(id, false, now, sched);
-        sched.schedule(restart_at, ModelEvent::ContainerStarted(id));
+        pod.crash(ctx.dropped);
+        let restart_at = ctx.now + super::fault::crash_backoff(pod.restarts);
+        self.set_ready(id, false, ctx);
+        ctx.schedule(restart_at, ModelEvent::ContainerStarted(id));
         self.controller_dirty = true;
     }
 
-    fn set_ready(&mut self, id: PodId, ready: bool, now: SimTime, sched: &mut impl Schedule) {
+    fn set_ready(&mut self, id: PodId, ready: bool, ctx: &mut Ctx) {
+        let now = ctx.now;
         let pod = &mut self.pods[id.index()];
         if pod.ready == ready {
             return;
@@ -385,7 +374,7 @@ impl Cluster {
                 pod.available = true;
                 rs.available += 1;
             } else {
-                sched.schedule(now + self.min_ready, ModelEvent::MinReadyElapsed(id));
+                ctx.schedule(now + self.min_ready, ModelEvent::MinReadyElapsed(id));
             }
         } else {
             rs.ready -= 1;
@@ -396,7 +385,7 @@ impl Cluster {
         }
         self.controller_dirty = true;
         self.recount();
-        self.publish_endpoint(id, ready, now, sched);
+        self.publish_endpoint(id, ready, ctx);
     }
 
     /// minReadySeconds may have elapsed for `id`.
@@ -415,13 +404,7 @@ impl Cluster {
 
     /// Publishes the endpoint state of `id` (EndpointSlice update); the balancer learns it after
     /// a propagation delay.
-    fn publish_endpoint(
-        &mut self,
-        id: PodId,
-        serving: bool,
-        now: SimTime,
-        sched: &mut impl Schedule,
-    ) {
+    fn publish_endpoint(&mut self, id: PodId, serving: bool, ctx: &mut Ctx) {
         let pod = &mut self.pods[id.index()];
         if pod.endpoint_serving == serving {
             return;
@@ -436,8 +419,8 @@ impl Cluster {
             &self.propagation.remove
         }
         .sample(&mut self.lifecycle);
-        sched.schedule(
-            now + delay,
+        ctx.schedule(
+            ctx.now + delay,
             ModelEvent::EndpointUpdate {
                 pod: id,
                 generation: pod.endpoint_generation,
@@ -448,13 +431,8 @@ impl Cluster {
 
     /// Deletes `id`: a pod without a running container disappears at once; a running one starts
     /// the kubelet's termination sequence.
-    pub fn delete_pod(
-        &mut self,
-        id: PodId,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn delete_pod(&mut self, id: PodId, ctx: &mut Ctx) {
+        let now = ctx.now;
         let pod = &self.pods[id.index()];
         if pod.deleting_since.is_some() || pod.phase == Phase::Gone {
             return;
@@ -479,7 +457,7 @@ impl Cluster {
                 let pod = &mut self.pods[id.index()];
                 pod.phase = Phase::Gone;
                 pod.deleting_since = Some(now);
-                self.free_slot(now, sched);
+                self.free_slot(ctx);
             }
             Phase::Running => {
                 self.replica_sets[rs_id.index()].terminating += 1;
@@ -494,12 +472,12 @@ impl Cluster {
                 } else {
                     now + grace + PRESTOP_EXTENSION
                 };
-                sched.schedule(kill_at, ModelEvent::GraceExpired(id));
-                self.publish_endpoint(id, false, now, sched);
+                ctx.schedule(kill_at, ModelEvent::GraceExpired(id));
+                self.publish_endpoint(id, false, ctx);
                 if pre_stop.is_zero() {
-                    self.sigterm(id, now, sched, dropped);
+                    self.sigterm(id, ctx);
                 } else {
-                    sched.schedule(now + pre_stop.min(grace), ModelEvent::PreStopDone(id));
+                    ctx.schedule(now + pre_stop.min(grace), ModelEvent::PreStopDone(id));
                 }
             }
             Phase::Gone => {}
@@ -508,13 +486,7 @@ impl Cluster {
     }
 
     /// The kubelet sends SIGTERM to `id`.
-    pub fn sigterm(
-        &mut self,
-        id: PodId,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn sigterm(&mut self, id: PodId, ctx: &mut Ctx) {
         let pod = &mut self.pods[id.index()];
         if pod.phase == Phase::Gone || pod.sigterm {
             return;
@@ -523,62 +495,44 @@ impl Cluster {
         match pod.on_sigterm() {
             OnSigterm::Drain => {
                 if pod.is_idle() || pod.phase != Phase::Running {
-                    self.finish_pod(id, now, sched, dropped);
+                    self.finish_pod(id, ctx);
                 }
             }
-            OnSigterm::Exit => self.finish_pod(id, now, sched, dropped),
+            OnSigterm::Exit => self.finish_pod(id, ctx),
             OnSigterm::Ignore => {}
         }
     }
 
     /// The grace period of `id` expired: SIGKILL.
-    pub fn grace_expired(
-        &mut self,
-        id: PodId,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn grace_expired(&mut self, id: PodId, ctx: &mut Ctx) {
         if self.pods[id.index()].phase != Phase::Gone {
-            self.finish_pod(id, now, sched, dropped);
+            self.finish_pod(id, ctx);
         }
     }
 
     /// A draining pod may have become idle: exit if so.
-    pub fn maybe_exit_after_drain(
-        &mut self,
-        id: PodId,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    pub fn maybe_exit_after_drain(&mut self, id: PodId, ctx: &mut Ctx) {
         let pod = &self.pods[id.index()];
         if pod.sigterm
             && pod.phase == Phase::Running
             && pod.on_sigterm() == OnSigterm::Drain
             && pod.is_idle()
         {
-            self.finish_pod(id, now, sched, dropped);
+            self.finish_pod(id, ctx);
         }
     }
 
     /// The process of `id` ends (exit or kill): whatever it holds is dropped, its node slot
     /// frees up.
-    fn finish_pod(
-        &mut self,
-        id: PodId,
-        now: SimTime,
-        sched: &mut impl Schedule,
-        dropped: &mut Vec<Request>,
-    ) {
+    fn finish_pod(&mut self, id: PodId, ctx: &mut Ctx) {
         let pod = &mut self.pods[id.index()];
         let held = pod.phase == Phase::Running || pod.phase == Phase::Creating;
-        pod.kill(dropped);
+        pod.kill(ctx.dropped);
         if pod.deleting_since.is_some() {
             self.replica_sets[pod.rs.index()].terminating -= 1;
         }
         if held {
-            self.free_slot(now, sched);
+            self.free_slot(ctx);
         }
         self.controller_dirty = true;
         self.recount();

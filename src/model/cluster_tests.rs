@@ -2,7 +2,7 @@
 //! traffic or a balancer.
 
 use super::*;
-use crate::model::{Dist, Fault, FaultKind, PodSpec, ProbeSpec};
+use crate::model::{Dist, Fault, FaultKind, PodSpec, ProbeSpec, Schedule};
 
 /// Collects scheduled events and replays them in (time, order) like the world's queue.
 #[derive(Default)]
@@ -33,15 +33,18 @@ impl Driver {
             }
             self.pending.remove(0);
             self.now = t;
+            let ctx = &mut Ctx::new(t, self, &mut dropped);
             match ev {
-                ModelEvent::ContainerStarted(p) => c.container_started(p, t, self),
+                ModelEvent::ContainerStarted(p) => c.container_started(p, ctx),
                 ModelEvent::Listening(p) => c.start_listening(p, t),
-                ModelEvent::Probe { pod, epoch } => c.probe(pod, epoch, t, self),
+                ModelEvent::Probe { pod, epoch } => c.probe(pod, epoch, ctx),
                 ModelEvent::MinReadyElapsed(p) => c.min_ready_elapsed(p, t),
-                ModelEvent::PreStopDone(p) => c.sigterm(p, t, self, &mut dropped),
-                ModelEvent::GraceExpired(p) => c.grace_expired(p, t, self, &mut dropped),
-                ModelEvent::Crash { pod, epoch } => c.crash(pod, epoch, t, self, &mut dropped),
-                ModelEvent::ServiceDone { .. } | ModelEvent::EndpointUpdate { .. } => {}
+                ModelEvent::PreStopDone(p) => c.sigterm(p, ctx),
+                ModelEvent::GraceExpired(p) => c.grace_expired(p, ctx),
+                ModelEvent::Crash { pod, epoch } => c.crash(pod, epoch, ctx),
+                ModelEvent::ServiceDone { .. }
+                | ModelEvent::CallDone { .. }
+                | ModelEvent::EndpointUpdate { .. } => {}
             }
         }
         self.now = until;
@@ -103,7 +106,7 @@ fn cluster(v: VersionSpec, slots: u32, min_ready: u64) -> (Cluster, RsId) {
 fn readiness_needs_success_threshold_probes_after_the_initial_delay() {
     let (mut c, rs) = cluster(version(probe(3, 2, 2), 0, vec![]), 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     // Container at 5 s, listening at 6 s; probes at 8 s and 10 s succeed → Ready at 10 s.
     d.run(&mut c, SimTime(9_999_999));
     assert!(!c.pods[0].ready);
@@ -117,7 +120,7 @@ fn readiness_needs_success_threshold_probes_after_the_initial_delay() {
 fn without_a_probe_a_pod_is_ready_before_it_listens() {
     let (mut c, rs) = cluster(version(None, 0, vec![]), 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(5));
     assert!(c.pods[0].ready, "Ready when the container runs");
     assert!(
@@ -132,7 +135,7 @@ fn without_a_probe_a_pod_is_ready_before_it_listens() {
 fn min_ready_seconds_delays_availability() {
     let (mut c, rs) = cluster(version(None, 0, vec![]), 4, 7);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(11));
     assert_eq!(
         (c.replica_sets[0].ready, c.replica_sets[0].available),
@@ -146,13 +149,13 @@ fn min_ready_seconds_delays_availability() {
 fn pods_without_room_stay_pending_until_a_slot_frees() {
     let (mut c, rs) = cluster(version(None, 0, vec![]), 2, 0);
     let mut d = Driver::default();
-    c.scale(rs, 3, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 3, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     assert_eq!(c.pending_count(), 1);
     d.run(&mut c, secs(10));
     assert_eq!(c.census().ready, 2);
     // Deleting a running pod frees its slot only when it is gone (no preStop: at once).
     let first = c.replica_sets[0].pods[0];
-    c.delete_pod(first, secs(10), &mut d, &mut Vec::new());
+    c.delete_pod(first, &mut Ctx::new(secs(10), &mut d, &mut Vec::new()));
     assert_eq!(c.pending_count(), 0);
     d.run(&mut c, secs(20));
     assert_eq!(c.census().ready, 2);
@@ -162,11 +165,11 @@ fn pods_without_room_stay_pending_until_a_slot_frees() {
 fn scale_down_removes_pending_then_starting_then_newest_ready_pods() {
     let (mut c, rs) = cluster(version(None, 0, vec![]), 3, 0);
     let mut d = Driver::default();
-    c.scale(rs, 2, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 2, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(10)); // pods 0 and 1 ready at 5 s
-    c.scale(rs, 4, secs(10), &mut d, &mut Vec::new()); // pod 2 starting, pod 3 pending
+    c.scale(rs, 4, &mut Ctx::new(secs(10), &mut d, &mut Vec::new())); // pod 2 starting, pod 3 pending
     d.run(&mut c, secs(12));
-    c.scale(rs, 1, secs(12), &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(secs(12), &mut d, &mut Vec::new()));
     // Pending (3), then starting (2), then the Ready pod ready for the shortest time; both
     // were ready at 5 s, so the newer one (1) goes.
     assert_eq!(c.replica_sets[0].pods, vec![PodId(0)]);
@@ -176,9 +179,9 @@ fn scale_down_removes_pending_then_starting_then_newest_ready_pods() {
 fn termination_runs_prestop_then_sigterm_and_kills_at_the_grace_period() {
     let (mut c, rs) = cluster(version(None, 5, vec![]), 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(10));
-    c.delete_pod(PodId(0), secs(10), &mut d, &mut Vec::new());
+    c.delete_pod(PodId(0), &mut Ctx::new(secs(10), &mut d, &mut Vec::new()));
     assert!(c.pods[0].is_terminating());
     assert!(
         c.pods[0].accepts_connections(),
@@ -195,9 +198,9 @@ fn termination_runs_prestop_then_sigterm_and_kills_at_the_grace_period() {
     v.pod.on_sigterm = OnSigterm::Ignore;
     let (mut c, rs) = cluster(v, 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(10));
-    c.delete_pod(PodId(0), secs(10), &mut d, &mut Vec::new());
+    c.delete_pod(PodId(0), &mut Ctx::new(secs(10), &mut d, &mut Vec::new()));
     d.run(&mut c, secs(40));
     assert!(c.pods[0].sigterm);
     assert_ne!(c.pods[0].phase, Phase::Gone);
@@ -213,7 +216,7 @@ fn a_crash_loop_restarts_with_doubling_back_off() {
     };
     let (mut c, rs) = cluster(version(None, 0, vec![crash]), 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     // Start 5 s, listen 6 s, crash at 10 s; back-off 10 s → running at 20 s, listen 21 s,
     // crash at 25 s; back-off 20 s → running again at 45 s.
     d.run(&mut c, secs(10));
@@ -235,7 +238,7 @@ fn a_never_ready_version_keeps_failing_its_probe() {
     };
     let (mut c, rs) = cluster(version(probe(0, 1, 1), 0, vec![fault]), 4, 0);
     let mut d = Driver::default();
-    c.scale(rs, 1, SimTime::ZERO, &mut d, &mut Vec::new());
+    c.scale(rs, 1, &mut Ctx::new(SimTime::ZERO, &mut d, &mut Vec::new()));
     d.run(&mut c, secs(60));
     assert!(c.pods[0].listening);
     assert!(!c.pods[0].ready);

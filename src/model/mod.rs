@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+mod dependency;
 mod dist;
 mod fault;
 mod ids;
@@ -14,6 +15,10 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use dependency::{
+    Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,
+    Started,
+};
 pub use dist::Dist;
 pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
@@ -96,6 +101,19 @@ pub enum ModelEvent {
         /// The pod's epoch when service started.
         epoch: u32,
     },
+    /// A call from `pod`'s worker `slot` to dependency `dep` finishes. The dependency's worker
+    /// frees up whatever the pod's `epoch` is now; the result reaches the request only if it
+    /// still matches.
+    CallDone {
+        /// The dependency.
+        dep: DependencyId,
+        /// The calling pod.
+        pod: PodId,
+        /// The worker slot waiting on the call.
+        slot: u32,
+        /// The pod's epoch when the call started.
+        epoch: u32,
+    },
     /// The container of `pod` is running (image pulled, process started).
     ContainerStarted(PodId),
     /// The application in `pod` opened its listening socket.
@@ -136,4 +154,33 @@ pub enum ModelEvent {
 pub trait Schedule {
     /// Schedule `event` at `at`.
     fn schedule(&mut self, at: SimTime, event: ModelEvent);
+}
+
+/// What a model operation needs from the world at one instant: the simulated time, where to
+/// schedule the events it causes, and where to put the requests a pod drops without a response
+/// (killed, crashed, exited on SIGTERM) so the world can retry or fail them. One value instead
+/// of the same three parameters on every lifecycle call.
+pub struct Ctx<'a> {
+    /// The current simulated time.
+    pub now: SimTime,
+    /// Where follow-up events go.
+    pub sched: &'a mut dyn Schedule,
+    /// Requests dropped by pods during this operation, in the order they were dropped.
+    pub dropped: &'a mut Vec<Request>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context at `now`.
+    pub fn new(now: SimTime, sched: &'a mut dyn Schedule, dropped: &'a mut Vec<Request>) -> Self {
+        Ctx {
+            now,
+            sched,
+            dropped,
+        }
+    }
+
+    /// Schedules `event` at `at`.
+    pub fn schedule(&mut self, at: SimTime, event: ModelEvent) {
+        self.sched.schedule(at, event);
+    }
 }

@@ -7,11 +7,14 @@
 //!   and a full queue answers 503 at once (`queue_full`);
 //! * a pod accepts connections only while its application listens and, after SIGTERM, only if
 //!   the application ignores the signal; otherwise the connection is refused;
+//! * a request's service is phases (`model::dependency`): the application's work, then calls
+//!   to dependencies; the worker slot stays held until the last phase ends;
 //! * SIGKILL drops everything the pod holds; bumping `epoch` turns the completions already on the
 //!   event queue into no-ops, so nothing has to be removed from the queue.
 
 use std::collections::VecDeque;
 
+use super::dependency::DependencyId;
 use super::ids::{PodId, RsId, VersionId};
 use super::spec::{OnSigterm, VersionSpec};
 use super::traffic::Request;
@@ -33,8 +36,8 @@ pub enum Phase {
 /// What a pod does with a request offered to it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Accept {
-    /// A worker took it.
-    Serving,
+    /// A worker took it, in this slot (the caller schedules its completion).
+    Serving(u32),
     /// It waits in the accept queue.
     Queued,
     /// Nothing listens: connection refused (the proxy may retry elsewhere).
@@ -50,6 +53,8 @@ pub enum ServiceOutcome {
     Ok,
     /// An application error response.
     AppError,
+    /// A failure with this cause (a dependency call failed or was rejected).
+    Failed(super::FailCause),
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -58,6 +63,8 @@ struct InService {
     outcome: ServiceOutcome,
     /// The variant that serves it: the pod's version, or a feature flag's variant.
     variant: VersionId,
+    /// Dependency calls made so far (phases after the application's own work).
+    calls: u8,
 }
 
 /// A pod and everything it holds.
@@ -166,27 +173,27 @@ impl Pod {
     }
 
     /// Offers a request: serve it if a worker is free, else queue it if there is room.
-    /// Returns the slot when service starts, so the caller can schedule its completion.
-    pub fn offer(&mut self, request: Request) -> (Accept, Option<u32>) {
+    pub fn offer(&mut self, request: Request) -> Accept {
         if !self.accepts_connections() {
-            return (Accept::Refused, None);
+            return Accept::Refused;
         }
         if let Some(slot) = self.free_slots.pop() {
             self.slots[slot as usize] = Some(InService {
                 request,
                 outcome: ServiceOutcome::Ok,
                 variant: self.version,
+                calls: 0,
             });
-            return (Accept::Serving, Some(slot));
+            return Accept::Serving(slot);
         }
         if self
             .queue_cap
             .is_some_and(|cap| self.queue.len() >= cap as usize)
         {
-            return (Accept::QueueFull, None);
+            return Accept::QueueFull;
         }
         self.queue.push_back(request);
-        (Accept::Queued, None)
+        Accept::Queued
     }
 
     /// Puts a queued request into a free worker slot (caller checked `has_free_slot`).
@@ -199,6 +206,7 @@ impl Pod {
             request,
             outcome: ServiceOutcome::Ok,
             variant: self.version,
+            calls: 0,
         });
         slot
     }
@@ -210,6 +218,44 @@ impl Pod {
             s.outcome = outcome;
             s.variant = variant;
         }
+    }
+
+    /// The request in `slot` (if `epoch` is current) finished a phase: the dependency it calls
+    /// next according to `plan` (per variant, in order), with the request's luck, or `None`
+    /// when it has no phase left (all calls made, or its outcome is already a failure). Counts
+    /// the call as made.
+    pub fn next_call(
+        &mut self,
+        slot: u32,
+        epoch: u32,
+        plan: &[Vec<DependencyId>],
+    ) -> Option<(DependencyId, u64)> {
+        if epoch != self.epoch {
+            return None;
+        }
+        let s = self.slots.get_mut(slot as usize)?.as_mut()?;
+        if s.outcome != ServiceOutcome::Ok {
+            return None;
+        }
+        let dep = *plan.get(s.variant.index())?.get(usize::from(s.calls))?;
+        s.calls += 1;
+        Some((dep, s.request.luck))
+    }
+
+    /// Marks the request in `slot` failed with `cause` if `epoch` is current (a dependency call
+    /// failed or was rejected); it completes with that cause.
+    pub fn fail_in_service(&mut self, slot: u32, epoch: u32, cause: super::FailCause) {
+        if epoch != self.epoch {
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+            s.outcome = ServiceOutcome::Failed(cause);
+        }
+    }
+
+    /// Whether the request in `slot` started at `epoch` is still held (its caller is alive).
+    pub fn holds(&self, slot: u32, epoch: u32) -> bool {
+        epoch == self.epoch && self.slots.get(slot as usize).is_some_and(Option::is_some)
     }
 
     /// Whether a worker is free.
@@ -340,8 +386,8 @@ mod tests {
             luck: 1,
             idempotent: true,
             attempts: 0,
-            last_pod: u32::MAX,
-            synthetic_for: 0,
+            last_pod: None,
+            synthetic_for: None,
         }
     }
 
@@ -356,10 +402,10 @@ mod tests {
     fn workers_then_queue_then_queue_full() {
         let v = version(2, Some(1));
         let mut p = running_pod(&v);
-        assert_eq!(p.offer(req(1)).0, Accept::Serving);
-        assert_eq!(p.offer(req(2)).0, Accept::Serving);
-        assert_eq!(p.offer(req(3)).0, Accept::Queued);
-        assert_eq!(p.offer(req(4)).0, Accept::QueueFull);
+        assert_eq!(p.offer(req(1)), Accept::Serving(0));
+        assert_eq!(p.offer(req(2)), Accept::Serving(1));
+        assert_eq!(p.offer(req(3)), Accept::Queued);
+        assert_eq!(p.offer(req(4)), Accept::QueueFull);
         assert_eq!(p.active_requests(), 3);
     }
 
@@ -368,23 +414,25 @@ mod tests {
         let v = version(1, None);
         let mut p = running_pod(&v);
         p.listening = false;
-        assert_eq!(p.offer(req(1)).0, Accept::Refused);
+        assert_eq!(p.offer(req(1)), Accept::Refused);
         p.listening = true;
         p.sigterm = true;
-        assert_eq!(p.offer(req(1)).0, Accept::Refused);
+        assert_eq!(p.offer(req(1)), Accept::Refused);
     }
 
     #[test]
     fn kill_drops_everything_and_voids_pending_completions() {
         let v = version(1, None);
         let mut p = running_pod(&v);
-        let (_, slot) = p.offer(req(1));
+        let Accept::Serving(slot) = p.offer(req(1)) else {
+            panic!("an idle pod serves at once");
+        };
         p.offer(req(2));
         let epoch = p.epoch;
         let mut dropped = Vec::new();
         p.kill(&mut dropped);
         assert_eq!(dropped.len(), 2);
-        assert_eq!(p.finish(slot.unwrap(), epoch), None);
+        assert_eq!(p.finish(slot, epoch), None);
         assert!(p.is_idle());
     }
 
@@ -398,5 +446,43 @@ mod tests {
         assert_eq!(cold, SimDuration::from_millis(30));
         assert_eq!(half, SimDuration::from_millis(20));
         assert_eq!(warm, SimDuration::from_millis(10));
+    }
+
+    #[test]
+    fn a_request_makes_its_variants_calls_in_order_unless_it_failed() {
+        let v = version(2, None);
+        let mut p = running_pod(&v);
+        let (a, b) = (DependencyId(0), DependencyId(1));
+        let plan = vec![vec![a, b]];
+        let Accept::Serving(slot) = p.offer(req(1)) else {
+            panic!("an idle pod serves at once");
+        };
+        let epoch = p.epoch;
+        assert_eq!(p.next_call(slot, epoch, &plan), Some((a, 1)));
+        assert_eq!(p.next_call(slot, epoch, &plan), Some((b, 1)));
+        assert_eq!(p.next_call(slot, epoch, &plan), None);
+        assert!(
+            p.holds(slot, epoch),
+            "the worker stays held until the request finishes"
+        );
+        assert_eq!(p.active_requests(), 1);
+
+        let Accept::Serving(other) = p.offer(req(2)) else {
+            panic!("a second worker is free");
+        };
+        p.fail_in_service(other, epoch, crate::model::FailCause::QueueFull);
+        assert_eq!(
+            p.next_call(other, epoch, &plan),
+            None,
+            "a failed request skips its calls"
+        );
+        let (_, outcome, _) = p.finish(other, epoch).unwrap();
+        assert_eq!(
+            outcome,
+            ServiceOutcome::Failed(crate::model::FailCause::QueueFull)
+        );
+        // A stale epoch (the pod was killed) neither calls nor holds.
+        assert_eq!(p.next_call(slot, epoch + 1, &plan), None);
+        assert!(!p.holds(slot, epoch + 1));
     }
 }

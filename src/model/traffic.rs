@@ -6,6 +6,7 @@
 
 use rand_distr::{Distribution, Exp1, Zipf};
 
+use super::ids::{PodId, VersionId};
 use super::spec::{RateProfile, TrafficSpec, UserDistribution};
 use crate::engine::{RngStream, SimDuration, SimTime, StreamName};
 
@@ -23,12 +24,17 @@ pub struct Request {
     pub idempotent: bool,
     /// Endpoints tried so far.
     pub attempts: u8,
-    /// The last endpoint tried (`u32::MAX`: none), so a retry goes elsewhere.
-    pub last_pod: u32,
-    /// A synthetic request (smoke test) for this version id + 1 (0: a real client's). Only
-    /// the monitor sees its outcome.
-    pub synthetic_for: u16,
+    /// The last endpoint tried (`None`: not sent anywhere yet), so a retry goes elsewhere.
+    pub last_pod: Option<PodId>,
+    /// A synthetic request (smoke test) for this version (`None`: a real client's). Only the
+    /// monitor sees its outcome.
+    pub synthetic_for: Option<VersionId>,
 }
+
+// A request is copied into worker slots and accept queues on every hop: keep it small. It was
+// 32 bytes with `u32::MAX` / "version + 1" sentinels; the two `Option`s cost 8 bytes (no
+// niche in the id newtypes), with no measurable change in `cargo bench --bench throughput`.
+const _: () = assert!(std::mem::size_of::<Request>() <= 40);
 
 /// Generates arrivals one at a time (the world keeps exactly one pending arrival event).
 pub struct TrafficSource {
@@ -113,8 +119,8 @@ impl TrafficSource {
             luck: crate::engine::stream_seed(self.synthetic, "smoke"),
             idempotent: true,
             attempts: 0,
-            last_pod: u32::MAX,
-            synthetic_for: 0,
+            last_pod: None,
+            synthetic_for: None,
         }
     }
 
@@ -132,8 +138,8 @@ impl TrafficSource {
             luck: rand::RngCore::next_u64(&mut self.service),
             idempotent,
             attempts: 0,
-            last_pod: u32::MAX,
-            synthetic_for: 0,
+            last_pod: None,
+            synthetic_for: None,
         }
     }
 }
@@ -263,5 +269,12 @@ mod tests {
                 assert!(src.make_request(t).user < 1000);
             }
         }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn probe() {
+        eprintln!("SIZE {}", std::mem::size_of::<super::Request>());
     }
 }

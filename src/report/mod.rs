@@ -1,8 +1,11 @@
 //! Reporting: turns a finished run into files and text. It reads results only.
 //!
-//! Files are written atomically: each goes to a temporary file beside its target and is
-//! renamed into place only after every file of the run was written, so a failed or interrupted
-//! run never leaves a half-written `summary.json` for a CI job to misread.
+//! A run's files are one set: they are written into a staging folder beside the output folder,
+//! and the staging folder then replaces the output folder (two renames in the same parent), so
+//! `summary.json` and `timeseries.csv` always come from the same run and a failed or
+//! interrupted run never leaves a half-written file for a CI job to misread. The output folder
+//! is checked (created, written, renamed into) before the simulation starts, so a long run is
+//! never thrown away for want of a writable folder.
 
 mod csv;
 mod plan;
@@ -25,62 +28,185 @@ pub fn summary_json(run: &RunOutput) -> String {
     s
 }
 
-/// Writes `files` (name, contents) into `dir` atomically; returns the paths written.
-pub fn write_atomically(dir: &Path, files: &[(&str, String)]) -> io::Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir)?;
-    let mut staged = Vec::new();
-    let result = (|| {
+/// The files a run writes; a folder holding anything else is not replaced.
+pub const RUN_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
+
+/// A run's output folder, checked before the simulation and replaced as a whole after it.
+#[derive(Debug)]
+pub struct OutputSet {
+    dir: PathBuf,
+    staging: PathBuf,
+    retired: PathBuf,
+    committed: bool,
+}
+
+fn refuse(msg: String) -> io::Error {
+    io::Error::other(msg)
+}
+
+impl OutputSet {
+    /// Checks that `dir` can receive a run's files: it is new, empty or holds only a previous
+    /// run's files, and its parent accepts a staging folder that can be written. Keeps the
+    /// staging folder for [`OutputSet::commit`] (it is removed if the set is dropped).
+    pub fn prepare(dir: &Path) -> io::Result<OutputSet> {
+        let name = dir
+            .file_name()
+            .filter(|n| *n != "." && *n != "..")
+            .ok_or_else(|| {
+                refuse(
+                    "the output folder needs a name of its own (rollsim replaces it as a whole)"
+                        .into(),
+                )
+            })?
+            .to_string_lossy()
+            .into_owned();
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(refuse("it exists and is not a folder".into()));
+            }
+            let mut others: Vec<String> = fs::read_dir(dir)?
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<io::Result<_>>()?;
+            others.retain(|n| !RUN_FILES.contains(&n.as_str()));
+            others.sort();
+            if let Some(first) = others.first() {
+                return Err(refuse(format!(
+                    "it holds files rollsim did not write ({first}{}); rollsim replaces its output folder as a whole",
+                    if others.len() > 1 { ", …" } else { "" }
+                )));
+            }
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent)?;
+        let pid = std::process::id();
+        let staging = parent.join(format!(".{name}.rollsim-{pid}.tmp"));
+        let retired = parent.join(format!(".{name}.rollsim-{pid}.old"));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging)?;
+        let set = OutputSet {
+            dir: dir.to_path_buf(),
+            staging,
+            retired,
+            committed: false,
+        };
+        // Prove the staging folder takes a file before any simulated second is spent.
+        let probe = set.staging.join(".probe");
+        fs::File::create(&probe)?.write_all(b"rollsim")?;
+        fs::remove_file(&probe)?;
+        Ok(set)
+    }
+
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `files` (name, contents) into the staging folder, then puts it in the output
+    /// folder's place; returns the paths of the files as they now are.
+    pub fn commit(mut self, files: &[(&str, String)]) -> io::Result<Vec<PathBuf>> {
         for (name, contents) in files {
-            let target = dir.join(name);
-            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-            let mut f = fs::File::create(&tmp)?;
-            staged.push((tmp.clone(), target));
+            let mut f = fs::File::create(self.staging.join(name))?;
             f.write_all(contents.as_bytes())?;
             f.sync_all()?;
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (tmp, _) in &staged {
-            let _ = fs::remove_file(tmp);
+        let had_previous = self.dir.exists();
+        if had_previous {
+            let _ = fs::remove_dir_all(&self.retired);
+            fs::rename(&self.dir, &self.retired)?;
         }
-        return Err(e);
+        if let Err(e) = fs::rename(&self.staging, &self.dir) {
+            if had_previous {
+                let _ = fs::rename(&self.retired, &self.dir);
+            }
+            return Err(e);
+        }
+        self.committed = true;
+        if had_previous {
+            let _ = fs::remove_dir_all(&self.retired);
+        }
+        Ok(files.iter().map(|(n, _)| self.dir.join(n)).collect())
     }
-    let mut written = Vec::new();
-    for (tmp, target) in staged {
-        fs::rename(&tmp, &target)?;
-        written.push(target);
-    }
-    Ok(written)
 }
 
-/// Writes `summary.json` and `timeseries.csv` for `run` into `dir`.
+impl Drop for OutputSet {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// The files of `run`: `summary.json` and `timeseries.csv`.
+pub fn run_files(run: &RunOutput) -> Vec<(&'static str, String)> {
+    vec![
+        ("summary.json", summary_json(run)),
+        ("timeseries.csv", timeseries_csv(run)),
+    ]
+}
+
+/// Writes `summary.json` and `timeseries.csv` for `run` into `dir`, replacing a previous
+/// run's files as a set.
 pub fn write_run(dir: &Path, run: &RunOutput) -> io::Result<Vec<PathBuf>> {
-    write_atomically(
-        dir,
-        &[
-            ("summary.json", summary_json(run)),
-            ("timeseries.csv", timeseries_csv(run)),
-        ],
-    )
+    OutputSet::prepare(dir)?.commit(&run_files(run))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn atomic_write_leaves_no_temporary_files() {
-        let dir = std::env::temp_dir().join(format!("rollsim-atomic-{}", std::process::id()));
-        let written =
-            write_atomically(&dir, &[("a.txt", "one".into()), ("b.txt", "two".into())]).unwrap();
-        assert_eq!(written.len(), 2);
-        let names: Vec<String> = fs::read_dir(&dir)
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-        assert_eq!(fs::read_to_string(dir.join("b.txt")).unwrap(), "two");
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn a_set_replaces_the_previous_set_and_leaves_nothing_behind() {
+        let root = std::env::temp_dir().join(format!("rollsim-set-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let dir = root.join("out");
+        let files = |a: &str| {
+            vec![
+                ("summary.json", a.to_string()),
+                ("timeseries.csv", a.into()),
+            ]
+        };
+        OutputSet::prepare(&dir)
+            .unwrap()
+            .commit(&files("one"))
+            .unwrap();
+        // A run that fails after preparing leaves the previous set untouched.
+        drop(OutputSet::prepare(&dir).unwrap());
+        assert_eq!(fs::read_to_string(dir.join("summary.json")).unwrap(), "one");
+        let written = OutputSet::prepare(&dir)
+            .unwrap()
+            .commit(&files("two"))
+            .unwrap();
+        assert_eq!(written.len(), 2);
+        assert_eq!(
+            fs::read_to_string(dir.join("timeseries.csv")).unwrap(),
+            "two"
+        );
+        assert_eq!(names(&dir), ["summary.json", "timeseries.csv"]);
+        assert_eq!(names(&root), ["out"], "no staging or retired folder left");
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_folder_with_other_files_is_not_replaced() {
+        let dir = std::env::temp_dir().join(format!("rollsim-set-other-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let e = OutputSet::prepare(&dir).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        assert!(OutputSet::prepare(Path::new(".")).is_err());
         fs::remove_dir_all(dir).unwrap();
     }
 }

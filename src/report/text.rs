@@ -28,6 +28,11 @@ fn secs(s: Option<f64>) -> String {
     s.map_or("—".into(), |s| format!("{s:.1} s"))
 }
 
+/// A latency in ms with one decimal, or "—" when it is missing (nothing succeeded).
+fn ms(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.1}"))
+}
+
 /// The run summary for people.
 pub fn summary_text(s: &Summary) -> String {
     let mut o = String::new();
@@ -61,11 +66,20 @@ pub fn summary_text(s: &Summary) -> String {
         let _ = writeln!(o, "  failed by cause: {}", causes.join(", "));
     }
     let l = &s.latency_ms;
-    let _ = writeln!(
-        o,
-        "latency    mean {:.1} ms, p50 {:.1}, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1} (successful responses)",
-        l.mean, l.p50, l.p90, l.p99, l.p999, l.max
-    );
+    if l.mean.is_none() {
+        let _ = writeln!(o, "latency    — (no successful response)");
+    } else {
+        let _ = writeln!(
+            o,
+            "latency    mean {} ms, p50 {}, p90 {}, p99 {}, p99.9 {}, max {} (successful responses)",
+            ms(l.mean),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max)
+        );
+    }
     let ro = &s.rollout;
     let mut line = format!(
         "rollout    {}: start {}, end {}, duration {}",
@@ -90,7 +104,7 @@ pub fn summary_text(s: &Summary) -> String {
     let e = &s.exposure;
     let _ = writeln!(
         o,
-        "exposure   {:.1} s with two versions serving; {} of {} users served by both, {} by the new version ({} flapped); new version's peak share {:.0}%",
+        "exposure   {:.1} s with two versions serving; {} of {} users met both in that time, {} met the new version ({} flapped); new version's peak share {:.0}%",
         e.mixed_version_s,
         thousands(e.users_both_versions),
         thousands(e.users_total),
@@ -98,6 +112,22 @@ pub fn summary_text(s: &Summary) -> String {
         thousands(e.users_flapped),
         e.max_new_traffic_share * 100.0
     );
+    if let Some(f) = &s.flag {
+        let mut line = format!(
+            "flag       {} {}: start {}, end {} (every SDK at 100%), duration {}, {:.1} s with the path on for some users only, {} users exposed",
+            f.key,
+            f.outcome,
+            secs(f.start_s),
+            secs(f.end_s),
+            secs(f.duration_s),
+            f.mixed_version_s,
+            thousands(f.users_exposed)
+        );
+        if let Some(t) = f.killed_at_s {
+            let _ = write!(line, ", killed at {t:.1} s");
+        }
+        let _ = writeln!(o, "{line}");
+    }
     if e.bad_requests > 0 {
         let _ = writeln!(
             o,
@@ -118,11 +148,11 @@ pub fn summary_text(s: &Summary) -> String {
         }
         let _ = writeln!(
             o,
-            "  {name:<8} {} requests, {} failed ({}), p99 {:.1} ms",
+            "  {name:<8} {} requests, {} failed ({}), p99 {} ms",
             thousands(v.requests),
             thousands(v.failed),
             pct(v.failed, v.requests),
-            v.latency_ms.p99
+            ms(v.latency_ms.p99)
         );
     }
     o

@@ -7,6 +7,8 @@
 //! grace period, whichever is longer). Whatever is still in flight after that is counted as
 //! `in_flight_at_end`, so every request that arrived is accounted for exactly once.
 
+mod budget;
+mod calls;
 mod flags;
 mod requests;
 mod rollout;
@@ -14,11 +16,15 @@ mod rollout;
 use crate::analysis::Monitor;
 use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
 use crate::metrics::{Recorder, Summary};
-use crate::model::{Balancer, Cluster, ModelEvent, Request, Schedule, TrafficSource};
+use crate::model::{
+    Balancer, Cluster, Ctx, Dependencies, DependencyStats, ModelEvent, Request, Schedule,
+    TrafficSource,
+};
 use crate::scenario::Scenario;
 use crate::strategy::Controller;
 
-pub use rollout::RolloutRecord;
+pub use crate::metrics::RolloutRecord;
+pub use budget::{Budget, RunError};
 
 /// Everything that can happen in a run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -67,6 +73,9 @@ pub enum Event {
     },
 }
 
+// Every pending event sits in the heap: keep it small (24 bytes, with `CallDone` included).
+const _: () = assert!(std::mem::size_of::<Event>() <= 24);
+
 impl Schedule for EventQueue<Event> {
     fn schedule(&mut self, at: SimTime, event: ModelEvent) {
         EventQueue::schedule(self, at, Event::Model(event));
@@ -81,6 +90,8 @@ pub struct RunOutput {
     pub metrics: Recorder,
     /// Version names by id (the time series' version column).
     pub version_names: Vec<String>,
+    /// Each registered dependency's name and totals, by id (empty without dependencies).
+    pub dependencies: Vec<(String, DependencyStats)>,
 }
 
 /// One run of a scenario.
@@ -99,17 +110,30 @@ pub struct Simulation {
     flag_rules: Vec<crate::flags::FlagRules>,
     flag_run: Option<crate::analysis::AnalysisRun>,
     dropped: Vec<Request>,
+    /// Dependencies requests call after the application's work (none unless registered).
+    deps: Dependencies,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
     scenario: Scenario,
     traffic_end: SimTime,
+    /// Arrivals stop at `traffic_end`; requests in flight may finish until this.
+    hard_end: SimTime,
+    /// The end condition has been met: no further event will be processed.
+    done: bool,
+    meter: budget::Meter,
 }
 
 impl Simulation {
     /// Builds the world for `scenario`: the initial fleet Ready and warm behind the balancer,
     /// the first arrival, the rollout and the metric buckets scheduled.
     pub fn new(scenario: &Scenario) -> Self {
+        Self::with_controller(scenario, scenario.build_controller())
+    }
+
+    /// Like [`Simulation::new`] with a given rollout controller instead of the scenario's
+    /// (tests; tools that drive a custom policy).
+    pub fn with_controller(scenario: &Scenario, controller: Box<dyn Controller>) -> Self {
         let seed = scenario.seed;
         let mut cluster = Cluster::new(
             scenario.cluster.clone(),
@@ -123,7 +147,6 @@ impl Simulation {
             scenario.versions.len(),
             seed,
         );
-        let controller = scenario.build_controller();
         lb.set_weights(controller.initial_weights());
         let initial = scenario.deployment.initial;
         let rs = cluster.create_replica_set(initial, 1);
@@ -171,14 +194,25 @@ impl Simulation {
             flag_rules: vec![crate::flags::FlagRules::DARK],
             flag_run: None,
             dropped: Vec::new(),
+            deps: Dependencies::new(scenario.versions.len()),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
             traffic_end: scenario.traffic.end,
+            hard_end: scenario.traffic.end,
+            done: false,
+            meter: budget::Meter::new(Budget::default()),
             scenario: scenario.clone(),
         };
+        sim.hard_end = sim.traffic_end + sim.drain_limit();
         sim.schedule_flag();
         sim
+    }
+
+    /// Replaces the default event [`Budget`].
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.meter = budget::Meter::new(budget);
+        self
     }
 
     /// How long requests may still finish after arrivals stop.
@@ -196,20 +230,73 @@ impl Simulation {
             + SimDuration::from_secs(1)
     }
 
-    /// Runs to the end and returns the outputs.
-    pub fn run(mut self) -> RunOutput {
-        let hard_end = self.traffic_end + self.drain_limit();
-        let mut end = self.traffic_end;
-        while let Some(t) = self.queue.peek_time() {
-            if t > hard_end || (t >= self.traffic_end && self.in_flight == 0) {
+    /// The simulated time of the last event processed.
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    /// When arrivals stop (the scenario's duration): what a progress bar counts towards. A
+    /// drain of at most the client timeout or the longest grace period follows.
+    pub fn traffic_end(&self) -> SimTime {
+        self.traffic_end
+    }
+
+    /// Processes the next event. Returns its time, or `None` once the run has reached its end
+    /// (arrivals over and nothing in flight, or the drain limit passed); then call
+    /// [`Simulation::finish`]. An error if the event budget is exceeded.
+    pub fn step(&mut self) -> Result<Option<SimTime>, RunError> {
+        self.advance(SimTime::MAX, 1)
+    }
+
+    /// Processes every event up to and including simulated time `t` (for progress reports:
+    /// call it with growing `t`). Returns whether the run goes on after `t`.
+    pub fn step_until(&mut self, t: SimTime) -> Result<bool, RunError> {
+        self.advance(t, u64::MAX)?;
+        Ok(!self.done)
+    }
+
+    /// Runs to the end and returns the outputs, or the reason it could not finish.
+    pub fn run(mut self) -> Result<RunOutput, RunError> {
+        self.advance(SimTime::MAX, u64::MAX)?;
+        Ok(self.finish())
+    }
+
+    /// The one event loop (`step`, `step_until` and `run` share it, so the per-event dispatch
+    /// has a single call site and inlines): processes up to `max_events` events no later than
+    /// `until`, stopping early at the run's end. Returns the time of the last event processed.
+    fn advance(&mut self, until: SimTime, max_events: u64) -> Result<Option<SimTime>, RunError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut last = None;
+        let mut left = max_events;
+        while left > 0 {
+            let Some(t) = self.queue.peek_time() else {
+                self.done = true;
+                break;
+            };
+            if t > self.hard_end || (t >= self.traffic_end && self.in_flight == 0) {
+                self.done = true;
+                break;
+            }
+            if t > until {
                 break;
             }
             let (now, event) = self.queue.pop().expect("peeked");
-            end = now.max(end);
+            self.meter.charge(now, self.queue.processed(), &event)?;
             self.dispatch(now, event);
             self.after_event(now);
+            last = Some(now);
+            left -= 1;
         }
-        let end = end.max(self.traffic_end);
+        Ok(last)
+    }
+
+    /// Closes the run where it stands: whatever is still in flight counts as
+    /// `in_flight_at_end`, the last metrics bucket closes, the summary is assembled.
+    pub fn finish(mut self) -> RunOutput {
+        // The clock is the time of the last event processed.
+        let end = self.queue.now().max(self.traffic_end);
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
@@ -222,6 +309,12 @@ impl Simulation {
                 .versions
                 .iter()
                 .map(|v| v.name.clone())
+                .collect(),
+            dependencies: self
+                .deps
+                .list
+                .iter()
+                .map(|d| (d.spec().name.clone(), d.stats()))
                 .collect(),
         }
     }
@@ -242,7 +335,7 @@ impl Simulation {
             }
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::Flag(change) => self.flag_change(now, change),
-            Event::FlagSync { pod, rev } => self.flag_sync(pod, rev),
+            Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
             Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
@@ -256,20 +349,23 @@ impl Simulation {
     }
 
     fn model_event(&mut self, now: SimTime, event: ModelEvent) {
-        let q = &mut self.queue;
+        // Built only in the arms that need it: the service completions are the hot ones.
+        macro_rules! ctx {
+            () => {
+                &mut Ctx::new(now, &mut self.queue, &mut self.dropped)
+            };
+        }
         match event {
-            ModelEvent::ServiceDone { pod, slot, epoch } => {
-                self.service_done(now, pod, slot, epoch)
-            }
-            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, now, q),
+            // A phase of a request ended: handled below, after the dependency's own part.
+            ModelEvent::ServiceDone { .. } => {}
+            ModelEvent::CallDone { dep, .. } => self.call_done(now, dep),
+            ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx!()),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
-            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, now, q),
-            ModelEvent::Crash { pod, epoch } => {
-                self.cluster.crash(pod, epoch, now, q, &mut self.dropped)
-            }
+            ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx!()),
+            ModelEvent::Crash { pod, epoch } => self.cluster.crash(pod, epoch, ctx!()),
             ModelEvent::MinReadyElapsed(p) => self.cluster.min_ready_elapsed(p, now),
-            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, now, q, &mut self.dropped),
-            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, now, q, &mut self.dropped),
+            ModelEvent::PreStopDone(p) => self.cluster.sigterm(p, ctx!()),
+            ModelEvent::GraceExpired(p) => self.cluster.grace_expired(p, ctx!()),
             ModelEvent::EndpointUpdate {
                 pod,
                 generation,
@@ -279,6 +375,14 @@ impl Simulation {
                 let update = self.lb.apply_update(pod, version, generation, serving, now);
                 self.lb_updated(now, pod, generation, update);
             }
+        }
+        // One call site, so the hot path inlines it.
+        if let ModelEvent::ServiceDone { pod, slot, epoch }
+        | ModelEvent::CallDone {
+            pod, slot, epoch, ..
+        } = event
+        {
+            self.service_done(now, pod, slot, epoch);
         }
         self.handle_dropped(now);
     }
@@ -301,17 +405,6 @@ impl Simulation {
         }
     }
 
-    /// Versions receiving traffic at the balancer, plus a flag's variant while the flag is on
-    /// for some users but not all (its own mixed-version window).
-    pub(super) fn recount_serving_versions(&mut self, now: SimTime) {
-        let rules = self.flag_rules.last().expect("dark rules at revision 0");
-        let partial = !rules.killed
-            && (rules.internal || rules.beta || rules.percent > 0.0)
-            && rules.percent < 100.0;
-        let n = self.lb.versions_receiving_traffic() + usize::from(partial && self.flag.is_some());
-        self.metrics.serving_versions(now, n);
-    }
-
     /// Book-keeping after every event: wake the controller if the cluster changed, show pod
     /// count changes to the metrics.
     fn after_event(&mut self, now: SimTime) {
@@ -326,5 +419,34 @@ impl Simulation {
             self.cluster.census_dirty = false;
             self.metrics.census(now, self.cluster.census());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stepping_in_slices_gives_the_same_run_as_run() {
+        let text = std::fs::read_to_string("scenarios/rolling-no-prestop.toml").unwrap();
+        let scenario = Scenario::parse("rolling-no-prestop.toml", "r", &text).unwrap();
+        let whole = Simulation::new(&scenario).run().unwrap();
+        let mut sim = Simulation::new(&scenario);
+        let mut t = SimTime::ZERO;
+        let mut slices = 0;
+        while sim.step_until(t).unwrap() {
+            assert!(sim.now() <= t);
+            t += SimDuration::from_secs(7);
+            slices += 1;
+        }
+        assert!(slices > sim.traffic_end().as_secs_f64() as u32 / 7);
+        assert_eq!(sim.step().unwrap(), None, "a finished run stays finished");
+        let sliced = sim.finish();
+        let json = |o: &RunOutput| serde_json::to_string(&o.summary).unwrap();
+        assert_eq!(json(&whole), json(&sliced));
+        assert_eq!(
+            crate::report::timeseries_csv(&whole),
+            crate::report::timeseries_csv(&sliced)
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    draw_service, Accept, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
+    draw_service, Accept, Ctx, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
 };
 
 impl Simulation {
@@ -25,7 +25,7 @@ impl Simulation {
         gap: SimDuration,
     ) {
         let mut request = self.traffic.synthetic_request(now);
-        request.synthetic_for = version.0 + 1;
+        request.synthetic_for = Some(version);
         self.in_flight += 1;
         if left > 0 {
             self.queue.schedule(
@@ -61,7 +61,7 @@ impl Simulation {
             let pick = self.lb.pick(&request, &self.cluster.pods, now);
             let pod = match pick {
                 Pick::NoEndpoint => {
-                    if request.attempts == 0 && request.synthetic_for == 0 {
+                    if request.attempts == 0 && request.synthetic_for.is_none() {
                         self.metrics.arrival(now, request.user, None);
                     }
                     let version = last_version(&request, self);
@@ -71,16 +71,20 @@ impl Simulation {
                 Pick::Endpoint(p) => p,
             };
             let version = self.cluster.pods[pod.index()].version;
-            if request.attempts == 0 && request.synthetic_for == 0 {
-                let variant = self.variant_for(pod, request.user);
+            let variant = self.variant_for(pod, request.user);
+            if request.attempts == 0 && request.synthetic_for.is_none() {
                 self.metrics.arrival(now, request.user, Some(variant));
             }
             request.attempts = request.attempts.saturating_add(1);
-            request.last_pod = pod.0;
-            let (accept, slot) = self.cluster.pods[pod.index()].offer(request);
+            request.last_pod = Some(pod);
+            let accept = self.cluster.pods[pod.index()].offer(request);
+            if accept != Accept::Refused && request.synthetic_for.is_none() {
+                // Exposure counts at routing: a pod of the variant accepted the request.
+                self.metrics.handled(request.user, variant);
+            }
             match accept {
-                Accept::Serving => {
-                    self.start_service(pod, slot.expect("serving has a slot"), &request, now);
+                Accept::Serving(slot) => {
+                    self.start_service(pod, slot, &request, now);
                     return;
                 }
                 Accept::Queued => return,
@@ -95,7 +99,7 @@ impl Simulation {
                         self.fail(now, &request, Some(version), cause);
                         return;
                     }
-                    if request.synthetic_for == 0 {
+                    if request.synthetic_for.is_none() {
                         self.metrics.retry();
                     }
                 }
@@ -116,7 +120,13 @@ impl Simulation {
         );
     }
 
+    /// A phase of the request in `pod`'s `slot` ended (the application's work, or a call):
+    /// it moves on to its next call if it has one, else it completes and frees the worker.
     pub(super) fn service_done(&mut self, now: SimTime, pod: PodId, slot: u32, epoch: u32) {
+        // One predictable branch when no dependency is registered.
+        if self.deps.any() && self.next_phase(now, pod, slot, epoch) {
+            return;
+        }
         let p = &mut self.cluster.pods[pod.index()];
         let pod_version = p.version;
         let Some((request, outcome, version)) = p.finish(slot, epoch) else {
@@ -132,11 +142,14 @@ impl Simulation {
             (_, None, ServiceOutcome::AppError) => {
                 self.fail(now, &request, Some(version), FailCause::AppError)
             }
+            (_, None, ServiceOutcome::Failed(cause)) => {
+                self.fail(now, &request, Some(version), cause)
+            }
             (_, None, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
                 // The client also waits for each attempt's connect and proxy hop.
                 let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
-                if request.synthetic_for == 0 {
+                if request.synthetic_for.is_none() {
                     self.metrics.ok(now, request.user, version, latency);
                 }
                 self.monitor.record(now, version.index(), Some(latency));
@@ -155,8 +168,11 @@ impl Simulation {
                 }
             }
         }
-        self.cluster
-            .maybe_exit_after_drain(pod, now, &mut self.queue, &mut self.dropped);
+        // Only a pod that got SIGTERM can exit after draining.
+        if self.cluster.pods[pod.index()].sigterm {
+            let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
+            self.cluster.maybe_exit_after_drain(pod, ctx);
+        }
     }
 
     /// Requests a pod dropped without a response (killed, or exited on SIGTERM): a proxy that
@@ -167,12 +183,14 @@ impl Simulation {
         }
         let dropped = std::mem::take(&mut self.dropped);
         for request in &dropped {
-            let pod = PodId(request.last_pod);
-            self.lb.record_failure(request, pod, now);
+            // A dropped request was held by a pod, so it always has one.
+            if let Some(pod) = request.last_pod {
+                self.lb.record_failure(request, pod, now);
+            }
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {
-                if request.synthetic_for == 0 {
+                if request.synthetic_for.is_none() {
                     self.metrics.retry();
                 }
                 self.route(*request, now, FailCause::ResetOnShutdown);
@@ -197,7 +215,7 @@ impl Simulation {
         cause: FailCause,
     ) {
         self.in_flight -= 1;
-        if request.synthetic_for == 0 {
+        if request.synthetic_for.is_none() {
             self.metrics.failed(at, request.user, version, cause);
         }
         let slot = version.map_or(self.scenario.versions.len(), |v| v.index());
@@ -221,5 +239,7 @@ impl Simulation {
 }
 
 fn last_version(request: &Request, sim: &Simulation) -> Option<VersionId> {
-    (request.last_pod != u32::MAX).then(|| sim.cluster.pods[request.last_pod as usize].version)
+    request
+        .last_pod
+        .map(|p| sim.cluster.pods[p.index()].version)
 }

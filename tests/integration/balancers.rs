@@ -27,7 +27,7 @@ fn variant(name: &str, edits: &[(&str, &str)]) -> String {
 fn run(text: &str, seed: u64) -> Value {
     let mut s = Scenario::parse("variant.toml", "variant", text).expect("scenario parses");
     s.seed = seed;
-    serde_json::to_value(Simulation::new(&s).run().summary).unwrap()
+    serde_json::to_value(Simulation::new(&s).run().expect("the run finishes").summary).unwrap()
 }
 
 const NGINX: &str = "preset = \"nginx\"";

@@ -9,6 +9,8 @@ mod determinism;
 mod diagnostics;
 mod errors;
 mod faults;
+mod metrics;
+mod outputs;
 mod plan;
 mod properties;
 mod queueing;

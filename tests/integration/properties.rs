@@ -73,7 +73,9 @@ impl ScenarioText {
     }
 
     fn run(&self) -> RunOutput {
-        Simulation::new(&self.parse()).run()
+        Simulation::new(&self.parse())
+            .run()
+            .expect("the run finishes")
     }
 }
 
@@ -489,7 +491,7 @@ proptest! {
         let scenario = text.parse();
         let (replicas, _, unavailable) = resolved_fenceposts(&scenario).expect("rolling");
         prop_assert_eq!(unavailable, 0);
-        let run = Simulation::new(&scenario).run();
+        let run = Simulation::new(&scenario).run().expect("the run finishes");
         let c = &run.summary.capacity;
         prop_assert!(
             c.min_ready_pods >= replicas,
@@ -503,7 +505,7 @@ proptest! {
     #[test]
     fn strategies_respect_their_pod_ceilings(text in any_scenario()) {
         let scenario = text.parse();
-        let run = Simulation::new(&scenario).run();
+        let run = Simulation::new(&scenario).run().expect("the run finishes");
         let c = &run.summary.capacity;
         if let Some((replicas, surge, _)) = resolved_fenceposts(&scenario) {
             prop_assert!(

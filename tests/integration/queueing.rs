@@ -197,7 +197,9 @@ version = "v1"
 /// Simulates M/M/c at utilisation `rho` for `secs` seconds and checks it against theory.
 fn check_mmc(c: u32, rho: f64, secs: u64) {
     let lambda = rho * f64::from(c) * MU;
-    let run = Simulation::new(&mmc_scenario(c, lambda, secs)).run();
+    let run = Simulation::new(&mmc_scenario(c, lambda, secs))
+        .run()
+        .expect("the run finishes");
     let s = &run.summary;
     let expected = lambda * secs as f64;
     assert!(
@@ -213,7 +215,10 @@ fn check_mmc(c: u32, rho: f64, secs: u64) {
 
     let mean_theory = mean_sojourn(c, lambda) * 1e3;
     let p99_theory = sojourn_quantile(c, lambda, 0.99) * 1e3;
-    let (mean, p99) = (s.latency_ms.mean, s.latency_ms.p99);
+    let (mean, p99) = (
+        s.latency_ms.mean.expect("successful responses"),
+        s.latency_ms.p99.expect("successful responses"),
+    );
     let mean_err = mean / mean_theory - 1.0;
     let p99_err = p99 / p99_theory - 1.0;
     eprintln!(

@@ -120,7 +120,7 @@ proptest! {
             if let Ok(s) = Scenario::parse("mangled.toml", "mangled", &text) {
                 // Run only what finishes quickly; the rest is covered by the --force guard.
                 if s.expected_requests() < 200_000.0 && s.traffic.end.as_secs_f64() <= 900.0 {
-                    let out = Simulation::new(&s).run();
+                    let out = Simulation::new(&s).run().expect("the run finishes");
                     let r = &out.summary.requests;
                     assert_eq!(r.total, r.ok + r.failed);
                 }

@@ -115,3 +115,73 @@ fn rolling_without_room_to_surge_stalls_and_is_rolled_back() {
     assert_eq!(u(&s, &["versions", "v2", "requests"]), 0);
     assert_eq!(u(&s, &["capacity", "min_ready_pods"]), 12);
 }
+
+const SEEDS: [&str; 3] = ["1", "2", "3"];
+
+#[test]
+fn flag_kill_switch_fires_after_real_users_and_is_the_fastest_rollback() {
+    for seed in SEEDS {
+        let (flag, _) = run_scenario("flag-kill-switch", &["--seed", seed]);
+        assert_eq!(flag["rollout"]["outcome"], "aborted", "seed {seed}");
+        // The 10 % step is published at 90 s; internal users alone never give the analysis
+        // its 100 requests, so the kill comes at a measurement after it.
+        let killed = f(&flag, &["flag", "killed_at_s"]);
+        assert!(killed >= 100.0, "seed {seed}: killed at {killed} s");
+        assert!(
+            u(&flag, &["exposure", "users_exposed"]) > 400,
+            "seed {seed}: real users, not only the 200 internal ones, met the path"
+        );
+        // Streaming SDKs: the path's last answer comes within a second of the kill, before
+        // any deployment strategy's rollback of the same kind of bad release.
+        let kill = f(&flag, &["rollout", "rollback_s"]);
+        assert!(kill < 1.0, "seed {seed}: rollback_s {kill}");
+        for other in ["canary-bad-release", "blue-green-bad-release"] {
+            let (s, _) = run_scenario(other, &["--seed", seed]);
+            let theirs = f(&s, &["rollout", "rollback_s"]);
+            assert!(
+                kill < theirs,
+                "seed {seed}: kill {kill} s vs {other} {theirs} s"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_polling_sdk_delays_the_kill_by_up_to_its_interval() {
+    for seed in SEEDS {
+        let (polling, _) = run_scenario("flag-kill-switch-polling", &["--seed", seed]);
+        let (streaming, _) = run_scenario("flag-kill-switch", &["--seed", seed]);
+        assert_eq!(polling["rollout"]["outcome"], "aborted", "seed {seed}");
+        assert!(
+            f(&polling, &["flag", "killed_at_s"]) >= 100.0,
+            "seed {seed}"
+        );
+        let slow = f(&polling, &["rollout", "rollback_s"]);
+        assert!(
+            slow > 10.0 && slow <= 30.0,
+            "seed {seed}: rollback_s {slow}"
+        );
+        assert!(slow > 10.0 * f(&streaming, &["rollout", "rollback_s"]));
+    }
+}
+
+#[test]
+fn blue_green_bad_release_exposes_everyone_in_its_window_a_fifth_of_users() {
+    for seed in SEEDS {
+        let (s, _) = run_scenario("blue-green-bad-release", &["--seed", seed]);
+        assert_eq!(s["rollout"]["outcome"], "aborted", "seed {seed}");
+        // All traffic went to v2 between the switch and the switch back ...
+        assert_eq!(f(&s, &["exposure", "max_new_traffic_share"]), 1.0);
+        // ... which lasted about 10 s: some fifth of the users were exposed, not all.
+        let exposed = u(&s, &["exposure", "users_exposed"]) as f64;
+        let share = exposed / u(&s, &["exposure", "users_total"]) as f64;
+        assert!((0.1..0.35).contains(&share), "seed {seed}: {share:.3}");
+        // One in five of v2's requests failed.
+        let failed = u(&s, &["exposure", "bad_failed"]) as f64;
+        let ratio = failed / u(&s, &["exposure", "bad_requests"]) as f64;
+        assert!((0.15..0.25).contains(&ratio), "seed {seed}: {ratio:.3}");
+        // A canary of the same release exposes a small fraction of that.
+        let (canary, _) = run_scenario("canary-bad-release", &["--seed", seed]);
+        assert!(u(&canary, &["exposure", "users_exposed"]) as f64 * 5.0 < exposed);
+    }
+}

@@ -357,8 +357,8 @@ impl Balancer {
         let (old, worker) = self.worker_of(request);
         let g = if old { &mut self.old } else { &mut self.cur };
         let rng = &mut self.rng;
-        let version = if request.synthetic_for > 0 {
-            Some(usize::from(request.synthetic_for - 1))
+        let version = if let Some(v) = request.synthetic_for {
+            Some(v.index())
         } else {
             match &g.weights {
                 None => None,
@@ -384,7 +384,7 @@ impl Balancer {
         // scan for a usable one; failing that, any non-excluded endpoint (panic mode).
         for _ in 0..8 {
             let p = g.choose(self.spec.policy, version, worker, pool_len, pods, rng);
-            if p.0 != exclude && usable(g, p, rng) {
+            if Some(p) != exclude && usable(g, p, rng) {
                 return Pick::Endpoint(p);
             }
         }
@@ -392,7 +392,7 @@ impl Balancer {
         let mut fallback = None;
         for i in 0..pool_len {
             let p = g.pool(version)[(start + i) % pool_len];
-            if p.0 == exclude {
+            if Some(p) == exclude {
                 continue;
             }
             if usable(g, p, rng) {
@@ -411,7 +411,7 @@ impl Balancer {
     /// An ALB target group with registered targets but none healthy routes to all of them
     /// ("fail open", `target-group-health-checks.md`); a group with no registered target, or
     /// only `initial` ones, answers 503.
-    fn fail_open(&mut self, version: Option<usize>, exclude: u32) -> Pick {
+    fn fail_open(&mut self, version: Option<usize>, exclude: Option<PodId>) -> Pick {
         let pick_from = |list: &[PodId], rng: &mut RngStream| match list.len() {
             0 => None,
             n => Some(list[rng.index(n)]),
@@ -432,7 +432,7 @@ impl Balancer {
             }
         };
         match p {
-            Some(p) if p.0 != exclude => Pick::Endpoint(p),
+            Some(p) if Some(p) != exclude => Pick::Endpoint(p),
             _ => Pick::NoEndpoint,
         }
     }

@@ -72,8 +72,8 @@ pub(super) fn req() -> Request {
         luck: 0,
         idempotent: true,
         attempts: 0,
-        last_pod: u32::MAX,
-        synthetic_for: 0,
+        last_pod: None,
+        synthetic_for: None,
     }
 }
 
@@ -152,7 +152,7 @@ fn retries_avoid_the_last_endpoint_and_ejected_ones() {
     let ps = pods(2);
     let mut lb = lb_with(LbPolicy::Random, 2, 1);
     let mut r = req();
-    r.last_pod = 0;
+    r.last_pod = Some(PodId(0));
     for _ in 0..100 {
         assert_eq!(lb.pick(&r, &ps, SimTime::ZERO), Pick::Endpoint(PodId(1)));
     }
