@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
+mod canary_steps;
 mod diagnostic;
 mod flag;
 mod forms;

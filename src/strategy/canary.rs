@@ -15,9 +15,8 @@
 //! Service splits by endpoints); with it, the router splits exactly.
 
 use super::argo_canary::{
-    abort_step_down_weight, approximate_weighted_counts, at_desired_counts, basic_canary_move,
-    resolve_argo_fenceposts, traffic_routed_counts, CanaryScale, RsCounts, RsCreated,
-    TrafficRouting, TrafficWeights,
+    abort_step_down_weight, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
+    traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{DeploymentCtx, Limit, StrategyConfig, StrategyDef};
@@ -664,65 +663,7 @@ impl Controller for Canary {
     }
 
     fn limits(&self) -> Vec<Limit> {
-        let (surge, unavailable) = self.fenceposts();
-        let mut v = vec![Limit::count("replicas", self.spec.replicas)];
-        let Some(routing) = self.spec.traffic_routing else {
-            // maxSurge / maxUnavailable only bound a basic canary's moves; a routed canary's
-            // counts come from the weight alone (`CalculateReplicaCountsForTrafficRoutedCanary`).
-            v.push(Limit::count("maxSurge", surge));
-            v.push(Limit::count("maxUnavailable", unavailable));
-            v.push(Limit::note(
-                "trafficRouting",
-                "no (weights approximated by pod counts)",
-            ));
-            let (mut values, mut text) = (vec![], vec![]);
-            for s in &self.spec.steps {
-                if let CanaryStep::SetWeight(w) = s {
-                    let (c, st) = approximate_weighted_counts(self.spec.replicas, *w, surge);
-                    let share = c as f64 * 100.0 / (c + st).max(1) as f64;
-                    values.push(serde_json::json!({
-                        "weight": w,
-                        "canary_pods": c,
-                        "stable_pods": st,
-                        "traffic_percent": (share * 10.0).round() / 10.0,
-                    }));
-                    text.push(format!(
-                        "{w}% → {c} canary / {st} stable pods ({share:.1}% of traffic)"
-                    ));
-                }
-            }
-            if !values.is_empty() {
-                v.push(Limit {
-                    key: "setWeight",
-                    value: values.into(),
-                    text,
-                });
-            }
-            return v;
-        };
-        v.push(Limit::note(
-            "trafficRouting",
-            "yes (exact weights; maxSurge and maxUnavailable do not apply)",
-        ));
-        if routing.max_weight != 100 {
-            v.push(Limit::count_because(
-                "maxTrafficWeight",
-                routing.max_weight,
-                format!(
-                    "{} (setWeight values are out of {})",
-                    routing.max_weight, routing.max_weight
-                ),
-            ));
-        }
-        if routing.dynamic_stable_scale {
-            v.push(Limit::note("dynamicStableScale", "yes"));
-        } else {
-            v.push(Limit::duration(
-                "scaleDownDelaySeconds",
-                self.spec.scale_down_delay,
-            ));
-        }
-        v
+        super::canary_limits::limits(&self.spec, self.fenceposts())
     }
 }
 

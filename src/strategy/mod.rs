@@ -9,6 +9,7 @@
 pub mod argo_canary;
 mod blue_green;
 mod canary;
+mod canary_limits;
 mod fenceposts;
 mod flagger;
 mod plan;
