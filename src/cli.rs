@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::report;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
-use crate::strategy::plan;
+use crate::strategy::{plan, PlanSetup};
 
 /// Exit code for bad input.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -124,6 +124,9 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Override the scenario's seed (it places Flagger's ticker).
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -149,7 +152,11 @@ where
             force,
         } => cmd_run(&scenario, out, seed, quiet, force),
         Command::Validate { scenarios } => cmd_validate(&scenarios),
-        Command::Plan { scenario, json } => cmd_plan(&scenario, json),
+        Command::Plan {
+            scenario,
+            json,
+            seed,
+        } => cmd_plan(&scenario, json, seed),
     }
 }
 
@@ -361,51 +368,90 @@ fn cannot_write(dir: &Path, e: &std::io::Error) -> u8 {
     EXIT_IO
 }
 
-fn cmd_plan(path: &Path, json: bool) -> u8 {
-    let scenario = match load(path) {
+fn cmd_plan(path: &Path, json: bool, seed: Option<u64>) -> u8 {
+    let mut scenario = match load(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let Some(rollout) = &scenario.rollout else {
-        eprintln!(
-            "error: {} has no [rollout]\n  = help: add a [rollout] table with to, at and strategy",
-            path.display()
-        );
-        return EXIT_BAD_INPUT;
-    };
-    let mut controller = scenario.build_controller();
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
     let names = scenario.version_names();
-    let limits = controller.limits();
-    let steps = plan(
-        controller.as_mut(),
-        scenario.deployment.initial,
-        rollout.target,
-        &names,
-    );
-    if json {
+    let flag = scenario
+        .flag
+        .as_ref()
+        .map(|f| report::flag_schedule(f, &names));
+    let (limits, plan) = match &scenario.rollout {
+        Some(rollout) => {
+            let mut controller = scenario.build_controller();
+            let limits = controller.limits();
+            let setup = PlanSetup {
+                from: scenario.deployment.initial,
+                to: rollout.target,
+                start: rollout.at,
+                undo_at: rollout.undo_at,
+                end: Some(scenario.traffic.end),
+                capacity: Some(scenario.cluster.capacity()),
+                linger: scenario
+                    .versions
+                    .iter()
+                    .map(|v| v.pod.pre_stop.min(v.pod.grace))
+                    .collect(),
+                names: names.clone(),
+            };
+            (limits, Some(plan(controller.as_mut(), &setup)))
+        }
+        None => (vec![], None),
+    };
+    let out = if json {
         let doc = serde_json::json!({
             "scenario": scenario.name,
             "strategy": scenario.strategy_name(),
             "replicas": scenario.deployment.replicas,
             "from": names[scenario.deployment.initial.index()],
-            "to": names[rollout.target.index()],
-            "limits": limits.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<std::collections::BTreeMap<_, _>>(),
-            "steps": steps,
+            "to": scenario.rollout.as_ref().map(|r| names[r.target.index()].clone()),
+            "start_s": scenario.rollout.as_ref().map(|r| r.at.as_secs_f64()),
+            "assumptions": report::PLAN_ASSUMPTIONS,
+            "limits": limits.iter().map(|l| (l.key.to_string(), l.value.clone())).collect::<serde_json::Map<_, _>>(),
+            "steps": plan.as_ref().map(|p| &p.steps),
+            "notes": plan.as_ref().map(|p| &p.notes),
+            "peak_pods": plan.as_ref().map(|p| p.peak_pods),
+            "peak_pods_incl_terminating": plan.as_ref().map(|p| p.peak_pods_incl_terminating),
+            "flag": flag,
         });
-        println!(
-            "{}",
+        format!(
+            "{}\n",
             serde_json::to_string_pretty(&doc).expect("plan serialises")
-        );
+        )
     } else {
-        let header = format!(
-            "plan for {}: {} with {} replicas, {} → {} (pods ready instantly)",
-            path.display(),
-            scenario.strategy_name(),
-            scenario.deployment.replicas,
-            names[scenario.deployment.initial.index()],
-            names[rollout.target.index()]
-        );
-        print!("{}", report::plan_text(&header, &limits, &steps));
-    }
+        let mut text = String::new();
+        if let (Some(rollout), Some(plan)) = (&scenario.rollout, &plan) {
+            let header = format!(
+                "plan for {}: {} with {} replicas, {} → {} from {} s",
+                path.display(),
+                scenario.strategy_name(),
+                scenario.deployment.replicas,
+                names[scenario.deployment.initial.index()],
+                names[rollout.target.index()],
+                rollout.at.as_secs_f64()
+            );
+            text.push_str(&report::plan_text(&header, &limits, plan));
+        }
+        if scenario.rollout.is_none() {
+            text.push_str(&format!(
+                "plan for {}: {}, no pod rollout ({} replicas of {} throughout)\n",
+                path.display(),
+                scenario.strategy_name(),
+                scenario.deployment.replicas,
+                names[scenario.deployment.initial.index()]
+            ));
+        }
+        if let Some(flag) = &flag {
+            text.push_str(&report::flag_text(flag));
+        }
+        text
+    };
+    // A closed pipe (`rollsim plan x | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     0
 }

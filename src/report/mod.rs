@@ -8,10 +8,12 @@
 //! never thrown away for want of a writable folder.
 
 mod csv;
+mod plan;
 mod text;
 
 pub use self::csv::timeseries_csv;
-pub use self::text::{plan_text, summary_text};
+pub use self::plan::{flag_schedule, flag_text, plan_text, FlagPlan, PLAN_ASSUMPTIONS};
+pub use self::text::summary_text;
 
 use std::fs;
 use std::io::{self, Write};

@@ -1,9 +1,8 @@
-//! The readable summary printed by `rollsim run`, and the plan table of `rollsim plan`.
+//! The readable summary printed by `rollsim run`.
 
 use std::fmt::Write;
 
 use crate::metrics::Summary;
-use crate::strategy::PlanStep;
 
 fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -154,57 +153,6 @@ pub fn summary_text(s: &Summary) -> String {
             thousands(v.failed),
             pct(v.failed, v.requests),
             ms(v.latency_ms.p99)
-        );
-    }
-    o
-}
-
-/// The plan as a table: one row per controller move.
-pub fn plan_text(header: &str, limits: &[(&'static str, String)], steps: &[PlanStep]) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "{header}");
-    for (k, v) in limits {
-        let _ = writeln!(o, "  {k:<15} {v}");
-    }
-    let Some(last) = steps.last() else {
-        let _ = writeln!(o, "no step: nothing to roll out");
-        return o;
-    };
-    let _ = writeln!(o);
-    let mut head = format!("{:<5}", "step");
-    for rs in &last.replica_sets {
-        let _ = write!(
-            head,
-            " {:<20}",
-            format!("{} (rev {})", rs.version, rs.revision)
-        );
-    }
-    let _ = writeln!(o, "{head} {:<6} {:<8} why", "total", "at");
-    let mut sub = format!("{:<5}", "");
-    for _ in &last.replica_sets {
-        let _ = write!(sub, " {:<20}", "desired/exist/ready");
-    }
-    let _ = writeln!(o, "{sub}");
-    for s in steps {
-        let mut row = format!("{:<5}", s.step);
-        for i in 0..last.replica_sets.len() {
-            let cell = s.replica_sets.get(i).map_or(String::from("-"), |r| {
-                format!("{}/{}/{}", r.desired, r.existing, r.ready)
-            });
-            let _ = write!(row, " {cell:<20}");
-        }
-        let weights = if s.weights.is_empty() {
-            String::new()
-        } else {
-            let w: Vec<String> = s.weights.iter().map(|(v, w)| format!("{v} {w}%")).collect();
-            format!(" [traffic: {}]", w.join(", "))
-        };
-        let _ = writeln!(
-            o,
-            "{row} {:<6} {:<8} {}{weights}",
-            s.total_pods,
-            format!("{}s", s.at_s),
-            s.why
         );
     }
     o

@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
+mod canary_steps;
 mod diagnostic;
 mod flag;
 mod forms;
@@ -19,18 +20,18 @@ mod suggest;
 mod traffic;
 mod warnings;
 
+/// Which strategy, with its settings (defined beside the controllers).
+pub use crate::strategy::StrategySpec;
 pub use diagnostic::{Diagnostic, Note, ScenarioError};
+pub use rollout::RolloutInput;
+pub(crate) use rollout::{resolve_blue_green, resolve_canary, resolve_flagger, resolve_rolling};
 pub use warnings::Warning;
 
 use std::path::Path;
 
-use crate::analysis::AnalysisSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{ClusterSpec, LbSpec, TrafficSource, TrafficSpec, VersionId, VersionSpec};
-use crate::strategy::{
-    BlueGreen, BlueGreenSpec, Canary, CanarySpec, Controller, Flagger, FlaggerSpec, IntOrPercent,
-    Recreate, RollingUpdate,
-};
+use crate::strategy::{Controller, DeploymentCtx, IntOrPercent, RollingSettings};
 
 pub use crate::strategy::rolling_spec::RollingSpec;
 
@@ -45,28 +46,6 @@ pub struct DeploymentSpec {
     pub min_ready: SimDuration,
     /// `progressDeadlineSeconds` (`None`: never).
     pub progress_deadline: Option<SimDuration>,
-}
-
-/// Which strategy, with its settings.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StrategySpec {
-    /// Kubernetes `Recreate`.
-    Recreate,
-    /// Kubernetes `RollingUpdate`.
-    Rolling {
-        /// `maxSurge`.
-        max_surge: IntOrPercent,
-        /// `maxUnavailable`.
-        max_unavailable: IntOrPercent,
-        /// Background analysis; failure rolls back (`kubectl rollout undo`).
-        analysis: Option<AnalysisSpec>,
-    },
-    /// Argo Rollouts blue-green.
-    BlueGreen(BlueGreenSpec),
-    /// Argo Rollouts canary.
-    Canary(CanarySpec),
-    /// Flagger canary.
-    Flagger(FlaggerSpec),
 }
 
 /// The rollout to simulate.
@@ -138,7 +117,10 @@ impl Scenario {
 
     /// The strategy's name in outputs.
     pub fn strategy_name(&self) -> String {
-        let base = self.rollout_strategy_name();
+        let base = self
+            .rollout
+            .as_ref()
+            .map_or("none", |r| r.strategy.output_name());
         match (&self.flag, base) {
             (None, b) => b.to_string(),
             (Some(_), "none") => "feature_flag".to_string(),
@@ -146,62 +128,24 @@ impl Scenario {
         }
     }
 
-    fn rollout_strategy_name(&self) -> &'static str {
-        match self.rollout.as_ref().map(|r| &r.strategy) {
-            None => "none",
-            Some(StrategySpec::Recreate) => "recreate",
-            Some(StrategySpec::Rolling { .. }) => "rolling",
-            Some(StrategySpec::BlueGreen(_)) => "blue_green",
-            Some(StrategySpec::Canary(c)) if c.traffic_routing.is_some() => "canary",
-            Some(StrategySpec::Canary(_)) => "canary_basic",
-            Some(StrategySpec::Flagger(_)) => "flagger",
-        }
-    }
-
     /// The rollout controller for this scenario (a no-op rolling controller without rollout).
     pub fn build_controller(&self) -> Box<dyn Controller> {
         let d = &self.deployment;
-        let rolling = |max_surge, max_unavailable, rollback_on_stall, analysis| {
-            Box::new(RollingUpdate::new(
-                RollingSpec {
-                    replicas: d.replicas,
-                    max_surge,
-                    max_unavailable,
-                    progress_deadline: d.progress_deadline,
-                    rollback_on_stall,
-                    analysis,
-                },
-                d.initial,
-            )) as Box<dyn Controller>
+        let ctx = DeploymentCtx {
+            replicas: d.replicas,
+            initial: d.initial,
+            progress_deadline: d.progress_deadline,
+            rollback_on_stall: self.rollout.as_ref().is_some_and(|r| r.rollback_on_stall),
+            seed: self.seed,
         };
         match &self.rollout {
-            None => rolling(
-                IntOrPercent::Percent(25),
-                IntOrPercent::Percent(25),
-                false,
-                None,
-            ),
-            Some(r) => match r.strategy {
-                StrategySpec::Recreate => Box::new(Recreate::new(
-                    d.replicas,
-                    d.initial,
-                    d.progress_deadline,
-                    r.rollback_on_stall,
-                )),
-                StrategySpec::Rolling {
-                    max_surge,
-                    max_unavailable,
-                    ref analysis,
-                } => rolling(
-                    max_surge,
-                    max_unavailable,
-                    r.rollback_on_stall,
-                    analysis.clone(),
-                ),
-                StrategySpec::BlueGreen(ref s) => Box::new(BlueGreen::new(s.clone(), d.initial)),
-                StrategySpec::Canary(ref s) => Box::new(Canary::new(s.clone(), d.initial)),
-                StrategySpec::Flagger(ref s) => Box::new(Flagger::new(s.clone(), d.initial)),
-            },
+            Some(r) => r.strategy.build(&ctx),
+            None => StrategySpec::new(RollingSettings {
+                max_surge: IntOrPercent::Percent(25),
+                max_unavailable: IntOrPercent::Percent(25),
+                analysis: None,
+            })
+            .build(&ctx),
         }
     }
 

@@ -17,10 +17,13 @@ use std::fmt;
 
 use super::diagnostic::Locator;
 use super::raw::{RawDuration, RawScenario};
-use super::{Scenario, StrategySpec};
+use super::Scenario;
 use crate::engine::SimDuration;
 use crate::strategy::argo_canary::{approximate_weighted_counts, resolve_argo_fenceposts};
-use crate::strategy::{resolve_fenceposts, CanaryStep};
+use crate::strategy::{
+    resolve_fenceposts, BlueGreenSpec, CanarySpec, CanaryStep, FlaggerSpec, RecreateSpec,
+    RollingSettings,
+};
 
 /// A warning about a valid scenario, with the place of the setting it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,45 +124,44 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
 fn node_room(w: &mut Found<'_, '_>, s: &Scenario) {
     let room = s.cluster.capacity();
     let r = s.deployment.replicas;
-    let (peak, why, path): (u64, String, &[&str]) = match s.rollout.as_ref().map(|r| &r.strategy) {
-        None | Some(StrategySpec::Recreate) => (
-            u64::from(r),
-            format!("{r} replicas"),
-            &["deployment", "replicas"],
-        ),
-        Some(StrategySpec::Rolling {
-            max_surge,
-            max_unavailable,
-            ..
-        }) => {
-            let (surge, _) = resolve_fenceposts(*max_surge, *max_unavailable, r);
-            (
-                u64::from(r) + u64::from(surge),
-                format!("{r} replicas + a surge of {surge}"),
-                &["rollout", "max_surge"],
-            )
-        }
-        Some(StrategySpec::BlueGreen(b)) => {
-            let preview = b.preview_replicas.unwrap_or(r);
-            (
-                u64::from(r) + u64::from(preview),
-                format!("{r} active + {preview} preview replicas"),
-                &["rollout", "strategy"],
-            )
-        }
-        Some(StrategySpec::Canary(c)) if c.traffic_routing.is_none() => {
-            let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
-            (
-                u64::from(r) + u64::from(surge),
-                format!("{r} replicas + a surge of {surge}"),
-                &["rollout", "max_surge"],
-            )
-        }
-        Some(StrategySpec::Canary(_)) | Some(StrategySpec::Flagger(_)) => (
+    let spec = s.rollout.as_ref().map(|r| &r.strategy);
+    let rolling = spec.and_then(|x| x.get::<RollingSettings>());
+    let blue_green = spec.and_then(|x| x.get::<BlueGreenSpec>());
+    let canary = spec.and_then(|x| x.get::<CanarySpec>());
+    let (peak, why, path): (u64, String, &[&str]) = if let Some(rs) = rolling {
+        let (surge, _) = resolve_fenceposts(rs.max_surge, rs.max_unavailable, r);
+        (
+            u64::from(r) + u64::from(surge),
+            format!("{r} replicas + a surge of {surge}"),
+            &["rollout", "max_surge"],
+        )
+    } else if let Some(b) = blue_green {
+        let preview = b.preview_replicas.unwrap_or(r);
+        (
+            u64::from(r) + u64::from(preview),
+            format!("{r} active + {preview} preview replicas"),
+            &["rollout", "strategy"],
+        )
+    } else if let Some(c) = canary.filter(|c| c.traffic_routing.is_none()) {
+        let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
+        (
+            u64::from(r) + u64::from(surge),
+            format!("{r} replicas + a surge of {surge}"),
+            &["rollout", "max_surge"],
+        )
+    } else if canary.is_some() || spec.is_some_and(|x| x.get::<FlaggerSpec>().is_some()) {
+        (
             2 * u64::from(r),
             format!("{r} stable + up to {r} canary replicas"),
             &["rollout", "strategy"],
-        ),
+        )
+    } else {
+        // No rollout, or Recreate.
+        (
+            u64::from(r),
+            format!("{r} replicas"),
+            &["deployment", "replicas"],
+        )
     };
     if peak > room {
         w.add(
@@ -215,10 +217,7 @@ fn pods(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
 /// against `progressDeadlineSeconds`, for the Deployment strategies that enforce it.
 fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
     let Some(r) = &s.rollout else { return };
-    if !matches!(
-        r.strategy,
-        StrategySpec::Rolling { .. } | StrategySpec::Recreate
-    ) {
+    if r.strategy.get::<RollingSettings>().is_none() && r.strategy.get::<RecreateSpec>().is_none() {
         return;
     }
     let Some(deadline) = s.deployment.progress_deadline else {
@@ -245,9 +244,12 @@ fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
 
 /// Flagger's silent corrections of `interval` and `threshold`.
 fn flagger(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
-    let Some(StrategySpec::Flagger(_)) = s.rollout.as_ref().map(|r| &r.strategy) else {
+    if s.rollout
+        .as_ref()
+        .is_none_or(|r| r.strategy.get::<FlaggerSpec>().is_none())
+    {
         return;
-    };
+    }
     let Some(r) = &raw.rollout else { return };
     if let Some(i) = r.interval.as_ref().and_then(written_secs) {
         if i < 10.0 {
@@ -272,7 +274,11 @@ fn flagger(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
 
 /// A basic canary's `set_weight` steps that whole pods cannot express.
 fn canary_weights(w: &mut Found<'_, '_>, s: &Scenario) {
-    let Some(StrategySpec::Canary(c)) = s.rollout.as_ref().map(|r| &r.strategy) else {
+    let Some(c) = s
+        .rollout
+        .as_ref()
+        .and_then(|r| r.strategy.get::<CanarySpec>())
+    else {
         return;
     };
     if c.traffic_routing.is_some() {

@@ -216,9 +216,6 @@ mod tests {
     struct Restless;
 
     impl crate::strategy::Controller for Restless {
-        fn strategy(&self) -> &'static str {
-            "restless"
-        }
         fn replicas(&self) -> u32 {
             2
         }
@@ -232,7 +229,7 @@ mod tests {
                 ..Default::default()
             }
         }
-        fn limits(&self) -> Vec<(&'static str, String)> {
+        fn limits(&self) -> Vec<crate::strategy::Limit> {
             Vec::new()
         }
     }

@@ -16,7 +16,8 @@
 //!   so a rollback inside that window is instant; after an abort the preview is scaled down
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
-use super::{all_traffic_to, newest_of, Action, Controller, Decision, Report, RsStatus, View};
+use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
+use super::{DeploymentCtx, StrategyConfig, StrategyDef, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -55,6 +56,35 @@ pub struct BlueGreenSpec {
     pub pre_promotion: Option<AnalysisSpec>,
     /// `postPromotionAnalysis`.
     pub post_promotion: Option<AnalysisSpec>,
+}
+
+/// `strategy = "blue_green"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "blue_green",
+    keys: &[
+        "preview_replicas",
+        "auto_promotion",
+        "auto_promotion_after",
+        "smoke_test",
+        "pre_promotion_analysis",
+        "post_promotion_analysis",
+        "promote_at",
+        "scale_down_delay",
+        "abort_scale_down_delay",
+    ],
+    resolve: crate::scenario::resolve_blue_green,
+};
+
+impl StrategyConfig for BlueGreenSpec {
+    fn output_name(&self) -> &'static str {
+        "blue_green"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(BlueGreen::new(self.clone(), d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -106,10 +136,13 @@ impl BlueGreen {
         Action::SetWeights(Some(all_traffic_to(self.spec.versions, v)))
     }
 
-    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &'static str) {
         d.actions.push(self.weights_to(self.stable));
         d.reports.push(Report::Aborted);
-        d.why = format!("abort: {why}; active service back to the stable version");
+        d.why.set(crate::why!(
+            "abort: {}; active service back to the stable version",
+            why
+        ));
         self.stage = Stage::Aborted { at: now };
         if let Some(delay) = self.spec.abort_scale_down_delay {
             d.requeue_at = Some(now + delay);
@@ -136,11 +169,16 @@ impl BlueGreen {
                 rs: new.id,
                 replicas: size,
             });
-            d.why = format!("scale the preview ReplicaSet to {size}");
+            d.why
+                .set(crate::why!("scale the preview ReplicaSet to {}", size));
             return;
         }
         if new.available < size {
-            d.why = format!("wait: preview {}/{size} available", new.available);
+            d.why.set(crate::why!(
+                "wait: preview {}/{} available",
+                new.available,
+                size
+            ));
             return;
         }
         if !self.checkpoint {
@@ -161,8 +199,10 @@ impl BlueGreen {
                 match run.advance(now, view.monitor) {
                     RunPhase::Running => {
                         d.requeue_at = run.due();
-                        d.why =
-                            format!("pre-promotion analysis: {} measurements taken", run.taken());
+                        d.why.set(crate::why!(
+                            "pre-promotion analysis: {} measurements taken",
+                            run.taken()
+                        ));
                         return;
                     }
                     RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
@@ -171,7 +211,7 @@ impl BlueGreen {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: pre-promotion analysis inconclusive".into();
+                        d.why.set("paused: pre-promotion analysis inconclusive");
                         return;
                     }
                     RunPhase::Successful => {}
@@ -186,7 +226,7 @@ impl BlueGreen {
                             d.reports.push(Report::Paused);
                         }
                         d.requeue_at = other;
-                        d.why = "paused (BlueGreenPause): waiting for a promote".into();
+                        d.why.set("paused (BlueGreenPause): waiting for a promote");
                         return;
                     }
                 }
@@ -195,7 +235,8 @@ impl BlueGreen {
                 let at = since + self.spec.auto_promotion_after;
                 if now <= at {
                     d.requeue_at = Some(at + SimDuration::from_micros(1));
-                    d.why = format!("paused: auto-promotion in {}", at - now);
+                    d.why
+                        .set(crate::why!("paused: auto-promotion in {}", at - now));
                     return;
                 }
             }
@@ -205,16 +246,17 @@ impl BlueGreen {
                     rs: new.id,
                     replicas: self.spec.replicas,
                 });
-                d.why = "checkpoint passed: scale the preview to full size".into();
+                d.why
+                    .set("checkpoint passed: scale the preview to full size");
                 return;
             }
         }
         if new.available < self.spec.replicas {
-            d.why = "wait: new ReplicaSet not fully available".into();
+            d.why.set("wait: new ReplicaSet not fully available");
             return;
         }
         d.actions.push(self.weights_to(self.target));
-        d.why = "switch the active service to the new ReplicaSet".into();
+        d.why.set("switch the active service to the new ReplicaSet");
         self.stage = Stage::Switched { at: now };
         if let Some(spec) = self.spec.post_promotion.clone() {
             let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
@@ -233,10 +275,6 @@ impl BlueGreen {
 }
 
 impl Controller for BlueGreen {
-    fn strategy(&self) -> &'static str {
-        "blue_green"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }
@@ -279,7 +317,8 @@ impl Controller for BlueGreen {
                         rs: new.id,
                         replicas: 0,
                     });
-                    d.why = "abortScaleDownDelaySeconds passed: scale the preview down".into();
+                    d.why
+                        .set("abortScaleDownDelaySeconds passed: scale the preview down");
                 } else if new.spec > 0 {
                     d.requeue_at = Some(at + delay);
                 }
@@ -294,7 +333,10 @@ impl Controller for BlueGreen {
                 replicas: size,
                 revision: max_rev + 1,
             });
-            d.why = format!("create the preview ReplicaSet at {size} behind the preview service");
+            d.why.set(crate::why!(
+                "create the preview ReplicaSet at {} behind the preview service",
+                size
+            ));
             return d;
         };
         match self.stage.clone() {
@@ -307,7 +349,10 @@ impl Controller for BlueGreen {
                 match run.advance(now, view.monitor) {
                     RunPhase::Running => {
                         d.requeue_at = run.due();
-                        d.why = format!("post-promotion analysis: {} measurements", run.taken());
+                        d.why.set(crate::why!(
+                            "post-promotion analysis: {} measurements",
+                            run.taken()
+                        ));
                     }
                     RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
                     RunPhase::Inconclusive => {
@@ -315,7 +360,7 @@ impl Controller for BlueGreen {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: post-promotion analysis inconclusive".into();
+                        d.why.set("paused: post-promotion analysis inconclusive");
                     }
                     RunPhase::Successful => self.promote(&mut d, now),
                 }
@@ -328,10 +373,10 @@ impl Controller for BlueGreen {
                     .collect();
                 if now < scale_at && old.iter().any(|r| r.spec > 0) {
                     d.requeue_at = Some(scale_at);
-                    d.why = format!(
+                    d.why.set(crate::why!(
                         "keep the old ReplicaSet until scaleDownDelaySeconds ({})",
                         self.spec.scale_down_delay
-                    );
+                    ));
                 } else if old.iter().any(|r| r.spec > 0) {
                     for r in old.iter().filter(|r| r.spec > 0) {
                         d.actions.push(Action::Scale {
@@ -339,12 +384,12 @@ impl Controller for BlueGreen {
                             replicas: 0,
                         });
                     }
-                    d.why = "scale the old ReplicaSet down".into();
+                    d.why.set("scale the old ReplicaSet down");
                 } else if old.is_empty() {
                     self.stable = self.target;
                     self.stage = Stage::Done;
                     d.reports.push(Report::Completed);
-                    d.why = "complete: the new ReplicaSet is stable".into();
+                    d.why.set("complete: the new ReplicaSet is stable");
                 }
             }
             _ => {}
@@ -352,11 +397,15 @@ impl Controller for BlueGreen {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
+    fn limits(&self) -> Vec<Limit> {
         vec![
-            ("replicas", self.spec.replicas.to_string()),
-            ("previewReplicas", self.preview_size().to_string()),
-            ("scaleDownDelay", self.spec.scale_down_delay.to_string()),
+            Limit::count("replicas", self.spec.replicas),
+            Limit::count("previewReplicaCount", self.preview_size()),
+            Limit::duration("scaleDownDelaySeconds", self.spec.scale_down_delay),
         ]
     }
 }
+
+#[cfg(test)]
+#[path = "blue_green_tests.rs"]
+mod tests;

@@ -15,11 +15,11 @@
 //! Service splits by endpoints); with it, the router splits exactly.
 
 use super::argo_canary::{
-    abort_step_down_weight, approximate_weighted_counts, at_desired_counts, basic_canary_move,
-    resolve_argo_fenceposts, traffic_routed_counts, CanaryScale, RsCounts, RsCreated,
-    TrafficRouting, TrafficWeights,
+    abort_step_down_weight, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
+    traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
+use super::{DeploymentCtx, Limit, StrategyConfig, StrategyDef};
 use super::{Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -61,6 +61,41 @@ pub struct CanarySpec {
     pub abort_scale_down_delay: Option<SimDuration>,
     /// Times a human runs `kubectl argo rollouts promote` (ends an indefinite pause).
     pub promote_at: Vec<SimTime>,
+}
+
+/// `strategy = "canary"` (Argo Rollouts).
+pub const DEF: StrategyDef = StrategyDef {
+    name: "canary",
+    keys: &[
+        "max_surge",
+        "max_unavailable",
+        "analysis",
+        "promote_at",
+        "scale_down_delay",
+        "abort_scale_down_delay",
+        "steps",
+        "traffic_routing",
+        "max_traffic_weight",
+        "min_pods_per_replica_set",
+        "dynamic_stable_scale",
+    ],
+    resolve: crate::scenario::resolve_canary,
+};
+
+impl StrategyConfig for CanarySpec {
+    fn output_name(&self) -> &'static str {
+        if self.traffic_routing.is_some() {
+            "canary"
+        } else {
+            "canary_basic"
+        }
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(Canary::new(self.clone(), d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -127,16 +162,28 @@ impl Canary {
         )
     }
 
-    /// The weight in force: the latest `setWeight` at or before the current step; 100 after the
-    /// last step; 0 once aborted.
+    /// The scale weights are on: `trafficRouting.maxTrafficWeight` (default 100; always 100
+    /// for a basic canary), as `utils/weightutil/weight.go` `MaxTrafficWeight`.
+    fn max_weight(&self) -> u32 {
+        self.spec.traffic_routing.map_or(100, |t| t.max_weight)
+    }
+
+    /// The weight in force, in units of [`Self::max_weight`]: the latest `setWeight` at or
+    /// before the current step (`GetCurrentSetWeight`); the maximum after the last step; 0 once
+    /// aborted.
     fn weight(&self) -> u32 {
         if matches!(self.stage, Stage::Aborted { .. }) {
             return 0;
         }
         if self.step >= self.spec.steps.len() {
-            return 100;
+            return self.max_weight();
         }
-        self.spec.steps[..=self.step]
+        self.set_weight_before(self.step + 1)
+    }
+
+    /// The latest `setWeight` among the steps before index `end` (0 if none).
+    fn set_weight_before(&self, end: usize) -> u32 {
+        self.spec.steps[..end.min(self.spec.steps.len())]
             .iter()
             .rev()
             .find_map(|s| match s {
@@ -144,6 +191,22 @@ impl Canary {
                 _ => None,
             })
             .unwrap_or(0)
+    }
+
+    /// The canary weight the router should carry now (`rollout/trafficrouting.go`,
+    /// `reconcileTrafficRouting`): none while the canary has no available pod ("never weight to
+    /// canary"); the current step's weight once the ReplicaSets are at their counts for it
+    /// (the maximum after the last step); until then the weight of the `setWeight` before the
+    /// current step — so a lower `setWeight` keeps the higher weight on the shrinking canary
+    /// until it reaches its smaller count, as Argo does.
+    fn router_target(&self, canary: &RsStatus, at_counts: bool) -> u32 {
+        if canary.available == 0 {
+            0
+        } else if at_counts {
+            self.weight()
+        } else {
+            self.set_weight_before(self.step)
+        }
     }
 
     fn scale_in_force(&self) -> CanaryScale {
@@ -161,9 +224,10 @@ impl Canary {
     }
 
     fn set_router(&mut self, d: &mut Decision, canary_weight: u32) {
+        let max = self.max_weight();
         let w = TrafficWeights {
             canary: canary_weight,
-            stable: 100 - canary_weight.min(100),
+            stable: max - canary_weight.min(max),
         };
         if self.router == Some(w) {
             return;
@@ -173,18 +237,18 @@ impl Canary {
         v[self.stable.index()] = w.stable;
         v[self.target.index()] += w.canary;
         d.actions.push(Action::SetWeights(Some(v)));
-        let note = format!("route {canary_weight}% to the canary");
-        d.why = if d.why.is_empty() {
-            note
+        let note = if max == 100 {
+            crate::why!("route {}% to the canary", canary_weight)
         } else {
-            format!("{}; {note}", d.why)
+            crate::why!("route {}/{} of traffic to the canary", canary_weight, max)
         };
+        d.why.push(note);
     }
 
-    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &str) {
+    fn abort(&mut self, d: &mut Decision, now: SimTime, why: &'static str) {
         self.stage = Stage::Aborted { at: now };
         d.reports.push(Report::Aborted);
-        d.why = format!("abort: {why}; weight back to 0");
+        d.why.set(crate::why!("abort: {}; weight back to 0", why));
         // A stable at full size takes all traffic back at once; one scaled down by
         // dynamicStableScale gets it back step by step as it scales up (see `aborted`).
         if self
@@ -307,7 +371,12 @@ impl Canary {
                     rs: rs.id,
                     replicas: target,
                 });
-                d.why = format!("scale the {role} ReplicaSet {}→{target}", rs.spec);
+                d.why.push(crate::why!(
+                    "scale the {} ReplicaSet {}→{}",
+                    role,
+                    rs.spec,
+                    target
+                ));
                 return true;
             }
         }
@@ -354,7 +423,7 @@ impl Canary {
                     Some(true)
                 } else {
                     merge_requeue(d, Some(end + SimDuration::from_micros(1)));
-                    d.why = format!("pause {dur} (until {end})");
+                    d.why.set(crate::why!("pause {} (until {})", dur, end));
                     Some(false)
                 }
             }
@@ -379,7 +448,7 @@ impl Canary {
                     .filter(|t| *t > now)
                     .min();
                 merge_requeue(d, next);
-                d.why = "paused indefinitely: waiting for a promote".into();
+                d.why.set("paused indefinitely: waiting for a promote");
                 Some(false)
             }
             CanaryStep::Analysis(spec) => {
@@ -400,12 +469,13 @@ impl Canary {
                             self.paused_reported = true;
                             d.reports.push(Report::Paused);
                         }
-                        d.why = "paused: analysis inconclusive".into();
+                        d.why.set("paused: analysis inconclusive");
                         Some(false)
                     }
                     RunPhase::Running => {
                         merge_requeue(d, run.due());
-                        d.why = format!("analysis step: {} measurements", run.taken());
+                        d.why
+                            .set(crate::why!("analysis step: {} measurements", run.taken()));
                         Some(false)
                     }
                 }
@@ -421,10 +491,6 @@ fn merge_requeue(d: &mut Decision, at: Option<SimTime>) {
 }
 
 impl Controller for Canary {
-    fn strategy(&self) -> &'static str {
-        "canary"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }
@@ -443,7 +509,7 @@ impl Controller for Canary {
         if self.spec.traffic_routing.is_some() {
             self.router = Some(TrafficWeights {
                 canary: 0,
-                stable: 100,
+                stable: self.max_weight(),
             });
         }
     }
@@ -471,7 +537,7 @@ impl Controller for Canary {
                 replicas: 0,
                 revision: max_revision(rss) + 1,
             });
-            d.why = "create the canary ReplicaSet".into();
+            d.why.set("create the canary ReplicaSet");
             return d;
         };
         let stable = newest_of(rss, self.stable).cloned();
@@ -493,7 +559,10 @@ impl Controller for Canary {
             if old.iter().any(|r| r.spec > 0) {
                 if now < at + delay {
                     d.requeue_at = Some(at + delay);
-                    d.why = format!("keep the previous stable for scaleDownDelaySeconds ({delay})");
+                    d.why.set(crate::why!(
+                        "keep the previous stable for scaleDownDelaySeconds ({})",
+                        delay
+                    ));
                 } else {
                     for r in old.iter().filter(|r| r.spec > 0) {
                         d.actions.push(Action::Scale {
@@ -501,12 +570,12 @@ impl Controller for Canary {
                             replicas: 0,
                         });
                     }
-                    d.why = "scale the previous stable down".into();
+                    d.why.set("scale the previous stable down");
                 }
             } else if old.iter().all(|r| r.replicas == 0) {
                 self.stage = Stage::Done;
                 d.reports.push(Report::Completed);
-                d.why = "complete: the canary is the stable".into();
+                d.why.set("complete: the canary is the stable");
             }
             return d;
         }
@@ -516,7 +585,7 @@ impl Controller for Canary {
                 rs: o.id,
                 replicas: 0,
             });
-            d.why = "scale an older ReplicaSet to 0".into();
+            d.why.set("scale an older ReplicaSet to 0");
             return d;
         }
         if let Stage::Aborted { at } = self.stage {
@@ -527,35 +596,6 @@ impl Controller for Canary {
             return d;
         }
         let want = self.desired(stable.as_ref(), Some(&canary), 0);
-        let moved = Self::scale_toward(&mut d, stable.as_ref(), &canary, want);
-        // With traffic routing the weight follows once the canary pods for it are available.
-        if self.spec.traffic_routing.is_some()
-            && canary.spec >= want.0
-            && canary.available >= want.0
-        {
-            let w = self.weight();
-            self.set_router(&mut d, w);
-        }
-        if moved {
-            return d;
-        }
-        if self.step >= self.spec.steps.len() {
-            // Full promotion once the canary is fully available.
-            if canary.available >= self.spec.replicas {
-                self.stage = Stage::Promoted { at: now };
-                self.stable = self.target;
-                self.background = None;
-                d.reports.push(Report::Promoted);
-                d.why = "fully promoted: the canary becomes the stable".into();
-                d.requeue_at = Some(now);
-            } else if d.why.is_empty() {
-                d.why = format!(
-                    "wait: canary {}/{} available",
-                    canary.available, self.spec.replicas
-                );
-            }
-            return d;
-        }
         let at_counts = at_desired_counts(
             want.0,
             want.1,
@@ -566,59 +606,67 @@ impl Controller for Canary {
             }),
             0,
             self.spec.traffic_routing.as_ref(),
-        ) && (self.spec.traffic_routing.is_none()
-            || self.router.is_some_and(|r| r.canary == self.weight()));
+        );
+        // With traffic routing the router is reconciled before the ReplicaSets, from the counts
+        // as they are (Argo's order: reconcileTrafficRouting, then the replica moves).
+        let routed = self.spec.traffic_routing.is_some();
+        if routed {
+            let w = self.router_target(&canary, at_counts);
+            self.set_router(&mut d, w);
+        }
+        let moved = Self::scale_toward(&mut d, stable.as_ref(), &canary, want);
+        if moved {
+            return d;
+        }
+        if self.step >= self.spec.steps.len() {
+            // Full promotion once the canary is fully available.
+            if canary.available >= self.spec.replicas {
+                self.stage = Stage::Promoted { at: now };
+                self.stable = self.target;
+                self.background = None;
+                d.reports.push(Report::Promoted);
+                d.why.set("fully promoted: the canary becomes the stable");
+                d.requeue_at = Some(now);
+            } else if d.why.is_empty() {
+                d.why.set(crate::why!(
+                    "wait: canary {}/{} available",
+                    canary.available,
+                    self.spec.replicas
+                ));
+            }
+            return d;
+        }
+        // The router holds the weight just reconciled (verified at once here).
         match self.step_complete(&mut d, view, at_counts) {
             Some(true) => {
                 self.step += 1;
                 self.step_started = now;
                 self.paused_reported = false;
-                d.why = format!("step {} of {} complete", self.step, self.spec.steps.len());
+                d.why.push(crate::why!(
+                    "step {} of {} complete",
+                    self.step,
+                    self.spec.steps.len()
+                ));
                 d.requeue_at = Some(now);
             }
             Some(false) if d.why.is_empty() => {
-                d.why = format!(
+                d.why.set(crate::why!(
                     "step {}: waiting for counts {}/{}",
                     self.step + 1,
                     want.0,
                     want.1
-                );
+                ));
             }
             _ => {}
         }
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
-        let (surge, unavailable) = self.fenceposts();
-        let mut v = vec![
-            ("replicas", self.spec.replicas.to_string()),
-            ("maxSurge", surge.to_string()),
-            ("maxUnavailable", unavailable.to_string()),
-            (
-                "trafficRouting",
-                if self.spec.traffic_routing.is_some() {
-                    "yes (exact weights)"
-                } else {
-                    "no (weights approximated by pod counts)"
-                }
-                .into(),
-            ),
-        ];
-        if self.spec.traffic_routing.is_none() {
-            for s in &self.spec.steps {
-                if let CanaryStep::SetWeight(w) = s {
-                    let (c, st) = approximate_weighted_counts(self.spec.replicas, *w, surge);
-                    v.push((
-                        "setWeight",
-                        format!(
-                            "{w}% → {c} canary / {st} stable pods ({:.1}% of traffic)",
-                            c as f64 * 100.0 / (c + st).max(1) as f64
-                        ),
-                    ));
-                }
-            }
-        }
-        v
+    fn limits(&self) -> Vec<Limit> {
+        super::canary_limits::limits(&self.spec, self.fenceposts())
     }
 }
+
+#[cfg(test)]
+#[path = "canary_tests.rs"]
+mod tests;

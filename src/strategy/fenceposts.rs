@@ -45,6 +45,18 @@ impl fmt::Display for IntOrPercent {
     }
 }
 
+/// Whether `ResolveFenceposts` had to raise maxUnavailable to 1 because both values scaled to
+/// 0 on `replicas` (the only case its fix-up applies; a written `maxUnavailable: 1` is not it).
+pub fn both_resolved_to_zero(
+    max_surge: IntOrPercent,
+    max_unavailable: IntOrPercent,
+    replicas: u32,
+) -> bool {
+    replicas > 0
+        && max_surge.scaled(replicas, true) == 0
+        && max_unavailable.scaled(replicas, false) == 0
+}
+
 /// Resolved `(maxSurge, maxUnavailable)` for `replicas`, as the controller uses them.
 pub fn resolve_fenceposts(
     max_surge: IntOrPercent,
@@ -83,6 +95,16 @@ mod tests {
         assert_eq!(resolve_fenceposts(Int(0), Percent(5), 10), (0, 1));
         assert_eq!(resolve_fenceposts(Percent(0), Percent(0), 10), (0, 1));
         assert_eq!(resolve_fenceposts(Percent(0), Percent(0), 0), (0, 0));
+    }
+
+    #[test]
+    fn the_fix_up_is_reported_only_when_it_happened() {
+        assert!(both_resolved_to_zero(Int(0), Percent(5), 10));
+        assert!(both_resolved_to_zero(Percent(0), Int(0), 10));
+        // maxUnavailable written as 1 is 1 by itself, not by the fix-up.
+        assert!(!both_resolved_to_zero(Int(0), Int(1), 10));
+        assert!(!both_resolved_to_zero(Percent(25), Int(0), 10));
+        assert!(!both_resolved_to_zero(Int(0), Int(0), 0));
     }
 
     #[test]

@@ -1,6 +1,11 @@
-//! Flagger's canary loop (pkg/controller/scheduler.go), one tick per `interval`:
+//! Flagger's canary loop (`pkg/controller/scheduler.go`, `advanceCanary`), one tick per
+//! `interval`:
 //!
-//! * first tick on a new revision: the canary Deployment is scaled up; weights untouched;
+//! * Flagger's ticker runs whatever happens to the Deployment, so an update is detected on the
+//!   next tick: 0 to 1 interval later. The ticker's phase is drawn once per run from its own
+//!   named random stream (`flagger-ticker`), so it moves with the seed without shifting any
+//!   other stream's draws, and `rollsim plan` (built from the same seed) shows the same ticks;
+//! * the detecting tick scales the canary up (phase Progressing); weights untouched;
 //! * while the canary is not fully available: wait;
 //! * **rollback check first**: once `failedChecks ≥ threshold` the next tick routes 100 % back
 //!   to the primary and scales the canary to 0 (phase Failed);
@@ -9,16 +14,21 @@
 //!   `failedChecks` — **cumulative**, never reset by later successes — and changes no traffic;
 //! * on success the canary weight grows by `stepWeight` (or to the next `stepWeights` entry),
 //!   not clamped to `maxWeight` (20, 40, **60** with maxWeight 50); once at or above
-//!   `maxWeight` the canary is promoted.
+//!   `maxWeight` the canary's spec is copied into the primary (phase **Promoting**, the split
+//!   unchanged while the primary rolls out);
+//! * next tick (`runPromotionTrafficShift`, stepWeightPromotion 0): all traffic to the primary,
+//!   phase **Finalising**; next tick: the canary is scaled to zero, phase **Succeeded**.
 //!
-//! Simplified: Flagger promotes by copying the canary's spec into the primary Deployment (a
-//! rolling update of the primary) and then routing back to it; here the canary's pods take all
-//! traffic at promotion and the old primary is scaled down, the same end state with one move.
+//! Simplified: the primary's own rolling update during Promoting is not simulated pod by pod.
+//! Its old pods keep serving the primary's share for that tick (the primary is taken to be
+//! ready by the next tick), then the new version's pods take all traffic and the old version's
+//! pods are removed at the Finalising tick — the same traffic split per tick and the same
+//! duration as Flagger, with the new version's pods standing in for the updated primary.
 
-use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Report};
-use super::{RsStatus, View};
+use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
+use super::{DeploymentCtx, RsStatus, StrategyConfig, StrategyDef, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
 
 /// Flagger's analysis settings.
@@ -40,23 +50,75 @@ pub struct FlaggerSpec {
     pub max_weight: u32,
     /// `analysis.metrics`.
     pub metrics: Vec<MetricSpec>,
+    /// When Flagger's ticker fires: at `ticker_phase + k × interval` (below `interval`).
+    pub ticker_phase: SimDuration,
 }
 
 impl FlaggerSpec {
-    /// The increment from `weight` (Flagger's `nextStepWeight`).
+    /// The first tick of Flagger's ticker at or after `t`.
+    pub fn tick_at_or_after(&self, t: SimTime) -> SimTime {
+        let (i, phase) = (
+            self.interval.as_micros().max(1),
+            self.ticker_phase.as_micros(),
+        );
+        let since = (t - SimTime::ZERO).as_micros();
+        let k = since.saturating_sub(phase).div_ceil(i);
+        SimTime::ZERO + SimDuration::from_micros(phase + k * i)
+    }
+
+    /// The increment from `weight`, as Flagger's `nextStepWeight` (pkg/controller/scheduler.go):
+    /// `stepWeight` when set or without `stepWeights`; 1 at weight 100 (promotion); from 0 the
+    /// first entry — so a list starting at 0 yields 0 and the canary never advances, which
+    /// validation rejects; else the gap to the entry after the current weight, or to 100 when
+    /// the weight is not in the list. Capped at `100 − weight`.
     pub fn next_step(&self, weight: u32) -> u32 {
         if self.step_weight > 0 || self.step_weights.is_empty() {
             return self.step_weight;
         }
-        match self.step_weights.iter().position(|w| *w == weight) {
-            Some(i) => self
-                .step_weights
-                .get(i + 1)
-                .map_or(100 - weight, |n| n.saturating_sub(weight)),
-            None if weight == 0 => self.step_weights[0],
-            None => 100 - weight,
+        let max_step = 100u32.saturating_sub(weight);
+        if max_step == 0 {
+            return 1;
         }
-        .min(100 - weight)
+        if weight == 0 {
+            return max_step.min(self.step_weights[0]);
+        }
+        let list = &self.step_weights;
+        match list.windows(2).find(|w| w[0] == weight) {
+            Some(w) => max_step.min(w[1].saturating_sub(weight)),
+            None => max_step,
+        }
+    }
+}
+
+/// `strategy = "flagger"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "flagger",
+    keys: &[
+        "analysis",
+        "interval",
+        "threshold",
+        "step_weight",
+        "step_weights",
+        "max_weight",
+    ],
+    resolve: crate::scenario::resolve_flagger,
+};
+
+impl StrategyConfig for FlaggerSpec {
+    fn output_name(&self) -> &'static str {
+        "flagger"
+    }
+    /// Places the ticker from the seed: uniform in `[0, interval)`, from the run's own
+    /// `flagger-ticker` stream (a new name, so no other stream's draws move).
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        let mut spec = self.clone();
+        let mut rng = RngStream::from_seed_u64(stream_seed(d.seed, "flagger-ticker"));
+        let us = spec.interval.as_micros().max(1);
+        spec.ticker_phase = SimDuration::from_micros(rng.index(us as usize) as u64);
+        Box::new(Flagger::new(spec, d.initial))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -65,6 +127,7 @@ enum Phase {
     Idle,
     Initializing,
     Progressing,
+    Promoting,
     Finalising,
     Done,
     Failed,
@@ -123,10 +186,6 @@ impl Flagger {
 }
 
 impl Controller for Flagger {
-    fn strategy(&self) -> &'static str {
-        "flagger"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }
@@ -138,8 +197,8 @@ impl Controller for Flagger {
     fn start(&mut self, target: VersionId, now: SimTime) {
         self.canary = target;
         self.phase = Phase::Initializing;
-        // The revision is detected on the next tick of the interval ticker.
-        self.next_tick = now + self.spec.interval;
+        // The revision is detected on the ticker's next tick, at or after the update.
+        self.next_tick = self.spec.tick_at_or_after(now);
         self.last_tick = now;
     }
 
@@ -168,41 +227,57 @@ impl Controller for Flagger {
             }
             return d;
         }
-        if self.phase == Phase::Finalising {
-            let old: Vec<&RsStatus> = rss.iter().filter(|r| r.version != self.canary).collect();
-            if let Some(o) = old.iter().find(|r| r.spec > 0) {
-                d.actions.push(Action::Scale {
-                    rs: o.id,
-                    replicas: 0,
-                });
-                d.why = "finalising: scale the old primary down".into();
-            } else if old.iter().all(|r| r.replicas == 0) {
-                self.phase = Phase::Done;
-                self.primary = self.canary;
-                d.reports.push(Report::Completed);
-                d.why = "succeeded".into();
-            }
-            return d;
-        }
         if now < self.next_tick {
             d.requeue_at = Some(self.next_tick);
             return d;
         }
         self.next_tick = now + self.spec.interval;
         d.requeue_at = Some(self.next_tick);
+        match self.phase {
+            Phase::Promoting => {
+                // runPromotionTrafficShift: the primary runs the new spec; all traffic to it.
+                d.actions.push(self.weights(100));
+                d.reports.push(Report::Promoted);
+                d.why.set(
+                    "promoting: the primary runs the new version; all traffic to it \
+                         (Finalising)",
+                );
+                self.phase = Phase::Finalising;
+                return d;
+            }
+            Phase::Finalising => {
+                for r in rss
+                    .iter()
+                    .filter(|r| r.version != self.canary && r.spec > 0)
+                {
+                    d.actions.push(Action::Scale {
+                        rs: r.id,
+                        replicas: 0,
+                    });
+                }
+                self.phase = Phase::Done;
+                self.primary = self.canary;
+                d.reports.push(Report::Completed);
+                d.requeue_at = None;
+                d.why.set("finalising: scale the old pods down (Succeeded)");
+                return d;
+            }
+            _ => {}
+        }
         let Some(canary) = find(self.canary).cloned() else {
             d.actions.push(Action::CreateReplicaSet {
                 version: self.canary,
                 replicas: self.spec.replicas,
                 revision: max_revision(rss) + 1,
             });
-            d.why = "new revision detected: scale the canary up (Progressing)".into();
+            d.why
+                .set("new revision detected: scale the canary up (Progressing)");
             self.phase = Phase::Progressing;
             self.last_tick = now;
             return d;
         };
         if canary.available < self.spec.replicas {
-            d.why = "canary not ready yet".into();
+            d.why.set("canary not ready yet");
             self.last_tick = now;
             return d;
         }
@@ -213,10 +288,11 @@ impl Controller for Flagger {
                 replicas: 0,
             });
             d.reports.push(Report::Aborted);
-            d.why = format!(
+            d.why.set(crate::why!(
                 "rollback: {} failed checks ≥ threshold {}",
-                self.failed_checks, self.spec.threshold
-            );
+                self.failed_checks,
+                self.spec.threshold
+            ));
             self.phase = Phase::Failed;
             return d;
         }
@@ -224,42 +300,67 @@ impl Controller for Flagger {
         self.analysed_once = true;
         if !first && !self.checks_pass(view) {
             self.failed_checks += 1;
-            d.why = format!(
+            d.why.set(crate::why!(
                 "checks failed ({} of threshold {})",
-                self.failed_checks, self.spec.threshold
-            );
+                self.failed_checks,
+                self.spec.threshold
+            ));
             self.last_tick = now;
             return d;
         }
         self.last_tick = now;
-        if self.weight < self.spec.max_weight {
-            self.weight = (self.weight + self.spec.next_step(self.weight)).min(100);
+        let step = self.spec.next_step(self.weight);
+        if step == 0 {
+            // `advanceCanary` runs the canary step only when nextStepWeight > 0.
+            d.why.set(crate::why!(
+                "checks passed, but the next step weight is 0: stuck at {}",
+                self.weight
+            ));
+        } else if self.weight < self.spec.max_weight {
+            self.weight = (self.weight + step).min(100);
             d.actions.push(self.weights(self.weight));
-            d.why = format!("checks passed: canary weight {}", self.weight);
+            d.why
+                .set(crate::why!("checks passed: canary weight {}", self.weight));
         } else {
-            d.actions.push(self.weights(100));
-            d.reports.push(Report::Promoted);
-            d.why = "promote: all traffic to the new version".into();
-            self.phase = Phase::Finalising;
-            d.requeue_at = Some(now);
+            // Copy the canary's spec into the primary; the split stays for this tick.
+            d.why.set(crate::why!(
+                "checks passed at weight {} ≥ maxWeight {}: copy the canary spec to the primary \
+                 (Promoting)",
+                self.weight,
+                self.spec.max_weight
+            ));
+            self.phase = Phase::Promoting;
         }
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
-        let steps = if self.spec.step_weights.is_empty() {
-            format!("stepWeight {}", self.spec.step_weight)
+    fn limits(&self) -> Vec<Limit> {
+        let mut v = vec![
+            Limit::count("replicas", self.spec.replicas),
+            Limit::duration("interval", self.spec.interval),
+            Limit::count("threshold", self.spec.threshold),
+        ];
+        if self.spec.step_weights.is_empty() {
+            v.push(Limit::count("stepWeight", self.spec.step_weight));
         } else {
-            format!("stepWeights {:?}", self.spec.step_weights)
-        };
-        vec![
-            ("interval", self.spec.interval.to_string()),
-            ("threshold", self.spec.threshold.to_string()),
-            (
-                "weights",
-                format!("{steps}, maxWeight {}", self.spec.max_weight),
-            ),
-        ]
+            v.push(Limit {
+                key: "stepWeights",
+                value: self.spec.step_weights.clone().into(),
+                text: vec![format!("{:?}", self.spec.step_weights)],
+            });
+        }
+        v.push(Limit::count("maxWeight", self.spec.max_weight));
+        v.push(Limit {
+            key: "tickerPhase",
+            value: self.spec.ticker_phase.as_secs_f64().into(),
+            text: vec![format!(
+                "{phase:.3}s (ticks at {phase:.3}s + k × {}, drawn from the seed: an update is \
+                 detected at the next tick, 0 to 1 interval later)",
+                self.spec.interval,
+                phase = self.spec.ticker_phase.as_secs_f64(),
+            )],
+        });
+        v
     }
 }
 
@@ -277,6 +378,7 @@ mod tests {
             step_weights,
             max_weight,
             metrics: vec![],
+            ticker_phase: SimDuration::ZERO,
         }
     }
 

@@ -9,21 +9,24 @@
 pub mod argo_canary;
 mod blue_green;
 mod canary;
+mod canary_limits;
 mod fenceposts;
 mod flagger;
 mod plan;
 mod progress;
 mod recreate;
 mod rolling;
+mod why;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
 pub use canary::{Canary, CanarySpec, CanaryStep};
 pub use fenceposts::{resolve_fenceposts, IntOrPercent};
 pub use flagger::{Flagger, FlaggerSpec};
-pub use plan::{plan, PlanRs, PlanStep};
+pub use plan::{plan, Plan, PlanNote, PlanRs, PlanSetup, PlanStep, PlanWeight};
 pub use progress::ProgressTracker;
-pub use recreate::Recreate;
-pub use rolling::RollingUpdate;
+pub use recreate::{Recreate, RecreateSpec};
+pub use rolling::{RollingSettings, RollingUpdate};
+pub use why::{Arg, Reason, Why};
 
 /// Settings of the RollingUpdate strategy.
 pub mod rolling_spec {
@@ -131,8 +134,9 @@ pub enum Report {
 pub struct Decision {
     /// Changes to apply, in order.
     pub actions: Vec<Action>,
-    /// Why these changes (or why none): the teaching text `rollsim plan` prints.
-    pub why: String,
+    /// Why these changes (or why none): data that `rollsim plan` renders; never formatted
+    /// during a run.
+    pub why: Why,
     /// Reconcile again at this time even if nothing changes in the cluster.
     pub requeue_at: Option<SimTime>,
     /// Status changes to record.
@@ -141,8 +145,6 @@ pub struct Decision {
 
 /// A rollout strategy's controller.
 pub trait Controller {
-    /// The strategy's name in outputs (`rolling`, `recreate`, …).
-    fn strategy(&self) -> &'static str;
     /// The Deployment's `spec.replicas`.
     fn replicas(&self) -> u32;
     /// The pod template changes to `target`: a rollout begins.
@@ -157,8 +159,151 @@ pub trait Controller {
     fn initial_weights(&self) -> Option<Vec<u32>> {
         None
     }
-    /// Resolved limits for the teaching view, e.g. `("maxSurge", "3 (25% of 10, rounded up)")`.
-    fn limits(&self) -> Vec<(&'static str, String)>;
+    /// Resolved limits for the teaching view (`rollsim plan`), each key once.
+    fn limits(&self) -> Vec<Limit>;
+}
+
+/// What a Deployment gives every strategy's controller.
+#[derive(Clone, Debug)]
+pub struct DeploymentCtx {
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// The version running before the rollout.
+    pub initial: VersionId,
+    /// `progressDeadlineSeconds`.
+    pub progress_deadline: Option<SimDuration>,
+    /// Roll back when the deadline passes.
+    pub rollback_on_stall: bool,
+    /// The run's root seed (for controllers with a random phase, such as Flagger's ticker).
+    pub seed: u64,
+}
+
+/// A strategy's resolved settings: they name the strategy in outputs and build its controller.
+/// Implemented beside each controller.
+pub trait StrategyConfig: std::fmt::Debug + Send + Sync + 'static {
+    /// The name in `summary.json`'s `strategy` (a basic canary reports `canary_basic`).
+    fn output_name(&self) -> &'static str;
+    /// The controller for `deployment`.
+    fn build(&self, deployment: &DeploymentCtx) -> Box<dyn Controller>;
+    /// For tests and tools that inspect one strategy's settings.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// A strategy's settings, whichever strategy it is.
+#[derive(Clone, Debug)]
+pub struct StrategySpec(std::sync::Arc<dyn StrategyConfig>);
+
+impl StrategySpec {
+    /// Wraps one strategy's settings.
+    pub fn new(config: impl StrategyConfig) -> Self {
+        StrategySpec(std::sync::Arc::new(config))
+    }
+
+    /// The settings as `T`, if they are that strategy's.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// The name in outputs.
+    pub fn output_name(&self) -> &'static str {
+        self.0.output_name()
+    }
+
+    /// The controller.
+    pub fn build(&self, deployment: &DeploymentCtx) -> Box<dyn Controller> {
+        self.0.build(deployment)
+    }
+}
+
+impl PartialEq for StrategySpec {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+            || format!("{:?}", self.0) == format!("{:?}", other.0)
+    }
+}
+
+/// One strategy as a scenario names it (`[rollout] strategy = "…"`), declared beside its
+/// controller: its name, the optional `[rollout]` keys it accepts, and how its settings are
+/// resolved from the scenario.
+pub struct StrategyDef {
+    /// The value of `strategy`.
+    pub name: &'static str,
+    /// Optional `[rollout]` keys it accepts (besides `to`, `at`, `strategy`, `undo_at`).
+    pub keys: &'static [&'static str],
+    /// Resolves its settings, reporting problems.
+    pub resolve: fn(&mut crate::scenario::RolloutInput<'_, '_>) -> Option<StrategySpec>,
+}
+
+/// Every strategy, in the order error messages list them. Adding a strategy adds its `DEF`
+/// here; names, accepted keys and the resolution dispatch are derived from this list.
+pub const STRATEGIES: &[StrategyDef] = &[
+    rolling::DEF,
+    recreate::DEF,
+    blue_green::DEF,
+    canary::DEF,
+    flagger::DEF,
+];
+
+/// The strategy called `name`.
+pub fn strategy_named(name: &str) -> Option<&'static StrategyDef> {
+    STRATEGIES.iter().find(|s| s.name == name)
+}
+
+/// The strategies accepting the optional `[rollout]` key `key`.
+pub fn accepted_by(key: &str) -> Vec<&'static str> {
+    STRATEGIES
+        .iter()
+        .filter(|s| s.keys.contains(&key))
+        .map(|s| s.name)
+        .collect()
+}
+
+/// One resolved setting shown by `rollsim plan`: a machine-readable value for `--json` (a
+/// number, a string or an array, never a number formatted as text) and the sentence the table
+/// prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    /// The upstream field name (`maxSurge`, `setWeight`, …).
+    pub key: &'static str,
+    /// The value for `--json`.
+    pub value: serde_json::Value,
+    /// The value explained, one line per entry.
+    pub text: Vec<String>,
+}
+
+impl Limit {
+    /// A count shown as itself.
+    pub fn count(key: &'static str, n: u32) -> Limit {
+        Limit::count_because(key, n, n.to_string())
+    }
+
+    /// A count with an explanation.
+    pub fn count_because(key: &'static str, n: u32, text: String) -> Limit {
+        Limit {
+            key,
+            value: n.into(),
+            text: vec![text],
+        }
+    }
+
+    /// A duration, in seconds for `--json`.
+    pub fn duration(key: &'static str, d: SimDuration) -> Limit {
+        Limit {
+            key,
+            value: d.as_secs_f64().into(),
+            text: vec![d.to_string()],
+        }
+    }
+
+    /// A sentence (the value is the same text).
+    pub fn note(key: &'static str, text: impl Into<String>) -> Limit {
+        let text = text.into();
+        Limit {
+            key,
+            value: text.clone().into(),
+            text: vec![text],
+        }
+    }
 }
 
 /// Router weights sending all traffic to `version` (a vector over `versions` versions).

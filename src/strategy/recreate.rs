@@ -3,7 +3,8 @@
 //! to `replicas` in one step. The downtime baseline.
 
 use super::progress::{ProgressState, ProgressTracker};
-use super::{max_revision, Action, Controller, Decision, Report, RsStatus, View};
+use super::{max_revision, Action, Controller, Decision, Limit, Report, RsStatus, View};
+use super::{DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -38,10 +39,6 @@ impl Recreate {
 }
 
 impl Controller for Recreate {
-    fn strategy(&self) -> &'static str {
-        "recreate"
-    }
-
     fn replicas(&self) -> u32 {
         self.replicas
     }
@@ -79,7 +76,7 @@ impl Controller for Recreate {
                     replicas: 0,
                 });
             }
-            d.why = "scale every old ReplicaSet to 0 (Recreate)".into();
+            d.why.set("scale every old ReplicaSet to 0 (Recreate)");
             return d;
         }
         let old_running: u32 = rss
@@ -88,7 +85,10 @@ impl Controller for Recreate {
             .map(|r| r.replicas + r.terminating)
             .sum();
         if old_running > 0 {
-            d.why = format!("wait: {old_running} old pods still running or terminating");
+            d.why.set(crate::why!(
+                "wait: {} old pods still running or terminating",
+                old_running
+            ));
             return d;
         }
         let max_rev = max_revision(rss);
@@ -99,7 +99,10 @@ impl Controller for Recreate {
                     replicas: self.replicas,
                     revision: max_rev + 1,
                 });
-                d.why = format!("create the new ReplicaSet at {}", self.replicas);
+                d.why.set(crate::why!(
+                    "create the new ReplicaSet at {}",
+                    self.replicas
+                ));
             }
             Some(new) if new.spec != self.replicas => {
                 if new.revision != max_rev {
@@ -112,7 +115,8 @@ impl Controller for Recreate {
                     rs: new.id,
                     replicas: self.replicas,
                 });
-                d.why = format!("scale the new ReplicaSet to {}", self.replicas);
+                d.why
+                    .set(crate::why!("scale the new ReplicaSet to {}", self.replicas));
             }
             Some(_) => {}
         }
@@ -127,7 +131,7 @@ impl Controller for Recreate {
             ProgressState::Complete if !self.reported_complete && d.actions.is_empty() => {
                 self.reported_complete = true;
                 d.reports.push(Report::Completed);
-                d.why = "complete: every replica updated and available".into();
+                d.why.set("complete: every replica updated and available");
             }
             ProgressState::TimedOut => {
                 d.reports.push(Report::Stalled);
@@ -141,8 +145,36 @@ impl Controller for Recreate {
         d
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
-        vec![("replicas", self.replicas.to_string())]
+    fn limits(&self) -> Vec<Limit> {
+        vec![Limit::count("replicas", self.replicas)]
+    }
+}
+
+/// `strategy = "recreate"`: no settings of its own.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "recreate",
+    keys: &["rollback_on_stall"],
+    resolve: |_| Some(StrategySpec::new(RecreateSpec)),
+};
+
+/// Kubernetes `Recreate` has no settings besides the Deployment's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecreateSpec;
+
+impl StrategyConfig for RecreateSpec {
+    fn output_name(&self) -> &'static str {
+        "recreate"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(Recreate::new(
+            d.replicas,
+            d.initial,
+            d.progress_deadline,
+            d.rollback_on_stall,
+        ))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -19,9 +19,10 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{
-    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Report, RsStatus,
-    View,
+    max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Limit, Report,
+    RsStatus, View,
 };
+use super::{DeploymentCtx, StrategyConfig, StrategyDef};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -92,10 +93,6 @@ fn new_rs_new_replicas(rss: &[RsStatus], new_spec: u32, replicas: u32, surge: u3
 }
 
 impl Controller for RollingUpdate {
-    fn strategy(&self) -> &'static str {
-        "rolling"
-    }
-
     fn replicas(&self) -> u32 {
         self.spec.replicas
     }
@@ -133,7 +130,8 @@ impl Controller for RollingUpdate {
                     self.run = None;
                     if self.undo(view.replica_sets, view.now) {
                         d.reports.push(Report::RollbackStarted);
-                        d.why = "analysis failed: roll back to the previous revision".into();
+                        d.why
+                            .set("analysis failed: roll back to the previous revision");
                     }
                 }
                 RunPhase::Running => d.requeue_at = run.due(),
@@ -165,10 +163,12 @@ impl Controller for RollingUpdate {
                     replicas: n,
                     revision: max_rev + 1,
                 });
-                d.why = format!(
-                    "create the new ReplicaSet at {n}: maxSurge {surge} allows {} pods in all",
+                d.why.set(crate::why!(
+                    "create the new ReplicaSet at {}: maxSurge {} allows {} pods in all",
+                    n,
+                    surge,
                     replicas + surge
-                );
+                ));
                 created = true;
                 rss.push(RsStatus {
                     id: crate::model::RsId(u32::MAX),
@@ -196,12 +196,15 @@ impl Controller for RollingUpdate {
             };
             if target != new.spec {
                 let total: u32 = rss.iter().map(|r| r.spec).sum();
-                d.why = format!(
-                    "scale up the new ReplicaSet {}→{target}: {total} pods counted (spec), \
-                     maxSurge {surge} allows {}",
+                d.why.set(crate::why!(
+                    "scale up the new ReplicaSet {}→{}: {} pods counted (spec), \
+                     maxSurge {} allows {}",
                     new.spec,
+                    target,
+                    total,
+                    surge,
                     replicas + surge
-                );
+                ));
                 d.actions.push(Action::Scale {
                     rs: new.id,
                     replicas: target,
@@ -268,53 +271,113 @@ impl Controller for RollingUpdate {
                             });
                         }
                     }
-                    let why = format!(
-                        "scale down old ReplicaSets by {}: {cleaned} unavailable cleaned up, {scaled} \
-                         available removed keeping minAvailable {min_available} \
-                         (replicas {replicas} − maxUnavailable {unavailable})",
-                        cleaned + scaled
+                    let first = d.why.is_empty();
+                    let reason = crate::why!(
+                        "{}scale down old ReplicaSets by {}: {} unavailable cleaned up, {} \
+                         available removed keeping minAvailable {} \
+                         (replicas {} − maxUnavailable {})",
+                        if first { "" } else { "then " },
+                        cleaned + scaled,
+                        cleaned,
+                        scaled,
+                        min_available,
+                        replicas,
+                        unavailable
                     );
-                    d.why = if d.why.is_empty() {
-                        why
-                    } else {
-                        format!("{}; then {why}", d.why)
-                    };
+                    d.why.push(reason);
                     return self.finish(d, &rss, view.now);
                 }
             }
             if d.why.is_empty() {
-                d.why = format!(
+                d.why.set(crate::why!(
                     "wait: scaling old pods down would leave fewer than minAvailable \
-                     {min_available} available, and the new ReplicaSet is at its surge limit"
-                );
+                     {} available, and the new ReplicaSet is at its surge limit",
+                    min_available
+                ));
             }
         }
         self.finish(d, &rss, view.now)
     }
 
-    fn limits(&self) -> Vec<(&'static str, String)> {
+    fn limits(&self) -> Vec<Limit> {
         let (surge, unavailable) = self.fenceposts();
         let r = self.spec.replicas;
-        let describe = |v: IntOrPercent, resolved: u32, how: &str| match v {
-            IntOrPercent::Int(_) => format!("{resolved}"),
-            IntOrPercent::Percent(p) => format!("{resolved} ({p}% of {r}, rounded {how})"),
+        let describe = |key, v: IntOrPercent, resolved: u32, how: &str| match v {
+            IntOrPercent::Int(_) => Limit::count(key, resolved),
+            IntOrPercent::Percent(p) => Limit::count_because(
+                key,
+                resolved,
+                format!("{resolved} ({p}% of {r}, rounded {how})"),
+            ),
         };
         let mut out = vec![
-            ("maxSurge", describe(self.spec.max_surge, surge, "up")),
-            (
+            describe("maxSurge", self.spec.max_surge, surge, "up"),
+            describe(
                 "maxUnavailable",
-                describe(self.spec.max_unavailable, unavailable, "down"),
+                self.spec.max_unavailable,
+                unavailable,
+                "down",
             ),
         ];
-        if surge == 0 && unavailable == 1 && !self.spec.max_unavailable.is_zero() {
-            out.push((
+        // `ResolveFenceposts` raises maxUnavailable to 1 only when both resolved to 0.
+        if super::fenceposts::both_resolved_to_zero(
+            self.spec.max_surge,
+            self.spec.max_unavailable,
+            r,
+        ) {
+            out.push(Limit::note(
                 "note",
-                "both resolved to 0, so maxUnavailable became 1".to_string(),
+                "both resolved to 0, so maxUnavailable became 1",
             ));
         }
-        out.push(("minAvailable", format!("{}", r - unavailable)));
-        out.push(("maxTotalPods", format!("{}", r + surge)));
+        out.push(Limit::count("minAvailable", r - unavailable));
+        out.push(Limit::count("maxTotalPods", r + surge));
         out
+    }
+}
+
+/// `strategy = "rolling"`.
+pub const DEF: StrategyDef = StrategyDef {
+    name: "rolling",
+    keys: &[
+        "max_surge",
+        "max_unavailable",
+        "rollback_on_stall",
+        "analysis",
+    ],
+    resolve: crate::scenario::resolve_rolling,
+};
+
+/// A RollingUpdate's own settings (the Deployment supplies the rest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollingSettings {
+    /// `maxSurge`.
+    pub max_surge: IntOrPercent,
+    /// `maxUnavailable`.
+    pub max_unavailable: IntOrPercent,
+    /// Background analysis; failure rolls back (`kubectl rollout undo`).
+    pub analysis: Option<AnalysisSpec>,
+}
+
+impl StrategyConfig for RollingSettings {
+    fn output_name(&self) -> &'static str {
+        "rolling"
+    }
+    fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
+        Box::new(RollingUpdate::new(
+            RollingSpec {
+                replicas: d.replicas,
+                max_surge: self.max_surge,
+                max_unavailable: self.max_unavailable,
+                progress_deadline: d.progress_deadline,
+                rollback_on_stall: d.rollback_on_stall,
+                analysis: self.analysis.clone(),
+            },
+            d.initial,
+        ))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -334,7 +397,7 @@ impl RollingUpdate {
                 self.reported_complete = true;
                 d.reports.push(Report::Completed);
                 if d.why.is_empty() {
-                    d.why = "complete: every replica updated and available".into();
+                    d.why.set("complete: every replica updated and available");
                 }
             }
             ProgressState::TimedOut => {

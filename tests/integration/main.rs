@@ -4,6 +4,7 @@
 mod balancers;
 mod cli;
 mod common;
+mod controllers;
 mod determinism;
 mod diagnostics;
 mod errors;
@@ -11,6 +12,7 @@ mod faults;
 mod golden;
 mod metrics;
 mod outputs;
+mod plan;
 mod properties;
 mod queueing;
 mod readme;

@@ -35,9 +35,9 @@ use std::fmt;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use rollsim::report::{summary_json, timeseries_csv};
-use rollsim::scenario::{Scenario, StrategySpec};
+use rollsim::scenario::Scenario;
 use rollsim::sim::{RunOutput, Simulation};
-use rollsim::strategy::{resolve_fenceposts, IntOrPercent};
+use rollsim::strategy::{resolve_fenceposts, IntOrPercent, RecreateSpec, RollingSettings};
 
 /// Cases per property. Runs are cheap (≤ 18 000 requests each), so this stays fast.
 const CASES: u32 = 64;
@@ -444,11 +444,11 @@ fn column_sum(csv: &str, name: &str) -> u64 {
 /// `(replicas, maxSurge, maxUnavailable)` as the controller resolves them, for a rolling update.
 fn resolved_fenceposts(s: &Scenario) -> Option<(u32, u32, u32)> {
     let replicas = s.deployment.replicas;
-    if let StrategySpec::Rolling {
+    if let Some(RollingSettings {
         max_surge,
         max_unavailable,
         ..
-    } = &s.rollout.as_ref()?.strategy
+    }) = s.rollout.as_ref()?.strategy.get::<RollingSettings>()
     {
         let (surge, unavailable) = resolve_fenceposts(*max_surge, *max_unavailable, replicas);
         Some((replicas, surge, unavailable))
@@ -458,10 +458,9 @@ fn resolved_fenceposts(s: &Scenario) -> Option<(u32, u32, u32)> {
 }
 
 fn is_recreate(s: &Scenario) -> bool {
-    matches!(
-        s.rollout.as_ref().map(|r| &r.strategy),
-        Some(StrategySpec::Recreate)
-    )
+    s.rollout
+        .as_ref()
+        .is_some_and(|r| r.strategy.get::<RecreateSpec>().is_some())
 }
 
 proptest! {
@@ -574,16 +573,13 @@ fn fences_resolve_as_written() {
         },
     );
     let s = text.parse();
-    match s.rollout.as_ref().map(|r| r.strategy.clone()) {
-        Some(StrategySpec::Rolling {
-            max_surge,
-            max_unavailable,
-            ..
-        }) => {
-            assert_eq!(max_surge, IntOrPercent::Percent(30));
-            assert_eq!(max_unavailable, IntOrPercent::Int(0));
+    let strategy = &s.rollout.as_ref().unwrap().strategy;
+    match strategy.get::<RollingSettings>() {
+        Some(r) => {
+            assert_eq!(r.max_surge, IntOrPercent::Percent(30));
+            assert_eq!(r.max_unavailable, IntOrPercent::Int(0));
         }
-        other => panic!("{other:?}"),
+        None => panic!("{strategy:?}"),
     }
     assert_eq!(resolved_fenceposts(&s), Some((4, 2, 0)));
 }
