@@ -6,11 +6,18 @@
 //! Each visitor here dispatches on the TOML type it is given, says in its `expecting` what the
 //! key accepts, and deserialises a table form with the table's own struct, so an inner error
 //! keeps its message and its position.
+//!
+//! `propagation_delay` takes two table forms (a distribution table, or `{ add, remove }`), so
+//! its visitor reads the table's first key, picks the form it belongs to, and hands the whole
+//! table (that key replayed, the rest read from the file) to the form's own struct: an
+//! unknown or misspelled key is then reported at the key, with the keys of the form in use.
 
 use std::fmt;
 
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer, StringDeserializer};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor,
+};
 
 use super::raw::*;
 
@@ -209,5 +216,184 @@ impl<'de> Visitor<'de> for PauseV {
 impl<'de> Deserialize<'de> for RawPause {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(PauseV)
+    }
+}
+
+struct HealthCheckOrBoolV;
+
+impl<'de> Visitor<'de> for HealthCheckOrBoolV {
+    type Value = RawHealthCheckOrBool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("true, false, or a health-check table such as { interval = \"30s\", healthy_threshold = 5, unhealthy_threshold = 2 }")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(RawHealthCheckOrBool::Flag(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RawHealthCheck::deserialize(MapAccessDeserializer::new(map))
+            .map(RawHealthCheckOrBool::Table)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawHealthCheckOrBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HealthCheckOrBoolV)
+    }
+}
+
+/// The keys of a distribution table (`RawDistTable`'s fields).
+#[cfg(test)]
+const DIST_KEYS: &[&str] = &["dist", "mean", "p99", "min", "max", "value"];
+/// The keys of a split propagation delay (`RawPropagationSplit`'s fields).
+const SPLIT_KEYS: &[&str] = &["add", "remove"];
+/// Either form's keys, for a first key that belongs to neither.
+const PROPAGATION_KEYS: &[&str] = &[
+    "add", "remove", "dist", "mean", "p99", "min", "max", "value",
+];
+
+/// Reads a table's first key, accepting only `keys`; an unknown one is reported at the key.
+struct KeyIn(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeyIn {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIn {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        if self.0.contains(&v) {
+            Ok(v.to_string())
+        } else {
+            Err(E::unknown_field(v, self.0))
+        }
+    }
+}
+
+/// A table whose first key was already read: gives that key again, then the rest of the table.
+struct Replay<A> {
+    first: Option<String>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<A> {
+    type Error = A::Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some(k) => seed.deserialize(StringDeserializer::new(k)).map(Some),
+            None => self.rest.next_key_seed(seed),
+        }
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.rest.next_value_seed(seed)
+    }
+}
+
+struct PropagationV;
+
+impl<'de> Visitor<'de> for PropagationV {
+    type Value = RawPropagation;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as \"2s\", a distribution table such as { dist = \"uniform\", min = \"1s\", max = \"3s\" }, or { add = …, remove = … } with a delay for each direction")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        DistV.visit_i64(v).map(RawPropagation::Both)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        DistV.visit_u64(v).map(RawPropagation::Both)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        DistV.visit_f64(v).map(RawPropagation::Both)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        DistV.visit_str(v).map(RawPropagation::Both)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // `{}` changes neither direction, as `{ add = …, remove = … }` with both left out.
+        let Some(first) = map.next_key_seed(KeyIn(PROPAGATION_KEYS))? else {
+            return Ok(RawPropagation::Split(RawPropagationSplit::default()));
+        };
+        let split = SPLIT_KEYS.contains(&first.as_str());
+        let table = MapAccessDeserializer::new(Replay {
+            first: Some(first),
+            rest: map,
+        });
+        if split {
+            RawPropagationSplit::deserialize(table).map(RawPropagation::Split)
+        } else {
+            RawDistTable::deserialize(table).map(|t| RawPropagation::Both(RawDist::Table(t)))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawPropagation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PropagationV)
+    }
+}
+
+struct DurationOrNoneV;
+
+impl<'de> Visitor<'de> for DurationOrNoneV {
+    type Value = RawDuration;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{DURATION}, or the word \"none\"")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        DurationV.visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        DurationV.visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        DurationV.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        DurationV.visit_str(v)
+    }
+}
+
+/// For the keys that take a duration or "none" (`#[serde(deserialize_with)]`): the same
+/// values as [`RawDuration`], but a wrong type is told that "none" is accepted too.
+pub(super) fn duration_or_none<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RawDuration>, D::Error> {
+    d.deserialize_any(DurationOrNoneV).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields `T` accepts, as serde lists them for a key it does not have.
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> Vec<String> {
+        let e = toml::from_str::<T>("zzz_unknown = 1")
+            .err()
+            .expect("rejected");
+        let msg = e.message().to_string();
+        let (_, list) = msg.split_once("expected").expect("a list");
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_key_lists_match_the_structs() {
+        assert_eq!(fields_of::<RawDistTable>(), DIST_KEYS);
+        assert_eq!(fields_of::<RawPropagationSplit>(), SPLIT_KEYS);
+        let mut both: Vec<&str> = SPLIT_KEYS.iter().chain(DIST_KEYS).copied().collect();
+        assert_eq!(both, PROPAGATION_KEYS);
+        both.dedup();
+        assert_eq!(both.len(), PROPAGATION_KEYS.len());
     }
 }

@@ -74,6 +74,15 @@ impl Problems<'_> {
         match raw {
             None => default,
             Some(RawDuration::Text(t)) if t.trim().eq_ignore_ascii_case("none") => None,
+            Some(RawDuration::Text(t)) if humantime::parse_duration(t.trim()).is_err() => {
+                let key = p.join(".");
+                self.add(
+                    p,
+                    format!("`{key}` = \"{t}\" is neither a duration nor \"none\""),
+                    "use units such as \"500ms\", \"30s\", \"5m\", a number of seconds, or \"none\"",
+                );
+                None
+            }
             Some(r) => self.duration(p, r),
         }
     }

@@ -126,6 +126,7 @@ pub struct RawTraffic {
     pub user_distribution: Option<String>,
     pub zipf_exponent: Option<f64>,
     pub idempotent_share: Option<f64>,
+    #[serde(default, deserialize_with = "super::forms::duration_or_none")]
     pub timeout: Option<RawDuration>,
     pub profile: Option<RawProfile>,
 }
@@ -230,14 +231,15 @@ pub struct RawLoadBalancer {
     pub reload_overlap: Option<RawDuration>,
     pub attempt_overhead: Option<RawDuration>,
     pub health_check: Option<RawHealthCheckOrBool>,
+    #[serde(default, deserialize_with = "super::forms::duration_or_none")]
     pub deregistration_delay: Option<RawDuration>,
     pub slow_start: Option<RawDuration>,
 }
 
 /// `propagation_delay`: one distribution for additions and removals, or
-/// `{ add = …, remove = … }` (either may be left to the preset).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// `{ add = …, remove = … }` (either may be left to the preset). Both forms can be a table;
+/// `forms.rs` tells them apart by the table's first key.
+#[derive(Clone, Debug)]
 pub enum RawPropagation {
     /// Separate delays.
     Split(RawPropagationSplit),
@@ -246,7 +248,7 @@ pub enum RawPropagation {
 }
 
 /// `{ add = …, remove = … }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPropagationSplit {
     pub add: Option<RawDist>,
@@ -254,8 +256,7 @@ pub struct RawPropagationSplit {
 }
 
 /// Target health checks, or `false` for none.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawHealthCheckOrBool {
     /// `health_check = false` (or `true` for ALB's defaults).
     Flag(bool),
@@ -278,6 +279,7 @@ pub struct RawDeployment {
     pub replicas: i64,
     pub version: String,
     pub min_ready: Option<RawDuration>,
+    #[serde(default, deserialize_with = "super::forms::duration_or_none")]
     pub progress_deadline: Option<RawDuration>,
 }
 
@@ -298,6 +300,7 @@ pub struct RawRollout {
     pub auto_promotion_after: Option<RawDuration>,
     pub promote_at: Option<RawDurations>,
     pub scale_down_delay: Option<RawDuration>,
+    #[serde(default, deserialize_with = "super::forms::duration_or_none")]
     pub abort_scale_down_delay: Option<RawDuration>,
     pub smoke_test: Option<RawSmoke>,
     pub pre_promotion_analysis: Option<RawAnalysis>,

@@ -75,6 +75,9 @@ pub(super) fn unknown_key_help(name: &str, accepted: &[String]) -> String {
     } else {
         format!("accepted here: {}", accepted.join(", "))
     };
+    if let Some(help) = other_form(name, accepted) {
+        return format!("{help}; {list}");
+    }
     let elsewhere = HOMES
         .iter()
         .find(|(key, _)| normal(key) == normal(name) && !accepted.iter().any(|a| a == key));
@@ -92,6 +95,21 @@ pub(super) fn unknown_key_help(name: &str, accepted: &[String]) -> String {
         }
         Some((ours, false)) => format!("did you mean `{ours}`? {list}"),
         None => list,
+    }
+}
+
+/// A key of the other table form of `propagation_delay` (a distribution table, or
+/// `{ add, remove }`): the form is chosen by the table's first key, so a mix of the two is
+/// told as such rather than as a misspelling.
+fn other_form(name: &str, accepted: &[String]) -> Option<String> {
+    let is = |keys: &[&str]| accepted.iter().map(String::as_str).eq(keys.iter().copied());
+    let dist = ["dist", "mean", "p99", "min", "max", "value"];
+    if is(&dist) && matches!(name, "add" | "remove") {
+        Some("a table with `dist` is one delay for both directions; for separate delays give each its own: { add = { dist = … }, remove = … }".into())
+    } else if is(&["add", "remove"]) && dist.contains(&name) {
+        Some(format!("`{name}` belongs in a distribution table; a table with `add`/`remove` gives each direction its own: {{ add = {{ dist = \"uniform\", min = \"1s\", max = \"3s\" }}, remove = \"1s\" }}"))
+    } else {
+        None
     }
 }
 

@@ -212,7 +212,7 @@ pub(super) fn load_balancer(pr: &mut Problems<'_>, l: &RawLoadBalancer) -> LbSpe
                 pr.add(
                     &ip,
                     "a health-check interval must be at least 1 s",
-                    "AWS allows 5 s to 300 s (default 30 s)",
+                    "AWS allows 5 s to 300 s (default 30 s); rollsim takes 1 s and above",
                 );
                 hc.interval = SimDuration::from_secs(1);
             }
@@ -242,7 +242,7 @@ pub(super) fn load_balancer(pr: &mut Problems<'_>, l: &RawLoadBalancer) -> LbSpe
     if !lb.slow_start.is_zero() && lb.health_check.is_none() {
         pr.add(
             &child(&lp, "slow_start"),
-            "`slow_start` ramps targets up from their first passing health check",
+            "`slow_start` needs target health checks: it ramps a target up from its first passing check",
             "use it with health checks (preset = \"aws-alb\" or a `health_check` table)",
         );
     }
@@ -454,7 +454,10 @@ version = "v1"
         let e = lb("preset = \"alb\"").unwrap_err();
         assert!(e[0].contains("unknown load-balancer preset"), "{e:?}");
         let e = lb("slow_start = \"30s\"").unwrap_err();
-        assert!(e[0].contains("slow_start"), "{e:?}");
+        assert!(
+            e[0].contains("`slow_start` needs target health checks"),
+            "{e:?}"
+        );
         let e = lb("preset = \"aws-alb\"\nhealth_check = { interval = \"0s\" }").unwrap_err();
         assert!(e[0].contains("at least 1 s"), "{e:?}");
         let e = lb("attempt_overhead = \"2s\"").unwrap_err();

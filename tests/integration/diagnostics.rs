@@ -300,3 +300,177 @@ fn manifest_spellings_are_mapped_inside_nested_tables_and_across_tables() {
         assert!(got.contains(needle), "{needle:?} missing in\n{got}");
     }
 }
+
+/// A scenario with a `[load_balancer]` table ending in `lines` (the table is line 9).
+fn balancer(lines: &str) -> String {
+    format!("duration = \"1m\"\n[traffic]\nrate = 10\n[versions.v1]\nservice = \"50ms\"\n[deployment]\nreplicas = 3\nversion = \"v1\"\n[load_balancer]\n{lines}\n")
+}
+
+/// `propagation_delay` takes a distribution or `{ add, remove }`; a misspelled key inside the
+/// split form is told at the key, with "did you mean" (it was "not in a form this key
+/// accepts", at the whole table).
+#[test]
+fn a_misspelled_key_in_a_split_propagation_delay_is_named() {
+    let got = rendered(&balancer(
+        "propagation_delay = { add = \"2s\", remov = \"1s\" }",
+    ));
+    let expected = r#"error: unknown key `remov` in [load_balancer.propagation_delay]
+  --> bad.toml:10:35
+   |
+10 | propagation_delay = { add = "2s", remov = "1s" }
+   |                                   ^^^^^
+  = help: did you mean `remove`? accepted here: add, remove
+"#;
+    assert_eq!(got, expected);
+}
+
+/// A wrong value inside either multi-form key of `[load_balancer]` is reported at its own
+/// position, in words; every problem at once.
+#[test]
+fn wrong_values_inside_balancer_tables_are_placed_and_told_in_words() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "propagation_delay = { add = true }",
+            &["bad.toml:10:29", "`load_balancer.propagation_delay.add` must be a duration such as \"50ms\" or a distribution table", "not true"],
+        ),
+        (
+            "propagation_delay = { remove = { dist = \"uniform\", mn = \"1s\" } }",
+            &["bad.toml:10:52", "unknown key `mn` in [load_balancer.propagation_delay.remove]", "did you mean `min`?"],
+        ),
+        (
+            "propagation_delay = { dist = \"uniform\", mn = \"1s\" }",
+            &["bad.toml:10:41", "unknown key `mn` in [load_balancer.propagation_delay]", "did you mean `min`?"],
+        ),
+        (
+            "propagation_delay = { ad = \"1s\" }",
+            &["bad.toml:10:23", "did you mean `add`?"],
+        ),
+        (
+            "propagation_delay = { mean = \"1s\" }",
+            &["bad.toml:10:21", "`load_balancer.propagation_delay` needs `dist`"],
+        ),
+        (
+            "propagation_delay = true",
+            &["bad.toml:10:21", "`load_balancer.propagation_delay` must be a duration such as \"2s\", a distribution table", "{ add = …, remove = … }", "not true"],
+        ),
+        (
+            "health_check = { interval = true, healthy_treshold = 3, unhealthy_threshold = \"2\" }",
+            &[
+                "bad.toml:10:29",
+                "`load_balancer.health_check.interval` must be a duration",
+                "bad.toml:10:35",
+                "unknown key `healthy_treshold` in [load_balancer.health_check]",
+                "did you mean `healthy_threshold`?",
+                "bad.toml:10:79",
+                "`load_balancer.health_check.unhealthy_threshold` must be a whole number, not the string \"2\"",
+            ],
+        ),
+        (
+            "health_check = 3",
+            &["bad.toml:10:16", "`load_balancer.health_check` must be true, false, or a health-check table", "not the whole number 3"],
+        ),
+    ];
+    for (line, needles) in cases {
+        let got = rendered(&balancer(line));
+        for needle in *needles {
+            assert!(got.contains(needle), "{line}: {needle:?} missing in\n{got}");
+        }
+        assert!(!got.contains("not in a form"), "{line}:\n{got}");
+        let placed = needles
+            .iter()
+            .filter(|n| n.starts_with("bad.toml:"))
+            .count();
+        assert_eq!(got.matches("error: ").count(), placed, "{line}:\n{got}");
+    }
+}
+
+/// The two table forms of `propagation_delay` mixed in one table: told as two forms, not as
+/// a misspelling.
+#[test]
+fn mixing_the_two_forms_of_propagation_delay_is_explained() {
+    let got = rendered(&balancer(
+        "propagation_delay = { dist = \"uniform\", min = \"1s\", max = \"2s\", add = \"1s\" }",
+    ));
+    assert!(got.contains("bad.toml:10:65"), "{got}");
+    assert!(
+        got.contains("a table with `dist` is one delay for both directions"),
+        "{got}"
+    );
+    let got = rendered(&balancer(
+        "propagation_delay = { add = \"1s\", dist = \"uniform\" }",
+    ));
+    assert!(got.contains("bad.toml:10:35"), "{got}");
+    assert!(
+        got.contains("`dist` belongs in a distribution table"),
+        "{got}"
+    );
+}
+
+/// `deregistration_delay` (like `timeout`, `progress_deadline`, `abort_scale_down_delay`)
+/// takes "none": its messages say so.
+#[test]
+fn keys_that_take_none_say_so() {
+    let got = rendered(&balancer("deregistration_delay = false"));
+    assert!(got.contains("bad.toml:10:24"), "{got}");
+    assert!(got.contains("or the word \"none\", not false"), "{got}");
+    let got = rendered(&balancer("deregistration_delay = \"never\""));
+    assert!(got.contains("bad.toml:10:24"), "{got}");
+    assert!(
+        got.contains("\"never\" is neither a duration nor \"none\""),
+        "{got}"
+    );
+    let got = rendered(&balancer("").replace("rate = 10", "rate = 10\ntimeout = \"forever\""));
+    assert!(got.contains("bad.toml:4:11"), "{got}");
+    assert!(
+        got.contains("`traffic.timeout` = \"forever\" is neither a duration nor \"none\""),
+        "{got}"
+    );
+    let got = rendered(&balancer("").replace(
+        "version = \"v1\"",
+        "version = \"v1\"\nprogress_deadline = [600]",
+    ));
+    assert!(got.contains("bad.toml:9:21"), "{got}");
+    assert!(got.contains("or the word \"none\", not an array"), "{got}");
+}
+
+/// Every `[load_balancer]` key given a value of the wrong kind: the message is placed at the
+/// value and has no Rust type name in it.
+#[test]
+fn every_balancer_key_rejects_a_wrong_value_in_words_at_its_place() {
+    let keys = [
+        ("preset", "3"),
+        ("policy", "1"),
+        ("propagation_delay", "[1]"),
+        ("retries", "1.5"),
+        ("retry_on_reset", "\"yes\""),
+        ("retry_non_idempotent", "1"),
+        ("max_fails", "\"2\""),
+        ("fail_timeout", "true"),
+        ("ejection", "[1]"),
+        ("max_ejection_percent", "\"10%\""),
+        ("health_scope", "1"),
+        ("worker_processes", "2.5"),
+        ("reload_overlap", "{}"),
+        ("attempt_overhead", "false"),
+        ("health_check", "\"yes\""),
+        ("deregistration_delay", "[]"),
+        ("slow_start", "{ x = 1 }"),
+    ];
+    for (key, value) in keys {
+        let got = rendered(&balancer(&format!("{key} = {value}")));
+        let column = key.len() + 4;
+        assert!(
+            got.contains(&format!("bad.toml:10:{column}\n")),
+            "{key}: not placed at its value:\n{got}"
+        );
+        assert!(
+            got.contains(&format!("`load_balancer.{key}` must be ")),
+            "{key}:\n{got}"
+        );
+        for word in [
+            "Raw", "untagged", "variant", "i64", "f64", "u32", "struct", "map", "sequence",
+        ] {
+            assert!(!got.contains(word), "{key}: {word:?} in\n{got}");
+        }
+    }
+}
