@@ -46,7 +46,7 @@ impl Problems<'_> {
                     d.as_micros().min(u128::from(u64::MAX)) as u64,
                 )),
                 Err(e) => {
-                    self.add(p, format!("`{key}` = \"{t}\" is not a duration ({e})"), "use units such as \"500ms\", \"30s\", \"5m\", \"1h30m\", or a number of seconds");
+                    self.add(p, format!("`{key}` = \"{t}\" is not a duration: {}", duration_error(t, &e)), "use units such as \"500ms\", \"30s\", \"5m\", \"1h30m\", or a number of seconds");
                     None
                 }
             },
@@ -346,4 +346,45 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// What is wrong with a duration string, in words (the parser's own wording names byte
+/// offsets, which a scenario author should not have to decode).
+fn duration_error(text: &str, e: &humantime::DurationError) -> String {
+    let t = text.trim();
+    match e {
+        _ if t.is_empty() => "it is empty".into(),
+        _ if t.starts_with('-') => "durations cannot be negative".into(),
+        humantime::DurationError::UnknownUnit { unit, .. } => {
+            format!("`{unit}` is not a unit (use ms, s, m, h or d)")
+        }
+        humantime::DurationError::NumberOverflow => "the number is too large".into(),
+        _ if t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            "a number in a string needs a unit (or write it without quotes for seconds)".into()
+        }
+        _ => "expected a number followed by a unit, e.g. \"250ms\" or \"1h30m\"".into(),
+    }
+}
+
+#[cfg(test)]
+mod duration_words {
+    use super::duration_error;
+
+    fn words(t: &str) -> String {
+        duration_error(t, &humantime::parse_duration(t).unwrap_err())
+    }
+
+    #[test]
+    fn duration_errors_are_told_in_words() {
+        assert_eq!(words("-1s"), "durations cannot be negative");
+        assert_eq!(
+            words("5 parsecs"),
+            "`parsecs` is not a unit (use ms, s, m, h or d)"
+        );
+        assert_eq!(words(""), "it is empty");
+        assert!(words("soon").starts_with("expected a number followed by a unit"));
+        for t in ["-1s", "5 parsecs", "", "soon", "1.5.2s"] {
+            assert!(!words(t).contains(" at "), "{t}: {}", words(t));
+        }
+    }
 }
