@@ -15,5 +15,6 @@ mod properties;
 mod queueing;
 mod robustness;
 mod scenarios;
+mod sessions;
 mod strategies;
 mod warnings;

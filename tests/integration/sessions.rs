@@ -1,0 +1,135 @@
+//! Session stores (`[sessions]`): each shipped pair's lesson on several seeds, with the size of
+//! the effect from the arithmetic in the scenario's header; a shared store's outage; re-login.
+
+use crate::common::{f, root, run_scenario, temp_dir, u};
+
+const SEEDS: [&str; 3] = ["42", "7", "2024"];
+
+fn lost(s: &serde_json::Value) -> u64 {
+    u(s, &["requests", "failed_by_cause", "session_lost"])
+}
+
+fn logged_out(s: &serde_json::Value) -> u64 {
+    u(s, &["sessions", "users_logged_out"])
+}
+
+/// Session losses in the time series before `t_s` seconds.
+fn lost_before(dir: &std::path::Path, t_s: f64) -> u64 {
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = head.iter().position(|c| *c == "session_lost").unwrap();
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[0].parse::<f64>().unwrap() < t_s)
+        .map(|r| r[col].parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn in_memory_sessions_without_affinity_lose_n_minus_1_over_n_of_returning_requests() {
+    for seed in SEEDS {
+        let (s, _) = run_scenario("sessions-in-memory", &["--seed", seed]);
+        let total = u(&s, &["requests", "total"]);
+        assert_eq!(u(&s, &["sessions", "lost"]), lost(&s));
+        // ≈ 0.9 × (requests − first requests of 1,000 users) with ~10 pods.
+        let share = lost(&s) as f64 / (total - 1000) as f64;
+        assert!((0.87..0.92).contains(&share), "seed {seed}: {share}");
+        assert_eq!(logged_out(&s), 1000, "seed {seed}");
+    }
+}
+
+#[test]
+fn sticky_sessions_hold_until_the_rollout_then_every_user_is_logged_out() {
+    for seed in SEEDS {
+        let (s, dir) = run_scenario("sticky-sessions-rolling", &["--seed", seed]);
+        assert_eq!(s["rollout"]["outcome"], "completed");
+        // Affinity works while the fleet stands still.
+        assert_eq!(lost_before(&dir, 60.0), 0, "seed {seed}");
+        // Every user's pod goes: all 1,000 logged out; ≈ users × (1.1^10 − 1) ≈ 1,594 losses.
+        assert_eq!(logged_out(&s), 1000, "seed {seed}");
+        let l = lost(&s) as f64;
+        assert!((1400.0..1800.0).contains(&l), "seed {seed}: {l}");
+    }
+}
+
+#[test]
+fn a_shared_store_loses_no_session_and_costs_one_hop() {
+    for seed in SEEDS {
+        let (s, _) = run_scenario("sessions-shared", &["--seed", seed]);
+        assert_eq!(s["rollout"]["outcome"], "completed");
+        assert_eq!(lost(&s), 0, "seed {seed}");
+        assert_eq!(u(&s, &["sessions", "lost"]), 0);
+        assert_eq!(logged_out(&s), 0);
+        assert_eq!(u(&s, &["requests", "failed"]), 0, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_one_step_jwt_key_switch_logs_users_out_and_dual_keys_do_not() {
+    for seed in SEEDS {
+        let (bad, _) = run_scenario("jwt-key-rotation", &["--seed", seed]);
+        let (good, _) = run_scenario("jwt-dual-key", &["--seed", seed]);
+        // Same requests (common random numbers), same rollout.
+        assert_eq!(bad["requests"]["total"], good["requests"]["total"]);
+        assert_eq!(lost(&good), 0, "seed {seed}");
+        assert_eq!(logged_out(&good), 0);
+        assert_eq!(logged_out(&bad), 1000, "seed {seed}");
+        // ≈ rate × mixed window / 3: a request crosses versions with chance 2f(1−f).
+        let mixed = f(&bad, &["exposure", "mixed_version_s"]);
+        let expected = 200.0 * mixed / 3.0;
+        let ratio = lost(&bad) as f64 / expected;
+        assert!((0.8..1.5).contains(&ratio), "seed {seed}: {ratio}");
+    }
+}
+
+fn run_text(name: &str, text: &str) -> serde_json::Value {
+    let dir = temp_dir(name);
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    let out = dir.join("out");
+    let o = crate::common::rollsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::common::read_summary(&out)
+}
+
+fn shipped(name: &str) -> String {
+    std::fs::read_to_string(root().join(format!("scenarios/{name}.toml"))).unwrap()
+}
+
+#[test]
+fn a_shared_store_outage_fails_every_request_in_its_window_and_logs_no_one_out() {
+    // 200 req/s, the store down for 10 s: ≈ 2,000 requests fail `session_lost`.
+    let text = shipped("sessions-shared").replace(
+        "capacity = 1000",
+        "capacity = 1000\noutage = { at = \"30s\", duration = \"10s\" }",
+    );
+    let s = run_text("sessions-outage", &text);
+    let l = lost(&s) as f64;
+    assert!((1800.0..2200.0).contains(&l), "{l}");
+    assert_eq!(u(&s, &["sessions", "lost"]), lost(&s));
+    assert_eq!(logged_out(&s), 0);
+}
+
+#[test]
+fn relogin_turns_lost_sessions_into_slower_successes() {
+    let text = shipped("sticky-sessions-rolling").replace(
+        "on_loss = \"fail\"",
+        "on_loss = \"relogin\"\nrelogin = \"2s\"",
+    );
+    let s = run_text("sessions-relogin", &text);
+    assert_eq!(lost(&s), 0);
+    assert_eq!(u(&s, &["requests", "failed"]), 0);
+    let l = u(&s, &["sessions", "lost"]) as f64;
+    assert!((1400.0..1800.0).contains(&l), "{l}");
+    assert_eq!(logged_out(&s), 1000);
+    // ~1,600 of ~48,000 requests took a 2 s login: the p99 is not, the max is.
+    assert!(f(&s, &["latency_ms", "max"]) > 2000.0);
+    assert!(f(&s, &["latency_ms", "p50"]) < 100.0);
+}
