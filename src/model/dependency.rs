@@ -356,6 +356,34 @@ mod tests {
     }
 
     #[test]
+    fn an_outage_fails_calls_that_start_in_its_window_at_once() {
+        let mut d = Dependency::new(DependencyId(0), spec(u32::MAX, None, 0.0));
+        d.set_outage(
+            SimTime::ZERO + SimDuration::from_secs(10),
+            SimTime::ZERO + SimDuration::from_secs(20),
+        );
+        let at = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        let got: Vec<(SimDuration, bool)> = [5, 10, 19, 20]
+            .iter()
+            .map(|&t| match d.call(call(t as u32, at(t)), at(t)) {
+                CallAccept::Started(s) => (s.duration, s.ok),
+                _ => unreachable!("unbounded concurrency"),
+            })
+            .collect();
+        let ms10 = SimDuration::from_millis(10);
+        assert_eq!(
+            got,
+            [
+                (ms10, true),
+                (SimDuration::ZERO, false),
+                (SimDuration::ZERO, false),
+                (ms10, true)
+            ]
+        );
+        assert_eq!(d.stats().failed, 2);
+    }
+
+    #[test]
     fn a_dead_waiter_is_skipped_and_failures_follow_the_error_rate() {
         let mut d = Dependency::new(DependencyId(0), spec(1, None, 0.0));
         let t0 = SimTime::ZERO;

@@ -218,3 +218,108 @@ fn jwt(pr: &mut Problems<'_>, p: &Path, raw: &RawSessions, names: &[String]) -> 
         accepts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scenario;
+    use crate::model::{OnLoss, SessionStore};
+
+    const BASE: &str = r#"
+duration = "1m"
+[traffic]
+rate = 10
+[versions.v1]
+service = "50ms"
+[versions.v2]
+service = "40ms"
+[deployment]
+replicas = 3
+version = "v1"
+"#;
+
+    /// (line, message, help) of each problem.
+    fn problems(extra: &str) -> Vec<(usize, String, String)> {
+        match Scenario::parse("s.toml", "s", &format!("{BASE}{extra}")) {
+            Ok(_) => vec![],
+            Err(e) => e
+                .diagnostics
+                .into_iter()
+                .map(|d| (d.line, d.message, d.help.unwrap_or_default()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_valid_table_resolves_with_defaults() {
+        let s = Scenario::parse(
+            "s.toml",
+            "s",
+            &format!(
+                "{BASE}[sessions]\nstore = \"in_memory\"\nsticky = true\non_loss = \"relogin\"\n"
+            ),
+        )
+        .unwrap();
+        let spec = s.sessions.unwrap();
+        assert!(spec.sticky);
+        assert!(matches!(spec.store, SessionStore::InMemory));
+        assert_eq!(
+            spec.on_loss,
+            OnLoss::Relogin(crate::engine::SimDuration::from_millis(500))
+        );
+        let s = Scenario::parse("s.toml", "s", &format!("{BASE}[sessions]\nstore = \"jwt\"\n[sessions.versions.v1]\nsigning_key = \"a\"\n[sessions.versions.v2]\nsigning_key = \"b\"\naccept_keys = [\"a\", \"b\"]\n")).unwrap();
+        let SessionStore::Jwt(j) = s.sessions.unwrap().store else {
+            panic!("jwt");
+        };
+        assert_eq!((j.signs, j.accepts), (vec![0, 1], vec![0b01, 0b11]));
+    }
+
+    #[test]
+    fn bad_tables_are_told_at_their_line_with_a_fix() {
+        let p = problems("[sessions]\nstore = \"redis\"\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].0, 13);
+        assert!(p[0].1.contains("unknown session store \"redis\""));
+        assert!(p[0].2.contains("\"shared\""));
+
+        let p =
+            problems("[sessions]\nstore = \"in_memory\"\nlatency = \"1ms\"\nrelogin = \"1s\"\n");
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].1.contains("shared session store") && p[0].0 == 14);
+        assert!(p[1].1.contains("on_loss = \"fail\"") && p[1].0 == 15);
+
+        let p = problems("[sessions]\nstore = \"jwt\"\nsticky = true\n");
+        assert!(
+            p.iter().any(|x| x.1.contains("affinity does nothing")),
+            "{p:?}"
+        );
+        assert!(p
+            .iter()
+            .any(|x| x.1.contains("need each version's signing key")));
+
+        let p = problems("[sessions]\nstore = \"jwt\"\n[sessions.versions.v1]\nsigning_key = \"a\"\naccept_keys = [\"b\"]\n[sessions.versions.v3]\nsigning_key = \"a\"\n");
+        assert!(
+            p.iter()
+                .any(|x| x.1.contains("signs with \"a\" but does not accept it")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x.1.contains("version \"v3\" is not defined")),
+            "{p:?}"
+        );
+
+        let p =
+            problems("[sessions]\nstore = \"jwt\"\n[sessions.versions.v1]\nsigning_key = \"a\"\n");
+        assert!(
+            p.iter().any(|x| x.1.contains("\"v2\" has no signing key")),
+            "{p:?}"
+        );
+
+        let p = problems("[sessions]\nstore = \"shared\"\noutage = { at = \"10s\", duration = \"0s\" }\non_loss = \"maybe\"\n");
+        assert_eq!(p.len(), 2, "{p:?}");
+        // No Rust type names in what users read.
+        for (_, m, h) in p {
+            assert!(!m.contains("Option") && !h.contains("Option"));
+        }
+    }
+}

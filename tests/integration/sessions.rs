@@ -133,3 +133,151 @@ fn relogin_turns_lost_sessions_into_slower_successes() {
     assert!(f(&s, &["latency_ms", "max"]) > 2000.0);
     assert!(f(&s, &["latency_ms", "p50"]) < 100.0);
 }
+
+#[test]
+fn an_unknown_store_exits_2_naming_the_line_and_writes_nothing() {
+    let dir = temp_dir("sessions-bad");
+    let file = dir.join("bad.toml");
+    let text = shipped("sessions-shared").replace("store = \"shared\"", "store = \"memcache\"");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.join("out");
+    let o = crate::common::rollsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml:"), "{err}");
+    assert!(err.contains("unknown session store \"memcache\""), "{err}");
+    assert!(!out.join("summary.json").exists());
+}
+
+mod properties {
+    use proptest::prelude::*;
+    use rollsim::report::summary_json;
+    use rollsim::scenario::Scenario;
+    use rollsim::sim::{RunOutput, Simulation};
+
+    fn text(seed: u64, replicas: u32, lb: &str, strategy: &str, sessions: &str) -> String {
+        format!(
+            r#"seed = {seed}
+duration = "40s"
+[traffic]
+rate = 80
+users = 300
+timeout = "2s"
+[pod]
+concurrency = 4
+queue = 16
+startup = "2s"
+pre_stop = "1s"
+termination_grace = "5s"
+[versions.v1]
+service = {{ dist = "exponential", mean = "30ms" }}
+[versions.v2]
+service = {{ dist = "exponential", mean = "30ms" }}
+error_rate = 0.01
+[load_balancer]
+preset = "{lb}"
+[deployment]
+replicas = {replicas}
+version = "v1"
+[rollout]
+to = "v2"
+at = "10s"
+{strategy}
+{sessions}"#
+        )
+    }
+
+    fn run(t: &str) -> RunOutput {
+        let s = Scenario::parse("p.toml", "p", t).unwrap_or_else(|e| panic!("{e:?}\n{t}"));
+        Simulation::new(&s).run().expect("the run finishes")
+    }
+
+    fn sessions_table() -> impl Strategy<Value = (String, &'static str, bool)> {
+        let on_loss = prop_oneof![
+            Just("on_loss = \"fail\""),
+            Just("on_loss = \"relogin\"\nrelogin = \"300ms\"")
+        ];
+        let keys = prop_oneof![
+            Just(("k1", "[\"k1\"]", "k2", "[\"k2\"]", false)),
+            Just(("k1", "[\"k1\", \"k2\"]", "k2", "[\"k1\", \"k2\"]", true)),
+            Just(("k1", "[\"k1\"]", "k1", "[\"k1\"]", true)),
+        ];
+        (0u8..3, any::<bool>(), on_loss, keys, prop::option::of(5u32..30)).prop_map(
+            |(store, sticky, on_loss, (s1, a1, s2, a2, safe), outage)| match store {
+                0 => (
+                    format!("[sessions]\nstore = \"in_memory\"\nsticky = {sticky}\n{on_loss}\n"),
+                    "in_memory",
+                    false,
+                ),
+                1 => (
+                    format!(
+                        "[sessions]\nstore = \"shared\"\nsticky = {sticky}\ncapacity = 4\nqueue = 8\n{}{on_loss}\n",
+                        outage.map_or(String::new(), |at| format!(
+                            "outage = {{ at = \"{at}s\", duration = \"3s\" }}\n"
+                        ))
+                    ),
+                    "shared",
+                    false,
+                ),
+                _ => (
+                    format!(
+                        "[sessions]\nstore = \"jwt\"\n{on_loss}\n[sessions.versions.v1]\nsigning_key = \"{s1}\"\naccept_keys = {a1}\n[sessions.versions.v2]\nsigning_key = \"{s2}\"\naccept_keys = {a2}\n"
+                    ),
+                    "jwt",
+                    safe,
+                ),
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// With any session store: every arrival has one outcome, the session counters agree
+        /// with the failure causes, runs are deterministic, and the requests are the same as
+        /// without sessions (no draw on any existing stream).
+        #[test]
+        fn sessions_keep_conservation_determinism_and_common_random_numbers(
+            seed in 0u64..1_000_000,
+            replicas in 1u32..6,
+            lb in prop_oneof![Just("kube-proxy"), Just("nginx"), Just("envoy"), Just("aws-alb")],
+            strategy in prop_oneof![
+                Just("strategy = \"rolling\"\nmax_surge = 1\nmax_unavailable = 0"),
+                Just("strategy = \"recreate\""),
+                Just("strategy = \"blue_green\"\nscale_down_delay = \"5s\""),
+            ],
+            (table, store, safe) in sessions_table(),
+        ) {
+            let with = text(seed, replicas, lb, strategy, &table);
+            let a = run(&with);
+            let b = run(&with);
+            prop_assert_eq!(summary_json(&a), summary_json(&b));
+            let r = &a.summary.requests;
+            prop_assert_eq!(r.total, r.ok + r.failed);
+            prop_assert_eq!(r.failed, r.failed_by_cause.values().sum::<u64>());
+            let s = a.summary.sessions.clone().expect("sessions section");
+            prop_assert_eq!(s.store, store);
+            let session_lost = r.failed_by_cause["session_lost"];
+            if store == "shared" || with.contains("on_loss = \"fail\"") {
+                prop_assert_eq!(s.lost, session_lost);
+            } else {
+                prop_assert_eq!(session_lost, 0);
+            }
+            prop_assert!(s.users_logged_out <= 300 && s.users_logged_out <= s.lost);
+            if store == "shared" {
+                prop_assert_eq!(s.users_logged_out, 0);
+            }
+            if safe {
+                prop_assert_eq!(s.lost, 0);
+            }
+            let bare = run(&text(seed, replicas, lb, strategy, ""));
+            prop_assert_eq!(bare.summary.requests.total, r.total);
+        }
+    }
+}
