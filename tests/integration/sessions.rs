@@ -281,3 +281,24 @@ at = "10s"
         }
     }
 }
+
+#[test]
+fn in_memory_sessions_without_affinity_get_a_pre_flight_warning() {
+    let warnings = |text: &str| -> Vec<String> {
+        rollsim::scenario::Scenario::parse("s.toml", "s", text)
+            .unwrap()
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    };
+    let w = warnings(&shipped("sessions-in-memory"));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("about 90 %") && w[0].contains("sticky = true"),
+        "{w:?}"
+    );
+    assert!(w[0].starts_with("line "), "{w:?}");
+    assert!(warnings(&shipped("sticky-sessions-rolling")).is_empty());
+    assert!(warnings(&shipped("sessions-shared")).is_empty());
+}
