@@ -63,6 +63,13 @@ fn a_shared_store_loses_no_session_and_costs_one_hop() {
         assert_eq!(logged_out(&s), 0);
         assert_eq!(u(&s, &["requests", "failed"]), 0, "seed {seed}");
     }
+    // The same run without sessions: the same requests, each 0.2 ms faster.
+    let (shared, _) = run_scenario("sessions-shared", &[]);
+    let text = shipped("sessions-shared");
+    let bare = run_text("sessions-none", &text[..text.find("[sessions]").unwrap()]);
+    assert_eq!(shared["requests"]["total"], bare["requests"]["total"]);
+    let extra = f(&shared, &["latency_ms", "mean"]) - f(&bare, &["latency_ms", "mean"]);
+    assert!((0.15..0.35).contains(&extra), "{extra} ms");
 }
 
 #[test]
