@@ -134,6 +134,8 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             max_new_traffic_share: max_new_share,
         },
         flag,
+        // Filled in by the simulation, which owns the session store.
+        sessions: None,
         capacity: CapacitySummary {
             peak_pods: peak,
             peak_pods_incl_terminating: peak_all,

@@ -28,5 +28,5 @@ pub use recorder::{BucketRow, Recorder};
 pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
 pub use summary::{
     CapacitySummary, ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary,
-    Summary, VersionSummary,
+    SessionSummary, Summary, VersionSummary,
 };

@@ -35,6 +35,8 @@ pub struct Summary {
     pub exposure: ExposureSummary,
     /// The feature flag's release (`null` without a `[flag]`).
     pub flag: Option<FlagSummary>,
+    /// Login sessions (`null` without a `[sessions]` table).
+    pub sessions: Option<SessionSummary>,
     /// Pods and cost.
     pub capacity: CapacitySummary,
     /// The load balancer the traffic went through.
@@ -195,6 +197,20 @@ pub struct ExposureSummary {
     pub bad_failed: u64,
     /// The largest share of arrivals the new variant received in any bucket.
     pub max_new_traffic_share: f64,
+}
+
+/// What happened to users' login sessions.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The store: `in_memory`, `shared` or `jwt`.
+    pub store: &'static str,
+    /// Requests that found no session: it lived in another or a gone pod (in memory), its
+    /// token's key was not accepted (JWT), or the shared store could not answer. With
+    /// `on_loss = "fail"` each one is a `session_lost` failure; with `"relogin"`, a re-login.
+    pub lost: u64,
+    /// Distinct users whose session was destroyed at least once and who had to log in again
+    /// (0 for a shared store: an outage fails requests but destroys no session).
+    pub users_logged_out: u64,
 }
 
 /// A feature flag's release, measured from what served requests: its rules are published at

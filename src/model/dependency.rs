@@ -132,6 +132,9 @@ pub struct Dependency {
     busy: u32,
     queue: VecDeque<Call>,
     stats: DependencyStats,
+    /// A window `[from, to)` in which the dependency is down: calls starting then fail at
+    /// once (connection refused), whatever their draw.
+    outage: Option<(SimTime, SimTime)>,
 }
 
 impl Dependency {
@@ -143,7 +146,14 @@ impl Dependency {
             busy: 0,
             queue: VecDeque::new(),
             stats: DependencyStats::default(),
+            outage: None,
         }
+    }
+
+    /// Takes the dependency down during `[from, to)` (an outage fault): calls that start then
+    /// fail at once.
+    pub fn set_outage(&mut self, from: SimTime, to: SimTime) {
+        self.outage = Some((from, to));
     }
 
     /// Its configuration.
@@ -207,8 +217,14 @@ impl Dependency {
         // the application's and of other dependencies', identical whichever pod calls.
         let seed = call.luck ^ (u64::from(self.id.0) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut luck = RngStream::from_seed_u64(seed);
-        let duration = self.spec.service.sample(&mut luck);
-        let ok = luck.uniform() >= self.spec.error_rate;
+        let mut duration = self.spec.service.sample(&mut luck);
+        let mut ok = luck.uniform() >= self.spec.error_rate;
+        if self
+            .outage
+            .is_some_and(|(from, to)| from <= now && now < to)
+        {
+            (duration, ok) = (SimDuration::ZERO, false);
+        }
         if !ok {
             self.stats.failed += 1;
         }
@@ -337,6 +353,34 @@ mod tests {
         // Waits: calls 2 and 3 waited 10 ms, call 4 waited 20 ms.
         assert_eq!(s.wait, SimDuration::from_millis(40));
         assert_eq!((d.busy(), d.queued()), (0, 0));
+    }
+
+    #[test]
+    fn an_outage_fails_calls_that_start_in_its_window_at_once() {
+        let mut d = Dependency::new(DependencyId(0), spec(u32::MAX, None, 0.0));
+        d.set_outage(
+            SimTime::ZERO + SimDuration::from_secs(10),
+            SimTime::ZERO + SimDuration::from_secs(20),
+        );
+        let at = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        let got: Vec<(SimDuration, bool)> = [5, 10, 19, 20]
+            .iter()
+            .map(|&t| match d.call(call(t as u32, at(t)), at(t)) {
+                CallAccept::Started(s) => (s.duration, s.ok),
+                _ => unreachable!("unbounded concurrency"),
+            })
+            .collect();
+        let ms10 = SimDuration::from_millis(10);
+        assert_eq!(
+            got,
+            [
+                (ms10, true),
+                (SimDuration::ZERO, false),
+                (SimDuration::ZERO, false),
+                (ms10, true)
+            ]
+        );
+        assert_eq!(d.stats().failed, 2);
     }
 
     #[test]

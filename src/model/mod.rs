@@ -11,6 +11,7 @@ mod fault;
 mod ids;
 mod lb;
 mod pod;
+mod session;
 mod spec;
 mod traffic;
 
@@ -23,9 +24,12 @@ pub use dist::Dist;
 pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
 pub use lb::{
-    Balancer, HealthScope, LbPolicy, LbSpec, Pick, Propagation, TargetHealthCheck, Update,
+    Affinity, Balancer, HealthScope, LbPolicy, LbSpec, Pick, Propagation, TargetHealthCheck, Update,
 };
 pub use pod::{draw_service, Accept, Phase, Pod, ServiceOutcome};
+pub use session::{
+    JwtSpec, OnLoss, SessionCheck, SessionSpec, SessionStore, Sessions, SharedStoreSpec,
+};
 pub use spec::{
     ClusterSpec, OnSigterm, PodSpec, ProbeSpec, RateProfile, TrafficSpec, UserDistribution,
     VersionSpec, WarmupSpec,
@@ -54,11 +58,15 @@ pub enum FailCause {
     AppError,
     /// Still in flight when the run's drain period ended.
     InFlightAtEnd,
+    /// The request found no session: its pod held none for the user (in-memory sessions on
+    /// another or a gone pod), rejected its token's signing key (JWT), or could not reach the
+    /// shared session store.
+    SessionLost,
 }
 
 impl FailCause {
     /// Every cause, in reporting order.
-    pub const ALL: [FailCause; 7] = [
+    pub const ALL: [FailCause; 8] = [
         FailCause::ConnectionRefused,
         FailCause::ResetOnShutdown,
         FailCause::NoEndpoints,
@@ -66,6 +74,7 @@ impl FailCause {
         FailCause::Timeout,
         FailCause::AppError,
         FailCause::InFlightAtEnd,
+        FailCause::SessionLost,
     ];
 
     /// The contract name of this cause.
@@ -78,6 +87,7 @@ impl FailCause {
             FailCause::Timeout => "timeout",
             FailCause::AppError => "app_error",
             FailCause::InFlightAtEnd => "in_flight_at_end",
+            FailCause::SessionLost => "session_lost",
         }
     }
 

@@ -128,6 +128,15 @@ pub fn summary_text(s: &Summary) -> String {
         }
         let _ = writeln!(o, "{line}");
     }
+    if let Some(ss) = &s.sessions {
+        let _ = writeln!(
+            o,
+            "sessions   {} store: {} requests found no session, {} users logged out",
+            ss.store,
+            thousands(ss.lost),
+            thousands(ss.users_logged_out)
+        );
+    }
     if e.bad_requests > 0 {
         let _ = writeln!(
             o,

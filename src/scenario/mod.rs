@@ -16,6 +16,7 @@ mod problems;
 mod raw;
 mod resolve;
 mod rollout;
+mod sessions;
 mod suggest;
 mod traffic;
 mod warnings;
@@ -86,6 +87,8 @@ pub struct Scenario {
     pub rollout: Option<RolloutSpec>,
     /// A feature flag, if any.
     pub flag: Option<crate::flags::FlagSpec>,
+    /// The session store (`None`: requests carry no session).
+    pub sessions: Option<crate::model::SessionSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.

@@ -89,6 +89,38 @@ pub struct RawScenario {
     pub deployment: RawDeployment,
     pub rollout: Option<RawRollout>,
     pub flag: Option<RawFlag>,
+    pub sessions: Option<RawSessions>,
+}
+
+/// `[sessions]`: where login sessions live (resolved in `sessions.rs`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub store: String,
+    pub sticky: Option<bool>,
+    pub on_loss: Option<String>,
+    pub relogin: Option<RawDuration>,
+    pub latency: Option<RawDist>,
+    pub capacity: Option<i64>,
+    pub queue: Option<RawCountOrWord>,
+    pub outage: Option<RawOutage>,
+    pub versions: Option<IndexMap<String, RawSigningKeys>>,
+}
+
+/// `outage = { at = "60s", duration = "20s" }`: the shared store is down for a while.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub at: RawDuration,
+    pub duration: RawDuration,
+}
+
+/// `[sessions.versions.<name>]`: the JWT key a version signs with and the keys it accepts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigningKeys {
+    pub signing_key: String,
+    pub accept_keys: Option<Vec<String>>,
 }
 
 /// `[flag]`: a feature flag releasing a dark code path.

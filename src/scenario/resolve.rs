@@ -248,6 +248,10 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .flag
         .as_ref()
         .and_then(|f| super::flag::flag(pr, f, &names, users));
+    let sessions = raw
+        .sessions
+        .as_ref()
+        .and_then(|s| super::sessions::sessions(pr, s, &names));
 
     if let Some(name) = &raw.name {
         if let Err(why) = check_name(name) {
@@ -278,6 +282,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         deployment,
         rollout,
         flag,
+        sessions,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

@@ -117,7 +117,27 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
     progress_deadline(&mut w, s);
     flagger(&mut w, raw, s);
     canary_weights(&mut w, s);
+    sessions(&mut w, s);
     w.list
+}
+
+/// In-memory sessions behind a balancer without affinity: a session is only on the pod that
+/// created it, so with `n` pods a returning user's request finds it with chance 1/n
+/// (`model::session`).
+fn sessions(w: &mut Found<'_, '_>, s: &Scenario) {
+    let Some(spec) = &s.sessions else {
+        return;
+    };
+    let n = s.deployment.replicas;
+    if matches!(spec.store, crate::model::SessionStore::InMemory) && !spec.sticky && n > 1 {
+        w.add(
+            &["sessions", "store"],
+            format!(
+                "in-memory sessions without affinity on {n} replicas: about {:.0} % of a returning user's requests reach a pod that does not hold their session; set sticky = true, or store = \"shared\"",
+                100.0 * f64::from(n - 1) / f64::from(n)
+            ),
+        );
+    }
 }
 
 /// Peak pods of the strategy against `nodes × pods_per_node`.

@@ -12,6 +12,7 @@ mod calls;
 mod flags;
 mod requests;
 mod rollout;
+mod sessions;
 
 use crate::analysis::Monitor;
 use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
@@ -112,6 +113,8 @@ pub struct Simulation {
     dropped: Vec<Request>,
     /// Dependencies requests call after the application's work (none unless registered).
     deps: Dependencies,
+    /// Login sessions and cookie affinity (`None` without `[sessions]`).
+    sessions: Option<Box<sessions::SessionState>>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -195,6 +198,7 @@ impl Simulation {
             flag_run: None,
             dropped: Vec::new(),
             deps: Dependencies::new(scenario.versions.len()),
+            sessions: None,
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -206,6 +210,7 @@ impl Simulation {
         };
         sim.hard_end = sim.traffic_end + sim.drain_limit();
         sim.schedule_flag();
+        sim.setup_sessions();
         sim
     }
 
@@ -300,7 +305,8 @@ impl Simulation {
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
-        let summary = self.summarise();
+        let mut summary = self.summarise();
+        summary.sessions = self.session_summary();
         RunOutput {
             summary,
             metrics: self.metrics,

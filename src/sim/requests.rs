@@ -58,7 +58,10 @@ impl Simulation {
                 );
                 return;
             }
-            let pick = self.lb.pick(&request, &self.cluster.pods, now);
+            let pick = match self.sticky_pick(&request) {
+                Some(p) => Pick::Endpoint(p),
+                None => self.lb.pick(&request, &self.cluster.pods, now),
+            };
             let pod = match pick {
                 Pick::NoEndpoint => {
                     if request.attempts == 0 && request.synthetic_for.is_none() {
@@ -81,6 +84,7 @@ impl Simulation {
             if accept != Accept::Refused && request.synthetic_for.is_none() {
                 // Exposure counts at routing: a pod of the variant accepted the request.
                 self.metrics.handled(request.user, variant);
+                self.pin(&request, pod);
             }
             match accept {
                 Accept::Serving(slot) => {
@@ -109,9 +113,11 @@ impl Simulation {
 
     fn start_service(&mut self, pod: PodId, slot: u32, request: &Request, now: SimTime) {
         let variant = self.variant_for(pod, request.user);
-        let p = &mut self.cluster.pods[pod.index()];
+        let p = &self.cluster.pods[pod.index()];
         let spec = &self.scenario.versions[variant.index()];
-        let (duration, outcome) = draw_service(spec, p, request, now);
+        let drawn = draw_service(spec, p, request, now);
+        let (duration, outcome) = self.check_session(request, pod, p.version, drawn);
+        let p = &mut self.cluster.pods[pod.index()];
         p.set_outcome(slot, outcome, variant);
         let epoch = p.epoch;
         self.queue.schedule(

@@ -18,5 +18,6 @@ mod queueing;
 mod readme;
 mod robustness;
 mod scenarios;
+mod sessions;
 mod strategies;
 mod warnings;

@@ -30,12 +30,14 @@
 
 mod generation;
 mod spec;
+mod sticky;
 mod targets;
 #[cfg(test)]
 mod tests;
 mod weights;
 
 pub use spec::{HealthScope, LbPolicy, LbSpec, Propagation, TargetHealthCheck};
+pub use sticky::Affinity;
 
 use super::ids::{PodId, VersionId};
 use super::pod::Pod;
@@ -279,6 +281,11 @@ impl Balancer {
     /// Endpoints of each version in the current view.
     pub fn endpoints_of(&self, version: VersionId) -> usize {
         self.cur.by_version[version.index()].len()
+    }
+
+    /// Whether `pod` is an endpoint in the current view (cookie affinity follows it).
+    pub fn in_view(&self, pod: PodId) -> bool {
+        self.cur.contains(pod)
     }
 
     /// All endpoints in the current view.
