@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+pub mod database;
 mod dependency;
 mod dist;
 mod fault;
@@ -15,6 +16,7 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use database::{Database, DatabaseSpec, DatabaseStats, DbEvent, OnExhausted};
 pub use dependency::{
     Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,
     Started,
@@ -54,11 +56,17 @@ pub enum FailCause {
     AppError,
     /// Still in flight when the run's drain period ended.
     InFlightAtEnd,
+    /// The pod's connection pool holds no database connection (PostgreSQL refused them all,
+    /// `max_connections` reached) and the application fails requests rather than readiness.
+    DbConnectionsExhausted,
+    /// The database did not answer in time: no pool connection within `connection_timeout`
+    /// (HikariCP), or a statement cancelled by `statement_timeout` (PostgreSQL).
+    DbTimeout,
 }
 
 impl FailCause {
     /// Every cause, in reporting order.
-    pub const ALL: [FailCause; 7] = [
+    pub const ALL: [FailCause; 9] = [
         FailCause::ConnectionRefused,
         FailCause::ResetOnShutdown,
         FailCause::NoEndpoints,
@@ -66,6 +74,8 @@ impl FailCause {
         FailCause::Timeout,
         FailCause::AppError,
         FailCause::InFlightAtEnd,
+        FailCause::DbConnectionsExhausted,
+        FailCause::DbTimeout,
     ];
 
     /// The contract name of this cause.
@@ -78,6 +88,8 @@ impl FailCause {
             FailCause::Timeout => "timeout",
             FailCause::AppError => "app_error",
             FailCause::InFlightAtEnd => "in_flight_at_end",
+            FailCause::DbConnectionsExhausted => "db_connections_exhausted",
+            FailCause::DbTimeout => "db_timeout",
         }
     }
 
@@ -114,6 +126,8 @@ pub enum ModelEvent {
         /// The pod's epoch when the call started.
         epoch: u32,
     },
+    /// A database event (a query leaves its core, a pool wait times out).
+    Db(DbEvent),
     /// The container of `pod` is running (image pulled, process started).
     ContainerStarted(PodId),
     /// The application in `pod` opened its listening socket.

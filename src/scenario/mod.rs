@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
+mod database;
 mod diagnostic;
 mod flag;
 mod forms;
@@ -107,6 +108,8 @@ pub struct Scenario {
     pub rollout: Option<RolloutSpec>,
     /// A feature flag, if any.
     pub flag: Option<crate::flags::FlagSpec>,
+    /// The database requests reach through their pod's pool, if any.
+    pub database: Option<crate::model::DatabaseSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.

@@ -249,6 +249,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .as_ref()
         .and_then(|f| super::flag::flag(pr, f, &names, users));
 
+    let database = raw
+        .database
+        .as_ref()
+        .and_then(|d| super::database::database(pr, d, &names));
+
     if let Some(name) = &raw.name {
         if let Err(why) = check_name(name) {
             pr.add(
@@ -278,6 +283,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         deployment,
         rollout,
         flag,
+        database,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

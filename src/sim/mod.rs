@@ -9,6 +9,7 @@
 
 mod budget;
 mod calls;
+mod database;
 mod flags;
 mod requests;
 mod rollout;
@@ -205,6 +206,9 @@ impl Simulation {
             scenario: scenario.clone(),
         };
         sim.hard_end = sim.traffic_end + sim.drain_limit();
+        if let Some(db) = &scenario.database {
+            sim.add_database(db.clone());
+        }
         sim.schedule_flag();
         sim
     }
@@ -359,6 +363,7 @@ impl Simulation {
             // A phase of a request ended: handled below, after the dependency's own part.
             ModelEvent::ServiceDone { .. } => {}
             ModelEvent::CallDone { dep, .. } => self.call_done(now, dep),
+            ModelEvent::Db(_) => {}
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx!()),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
             ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx!()),
@@ -377,11 +382,15 @@ impl Simulation {
             }
         }
         // One call site, so the hot path inlines it.
-        if let ModelEvent::ServiceDone { pod, slot, epoch }
-        | ModelEvent::CallDone {
-            pod, slot, epoch, ..
-        } = event
-        {
+        let resume = match event {
+            ModelEvent::ServiceDone { pod, slot, epoch }
+            | ModelEvent::CallDone {
+                pod, slot, epoch, ..
+            } => Some((pod, slot, epoch)),
+            ModelEvent::Db(e) => self.db_event(now, e),
+            _ => None,
+        };
+        if let Some((pod, slot, epoch)) = resume {
             self.service_done(now, pod, slot, epoch);
         }
         self.handle_dropped(now);
@@ -414,6 +423,9 @@ impl Simulation {
                 self.immediate_sync_pending = true;
                 self.queue.schedule(now, Event::ControllerSync);
             }
+        }
+        if !self.cluster.process_log.is_empty() {
+            self.db_processes(now);
         }
         if self.cluster.census_dirty {
             self.cluster.census_dirty = false;
