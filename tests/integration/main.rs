@@ -4,6 +4,7 @@
 mod balancers;
 mod cli;
 mod common;
+mod database;
 mod determinism;
 mod diagnostics;
 mod errors;
