@@ -38,6 +38,20 @@ impl Simulation {
         self.deps.database.as_ref().map(|d| d.stats())
     }
 
+    /// At a bucket's end: connections open per version slot (the time series'
+    /// `db_connections`; the last slot, "no version", holds none). Nothing without a database.
+    pub(super) fn sample_db_connections(&mut self) {
+        let Some(db) = self.deps.database.as_ref() else {
+            return;
+        };
+        let slots = self.scenario.versions.len() + 1;
+        let base = self.db_series.len();
+        self.db_series.resize(base + slots, 0);
+        for p in &self.cluster.pods {
+            self.db_series[base + p.version.index()] += db.held(p.id);
+        }
+    }
+
     /// The `database` section of `summary.json`.
     pub(super) fn database_summary(&self) -> Option<crate::metrics::DatabaseSummary> {
         let db = self.deps.database.as_ref()?;

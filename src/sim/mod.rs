@@ -93,6 +93,9 @@ pub struct RunOutput {
     pub version_names: Vec<String>,
     /// Each registered dependency's name and totals, by id (empty without dependencies).
     pub dependencies: Vec<(String, DependencyStats)>,
+    /// Database connections open at each bucket's end, per version slot, in the order of
+    /// `metrics.rows()` (empty without a database).
+    pub db_connections: Vec<u32>,
 }
 
 /// One run of a scenario.
@@ -113,6 +116,8 @@ pub struct Simulation {
     dropped: Vec<Request>,
     /// Dependencies requests call after the application's work (none unless registered).
     deps: Dependencies,
+    /// Database connections per (bucket, version slot), sampled at bucket ends.
+    db_series: Vec<u32>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -196,6 +201,7 @@ impl Simulation {
             flag_run: None,
             dropped: Vec::new(),
             deps: Dependencies::new(scenario.versions.len()),
+            db_series: Vec::new(),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -304,6 +310,10 @@ impl Simulation {
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
+        let rows = self.metrics.rows().count();
+        while self.deps.database.is_some() && self.db_series.len() < rows {
+            self.sample_db_connections();
+        }
         let summary = self.summarise();
         RunOutput {
             summary,
@@ -320,6 +330,7 @@ impl Simulation {
                 .iter()
                 .map(|d| (d.spec().name.clone(), d.stats()))
                 .collect(),
+            db_connections: self.db_series,
         }
     }
 
@@ -342,6 +353,7 @@ impl Simulation {
             Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
             Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
+                self.sample_db_connections();
                 let counts = self.cluster.per_version_counts();
                 self.metrics.close_bucket(now, &counts);
                 let next = now + self.metrics.bucket();

@@ -291,3 +291,37 @@ fn bad_database_input_is_named_with_its_line_and_fix() {
     let none = format!("{BASE}[database]\npool_size = 5\n");
     rejected(&none, "db-no-table", 9, &["declares no table"]);
 }
+
+#[test]
+fn the_time_series_shows_connections_open_per_version_only_with_a_database() {
+    let o = run(&load("db-connection-exhaustion"));
+    let csv = rollsim::report::timeseries_csv(&o);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"db_connections"));
+    let (t, col) = (0, header.len() - 1);
+    let mut per_t: std::collections::BTreeMap<String, u32> = Default::default();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        *per_t.entry(cells[t].to_string()).or_default() += cells[col].parse::<u32>().unwrap();
+    }
+    // Never above the 97 ordinary slots; 60 before the rollout; 97 with both fleets.
+    assert!(per_t.values().all(|n| *n <= 97));
+    assert_eq!(per_t["0"], 60);
+    assert_eq!(per_t.values().max(), Some(&97));
+
+    let plain = run(&load("db-connection-exhaustion").tap_no_db());
+    let csv = rollsim::report::timeseries_csv(&plain);
+    assert!(csv.lines().next().unwrap().ends_with(",traffic_share"));
+}
+
+trait NoDb {
+    fn tap_no_db(self) -> Self;
+}
+
+impl NoDb for Scenario {
+    fn tap_no_db(mut self) -> Self {
+        self.database = None;
+        self
+    }
+}
