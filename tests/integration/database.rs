@@ -325,3 +325,25 @@ impl NoDb for Scenario {
         self
     }
 }
+
+#[test]
+fn a_pre_flight_warning_gives_the_slot_arithmetic_before_the_run() {
+    let w = &load("db-connection-exhaustion").warnings;
+    assert_eq!(w.len(), 1, "{w:?}");
+    let text = w[0].to_string();
+    for needle in [
+        "12 pods",
+        "120 connections",
+        "allows 97",
+        "23 are refused",
+        "pool_size ≤ 8",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing in {text}");
+    }
+    assert!(load("db-pool-sized").warnings.is_empty());
+    // A fleet at rest that fits gets no warning; one that does not, does.
+    assert!(fleet(9, 10, "").warnings.is_empty());
+    assert!(fleet(10, 10, "").warnings[0]
+        .to_string()
+        .contains("3 are refused"));
+}
