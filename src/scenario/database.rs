@@ -115,6 +115,14 @@ pub(super) fn database(
         };
         let tables = match &w.tables {
             None => base_mix.clone(),
+            Some(t) if t.is_empty() => {
+                pr.add(
+                    &child(&wp, "tables"),
+                    format!("version {name} lists no table"),
+                    "list the tables its queries touch, or leave `tables` out to use [database.tables]; `queries = 0` makes a version skip the database",
+                );
+                base_mix.clone()
+            }
             Some(t) => mix(pr, &child(&wp, "tables"), t, &tables),
         };
         workloads[v.index()] = Workload { queries, tables };

@@ -288,6 +288,10 @@ fn bad_database_input_is_named_with_its_line_and_fix() {
         12,
         &["version \"v9\" is not defined"],
     );
+    let empty = format!(
+        "{BASE}[database]\n[database.tables]\nt = {{}}\n[database.versions.v1]\ntables = {{}}\n"
+    );
+    rejected(&empty, "db-empty-mix", 13, &["lists no table"]);
     let none = format!("{BASE}[database]\npool_size = 5\n");
     rejected(&none, "db-no-table", 9, &["declares no table"]);
 }

@@ -383,20 +383,21 @@ impl Database {
         let w = &self.spec.workloads[variant.index()];
         let mut rng = Self::draws(luck, k);
         let u = rng.uniform();
-        let share = w
+        // Validation gives every querying version a table; an empty mix reads table 0.
+        let (table, writes) = w
             .tables
             .iter()
             .find(|t| u < t.cumulative)
             .or(w.tables.last())
-            .expect("a workload has a table");
-        let write = rng.uniform() < share.writes;
+            .map_or((0, 0.0), |t| (t.table, t.writes));
+        let write = rng.uniform() < writes;
         let dist = if write {
             &self.spec.write_time
         } else {
             &self.spec.read_time
         };
         Query {
-            table: share.table,
+            table,
             write,
             duration: dist.sample(&mut rng),
         }
