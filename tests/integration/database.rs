@@ -98,7 +98,7 @@ fn fleet(replicas: u32, pool: u32, extra: &str) -> Scenario {
 #[test]
 fn connection_errors_start_when_pods_times_pool_exceeds_the_usable_slots() {
     // 97 ordinary slots (100 − 3): errors = max(0, pods × pool − 97), and none before.
-    for (replicas, pool) in [
+    let sizes = [
         (9, 10),
         (10, 9),
         (10, 10),
@@ -106,8 +106,11 @@ fn connection_errors_start_when_pods_times_pool_exceeds_the_usable_slots() {
         (4, 24),
         (5, 20),
         (6, 17),
-    ] {
-        let o = run(&fleet(replicas, pool, ""));
+    ];
+    for ((replicas, pool), seed) in sizes.into_iter().zip(SEEDS.into_iter().cycle()) {
+        let mut s = fleet(replicas, pool, "");
+        s.seed = seed;
+        let o = run(&s);
         let want = (replicas * pool).saturating_sub(97);
         assert_eq!(
             db(&o).connection_errors,
