@@ -354,3 +354,38 @@ fn a_pre_flight_warning_gives_the_slot_arithmetic_before_the_run() {
         .to_string()
         .contains("3 are refused"));
 }
+
+#[test]
+fn crashing_and_replaced_pods_give_their_connections_back() {
+    // 9 × 10 = 90 = every usable slot (max_connections 93 − 3): a crash closes a pod's pool
+    // and its restart reopens it, and a rolling update with maxSurge 0 replaces pods one by
+    // one. A leaked connection would show as a refused one when a pool reopens.
+    let extra = r#"
+        [[versions.v1.faults]]
+        kind = "crash_loop"
+        after = { dist = "uniform", min = "5s", max = "15s" }
+        [rollout]
+        to = "v2"
+        at = "20s"
+        strategy = "rolling"
+        max_surge = 0
+        max_unavailable = 1
+    "#;
+    for seed in [1, 2, 3] {
+        let mut s = fleet(9, 10, extra);
+        s.seed = seed;
+        s.database.as_mut().unwrap().max_connections = 93;
+        for v in &mut s.versions {
+            v.pod.pre_stop = rollsim::engine::SimDuration::ZERO;
+        }
+        let o = run(&s);
+        assert_eq!(db(&o).connection_errors, 0, "seed {seed}");
+        assert_eq!(db(&o).peak_connections, 90, "seed {seed}");
+        assert!(
+            o.summary.requests.failed_by_cause["connection_refused"] > 0,
+            "seed {seed}"
+        );
+        let r = &o.summary.requests;
+        assert_eq!(r.total, r.ok + r.failed);
+    }
+}
