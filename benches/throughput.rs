@@ -6,7 +6,9 @@
 //!
 //! * **a** — 30 pods, 1,000 req/s, 1 simulated hour (≈ 3.6 M requests), a RollingUpdate
 //!   (maxSurge 25 %, maxUnavailable 25 %) a third of the way in;
-//! * **b** — 3,000 pods, 10,000 req/s, 1 simulated hour (≈ 36 M requests), the same rollout.
+//! * **b** — 3,000 pods, 10,000 req/s, 1 simulated hour (≈ 36 M requests), the same rollout;
+//! * **c** — workload a with a `[database]`: pools of 10 (300 + surge connections of 500),
+//!   2–4 queries per request on 16 cores: the cost of the database path.
 //!
 //! The cluster has room for the surge (nodes × pods_per_node ≥ 1.3 × replicas) and the time
 //! series uses 10 s buckets. For each workload it prints the simulated requests, the events
@@ -19,6 +21,7 @@
 //! cargo bench --bench throughput            # a, then b (b's RSS then includes a's peak)
 //! cargo bench --bench throughput -- a       # one workload per process: RSS is its own
 //! cargo bench --bench throughput -- b
+//! cargo bench --bench throughput -- c       # a with a database
 //! cargo bench --bench throughput -- b quick # 5 simulated minutes instead of an hour
 //! ROLLSIM_BENCH_QUICK=1 cargo bench --bench throughput
 //! ```
@@ -41,9 +44,10 @@ struct Workload {
     users: u32,
     nodes: u32,
     pods_per_node: u32,
+    database: bool,
 }
 
-const WORKLOADS: [Workload; 2] = [
+const WORKLOADS: [Workload; 3] = [
     Workload {
         key: "a",
         title: "30 pods, 1,000 req/s, rolling update",
@@ -52,6 +56,7 @@ const WORKLOADS: [Workload; 2] = [
         users: 20_000,
         nodes: 10,
         pods_per_node: 4,
+        database: false,
     },
     Workload {
         key: "b",
@@ -61,8 +66,34 @@ const WORKLOADS: [Workload; 2] = [
         users: 200_000,
         nodes: 400,
         pods_per_node: 10,
+        database: false,
+    },
+    Workload {
+        key: "c",
+        title: "30 pods, 1,000 req/s, rolling update, with a database",
+        replicas: 30,
+        rate: 1_000.0,
+        users: 20_000,
+        nodes: 10,
+        pods_per_node: 4,
+        database: true,
     },
 ];
+
+/// Workload c's database: every pod's pool fits, so the path is exercised, not the incident.
+const DATABASE: &str = r#"
+[database]
+max_connections = 500
+pool_size = 10
+cpu = 16
+queries = 2
+queries_max = 4
+read_time = { dist = "lognormal", mean = "1ms", p99 = "8ms" }
+write_time = { dist = "lognormal", mean = "3ms", p99 = "20ms" }
+[database.tables]
+users = { share = 0.7, writes = 0.05 }
+orders = { share = 0.3, writes = 0.4 }
+"#;
 
 /// Simulated seconds of a full run and of a quick (smoke) run.
 const FULL_S: u64 = 3_600;
@@ -126,7 +157,8 @@ at = "{at}s"
 strategy = "rolling"
 max_surge = "25%"
 max_unavailable = "25%"
-"#,
+{database}"#,
+            database = if self.database { DATABASE } else { "" },
             key = self.key,
             rate = self.rate,
             users = self.users,
@@ -208,7 +240,7 @@ fn main() -> ExitCode {
             key => match WORKLOADS.iter().find(|w| w.key == key) {
                 Some(w) => selected.push(w),
                 None => {
-                    eprintln!("unknown workload {key:?}; usage: throughput [a|b]... [quick]");
+                    eprintln!("unknown workload {key:?}; usage: throughput [a|b|c]... [quick]");
                     return ExitCode::from(2);
                 }
             },

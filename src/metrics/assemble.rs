@@ -143,6 +143,7 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             pod_seconds,
             cost: (pod_seconds / 3600.0 * scenario.cluster.cost_per_pod_hour * 1e6).round() / 1e6,
         },
+        database: None,
         load_balancer: scenario.load_balancer.preset.clone(),
         warnings: scenario.warnings.iter().map(|w| w.to_string()).collect(),
     }

@@ -39,6 +39,9 @@ pub struct Summary {
     pub sessions: Option<SessionSummary>,
     /// Pods and cost.
     pub capacity: CapacitySummary,
+    /// The database (absent without a `[database]` table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSummary>,
     /// The load balancer the traffic went through.
     pub load_balancer: String,
     /// The scenario's pre-flight warnings (`line N: …`), always present (empty when none).
@@ -253,4 +256,29 @@ pub struct CapacitySummary {
     pub pod_seconds: f64,
     /// `pod_seconds / 3600 × cost_per_pod_hour`.
     pub cost: f64,
+}
+
+/// The database: connections and queries (`model::database`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DatabaseSummary {
+    /// Queries that reached a server core (statements cancelled by `statement_timeout`
+    /// included).
+    pub queries: u64,
+    /// Of which writes.
+    pub writes: u64,
+    /// Connections pools tried to open and PostgreSQL refused (no ordinary slot free,
+    /// SQLSTATE 53300): one per missing connection when a pod's pool opens.
+    pub connection_errors: u64,
+    /// Most connections open at once.
+    pub peak_connections: u32,
+    /// PostgreSQL `max_connections`.
+    pub max_connections: u32,
+    /// Slots ordinary roles may use: `max_connections − superuser_reserved_connections`.
+    pub usable_connections: u32,
+    /// Each pod's pool size.
+    pub pool_size: u32,
+    /// Requests that waited `connection_timeout` for a pool connection and failed.
+    pub pool_timeouts: u64,
+    /// Statements cancelled by `statement_timeout`.
+    pub statement_timeouts: u64,
 }

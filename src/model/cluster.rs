@@ -84,6 +84,11 @@ pub struct Cluster {
     /// The newest feature-flag rules revision: a starting pod's SDK initialises with it.
     pub flag_rev: u32,
     propagation: super::Propagation,
+    /// Whether to log processes starting and ending (a database's pools follow them).
+    pub log_processes: bool,
+    /// Since the world last looked: (pod, `true` = its application started listening,
+    /// `false` = its process ended). Empty unless `log_processes`.
+    pub process_log: Vec<(PodId, bool)>,
 }
 
 impl Cluster {
@@ -110,6 +115,8 @@ impl Cluster {
             census_dirty: false,
             flag_rev: 0,
             propagation,
+            log_processes: false,
+            process_log: Vec::new(),
         }
     }
 
@@ -303,6 +310,9 @@ impl Cluster {
         if pod.phase == Phase::Running && !pod.sigterm {
             pod.listening = true;
             pod.listening_since = now;
+            if self.log_processes {
+                self.process_log.push((id, true));
+            }
         }
     }
 
@@ -318,7 +328,7 @@ impl Cluster {
         let Some(probe) = version.pod.readiness.clone() else {
             return;
         };
-        let healthy = !super::fault::fails_readiness(&version.faults, now);
+        let healthy = !super::fault::fails_readiness(&version.faults, now) && !pod.db_unready;
         if pod.listening && healthy {
             pod.probe_successes += 1;
             pod.probe_failures = 0;
@@ -353,6 +363,9 @@ impl Cluster {
             return;
         }
         pod.crash(ctx.dropped);
+        if self.log_processes {
+            self.process_log.push((id, false));
+        }
         let restart_at = ctx.now + super::fault::crash_backoff(pod.restarts);
         self.set_ready(id, false, ctx);
         ctx.schedule(restart_at, ModelEvent::ContainerStarted(id));
@@ -528,6 +541,9 @@ impl Cluster {
         let pod = &mut self.pods[id.index()];
         let held = pod.phase == Phase::Running || pod.phase == Phase::Creating;
         pod.kill(ctx.dropped);
+        if self.log_processes {
+            self.process_log.push((id, false));
+        }
         if pod.deleting_since.is_some() {
             self.replica_sets[pod.rs.index()].terminating -= 1;
         }

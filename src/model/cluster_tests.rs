@@ -44,6 +44,7 @@ impl Driver {
                 ModelEvent::Crash { pod, epoch } => c.crash(pod, epoch, ctx),
                 ModelEvent::ServiceDone { .. }
                 | ModelEvent::CallDone { .. }
+                | ModelEvent::Db(_)
                 | ModelEvent::EndpointUpdate { .. } => {}
             }
         }

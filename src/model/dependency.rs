@@ -41,6 +41,10 @@ use crate::engine::{RngStream, SimDuration, SimTime};
 pub struct DependencyId(pub u16);
 
 impl DependencyId {
+    /// The database's place in a variant's plan: a stateful hop (`model::database`: pools in
+    /// front of a shared server) rather than an entry of the dependency table.
+    pub const DATABASE: DependencyId = DependencyId(u16::MAX);
+
     /// Index into the dependency table.
     pub fn index(self) -> usize {
         self.0 as usize
@@ -240,6 +244,8 @@ pub struct Dependencies {
     /// Per variant (version id), the dependencies its requests call after the application's
     /// own work, in order. Empty for every variant when nothing is registered.
     pub plan: Vec<Vec<DependencyId>>,
+    /// The database, if the scenario has one (its id in a plan: [`DependencyId::DATABASE`]).
+    pub database: Option<Box<super::database::Database>>,
 }
 
 impl Dependencies {
@@ -248,27 +254,34 @@ impl Dependencies {
         Dependencies {
             list: Vec::new(),
             plan: vec![Vec::new(); versions],
+            database: None,
         }
     }
 
     /// Whether any dependency is registered (the hot path's one check).
     #[inline]
     pub fn any(&self) -> bool {
-        !self.list.is_empty()
+        !self.list.is_empty() || self.database.is_some()
     }
 
     /// Registers a dependency that requests of each of `callers` call after their previous
     /// phases.
     pub fn add(&mut self, spec: DependencySpec, callers: &[super::VersionId]) -> DependencyId {
         let id = DependencyId(self.list.len() as u16);
+        assert!(id != DependencyId::DATABASE, "too many dependencies");
         self.list.push(Dependency::new(id, spec));
+        self.call_from(id, callers);
+        id
+    }
+
+    /// Requests of each of `callers` call `id` after their previous phases.
+    pub fn call_from(&mut self, id: DependencyId, callers: &[super::VersionId]) {
         for v in callers {
             let plan = &mut self.plan[v.index()];
             // A pod slot counts its request's calls in a `u8`.
             assert!(plan.len() < 255, "at most 255 dependency calls per request");
             plan.push(id);
         }
-        id
     }
 }
 

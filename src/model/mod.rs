@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+pub mod database;
 mod dependency;
 mod dist;
 mod fault;
@@ -16,6 +17,7 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use database::{Database, DatabaseSpec, DatabaseStats, DbEvent, OnExhausted};
 pub use dependency::{
     Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,
     Started,
@@ -62,11 +64,17 @@ pub enum FailCause {
     /// another or a gone pod), rejected its token's signing key (JWT), or could not reach the
     /// shared session store.
     SessionLost,
+    /// The pod's connection pool holds no database connection (PostgreSQL refused them all,
+    /// `max_connections` reached) and the application fails requests rather than readiness.
+    DbConnectionsExhausted,
+    /// The database did not answer in time: no pool connection within `connection_timeout`
+    /// (HikariCP), or a statement cancelled by `statement_timeout` (PostgreSQL).
+    DbTimeout,
 }
 
 impl FailCause {
     /// Every cause, in reporting order.
-    pub const ALL: [FailCause; 8] = [
+    pub const ALL: [FailCause; 10] = [
         FailCause::ConnectionRefused,
         FailCause::ResetOnShutdown,
         FailCause::NoEndpoints,
@@ -75,6 +83,8 @@ impl FailCause {
         FailCause::AppError,
         FailCause::InFlightAtEnd,
         FailCause::SessionLost,
+        FailCause::DbConnectionsExhausted,
+        FailCause::DbTimeout,
     ];
 
     /// The contract name of this cause.
@@ -88,6 +98,8 @@ impl FailCause {
             FailCause::AppError => "app_error",
             FailCause::InFlightAtEnd => "in_flight_at_end",
             FailCause::SessionLost => "session_lost",
+            FailCause::DbConnectionsExhausted => "db_connections_exhausted",
+            FailCause::DbTimeout => "db_timeout",
         }
     }
 
@@ -124,6 +136,8 @@ pub enum ModelEvent {
         /// The pod's epoch when the call started.
         epoch: u32,
     },
+    /// A database event (a query leaves its core, a pool wait times out).
+    Db(DbEvent),
     /// The container of `pod` is running (image pulled, process started).
     ContainerStarted(PodId),
     /// The application in `pod` opened its listening socket.

@@ -110,6 +110,9 @@ pub struct Pod {
     pub endpoint_generation: u32,
     /// The endpoint state last published (what the balancer will eventually learn).
     pub endpoint_serving: bool,
+    /// Its database pool could open no connection and the application fails readiness for it
+    /// (`model::database`, `on_exhausted = "fail_readiness"`).
+    pub db_unready: bool,
     slots: Vec<Option<InService>>,
     free_slots: Vec<u32>,
     queue: VecDeque<Request>,
@@ -142,6 +145,7 @@ impl Pod {
             flag_rev: 0,
             endpoint_generation: 0,
             endpoint_serving: false,
+            db_unready: false,
             slots: vec![None; c as usize],
             free_slots: (0..c).rev().collect(),
             queue: VecDeque::new(),
@@ -240,6 +244,14 @@ impl Pod {
         let dep = *plan.get(s.variant.index())?.get(usize::from(s.calls))?;
         s.calls += 1;
         Some((dep, s.request.luck))
+    }
+
+    /// The variant serving the request in `slot` (the pod's version if the slot is empty).
+    pub fn variant(&self, slot: u32) -> VersionId {
+        self.slots
+            .get(slot as usize)
+            .and_then(|s| s.as_ref())
+            .map_or(self.version, |s| s.variant)
     }
 
     /// Marks the request in `slot` failed with `cause` if `epoch` is current (a dependency call

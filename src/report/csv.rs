@@ -21,13 +21,20 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         out.push(',');
         out.push_str(c.as_str());
     }
-    out.push_str(",traffic_share\n");
+    out.push_str(",traffic_share");
+    // With a database: connections open at the bucket's end.
+    let db = &run.db_connections;
+    out.push_str(if db.is_empty() {
+        "\n"
+    } else {
+        ",db_connections\n"
+    });
     let names = &run.version_names;
     let none_used = run
         .metrics
         .rows()
         .any(|(_, slot, r)| slot == names.len() && (r.arrivals > 0 || r.failed_total() > 0));
-    for (t, slot, r) in run.metrics.rows() {
+    for (i, (t, slot, r)) in run.metrics.rows().enumerate() {
         let name = match names.get(slot) {
             Some(n) => n.as_str(),
             None if none_used => "none",
@@ -48,7 +55,13 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         for n in r.failed {
             let _ = write!(out, ",{n}");
         }
-        let _ = writeln!(out, ",{:.4}", r.traffic_share);
+        let _ = write!(out, ",{:.4}", r.traffic_share);
+        match db.get(i) {
+            Some(n) => {
+                let _ = writeln!(out, ",{n}");
+            }
+            None => out.push('\n'),
+        }
     }
     out
 }

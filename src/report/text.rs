@@ -137,6 +137,21 @@ pub fn summary_text(s: &Summary) -> String {
             thousands(ss.users_logged_out)
         );
     }
+    if let Some(d) = &s.database {
+        let _ = writeln!(
+            o,
+            "database   {} queries ({} writes); {} connections at peak of {} usable (max_connections {}, pool {}), {} refused; {} pool waits and {} statements timed out",
+            thousands(d.queries),
+            thousands(d.writes),
+            d.peak_connections,
+            d.usable_connections,
+            d.max_connections,
+            d.pool_size,
+            thousands(d.connection_errors),
+            thousands(d.pool_timeouts),
+            thousands(d.statement_timeouts)
+        );
+    }
     if e.bad_requests > 0 {
         let _ = writeln!(
             o,

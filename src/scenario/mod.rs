@@ -7,6 +7,7 @@
 
 mod analysis;
 mod canary_steps;
+mod database;
 mod diagnostic;
 mod flag;
 mod forms;
@@ -89,6 +90,8 @@ pub struct Scenario {
     pub flag: Option<crate::flags::FlagSpec>,
     /// The session store (`None`: requests carry no session).
     pub sessions: Option<crate::model::SessionSpec>,
+    /// The database requests reach through their pod's pool, if any.
+    pub database: Option<crate::model::DatabaseSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.

@@ -90,6 +90,7 @@ pub struct RawScenario {
     pub rollout: Option<RawRollout>,
     pub flag: Option<RawFlag>,
     pub sessions: Option<RawSessions>,
+    pub database: Option<RawDatabase>,
 }
 
 /// `[sessions]`: where login sessions live (resolved in `sessions.rs`).
@@ -431,4 +432,42 @@ pub struct RawMetric {
     pub confidence: Option<f64>,
     pub effect_size: Option<f64>,
     pub min_samples: Option<i64>,
+}
+
+/// `[database]`: one PostgreSQL-like server behind per-pod connection pools.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub max_connections: Option<i64>,
+    pub superuser_reserved_connections: Option<i64>,
+    pub pool_size: Option<i64>,
+    pub connection_timeout: Option<RawDuration>,
+    pub on_exhausted: Option<String>,
+    pub cpu: Option<i64>,
+    pub statement_timeout: Option<RawDuration>,
+    pub read_time: Option<RawDist>,
+    pub write_time: Option<RawDist>,
+    pub queries: Option<i64>,
+    pub queries_max: Option<i64>,
+    #[serde(default)]
+    pub tables: IndexMap<String, RawDbTable>,
+    #[serde(default)]
+    pub versions: IndexMap<String, RawDbWorkload>,
+}
+
+/// A table's share of a version's queries and its share of writes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDbTable {
+    pub share: Option<f64>,
+    pub writes: Option<f64>,
+}
+
+/// `[database.versions.<name>]`: one version's own query mix.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDbWorkload {
+    pub queries: Option<i64>,
+    pub queries_max: Option<i64>,
+    pub tables: Option<IndexMap<String, RawDbTable>>,
 }

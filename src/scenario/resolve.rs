@@ -253,6 +253,11 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .as_ref()
         .and_then(|s| super::sessions::sessions(pr, s, &names));
 
+    let database = raw
+        .database
+        .as_ref()
+        .and_then(|d| super::database::database(pr, d, &names));
+
     if let Some(name) = &raw.name {
         if let Err(why) = check_name(name) {
             pr.add(
@@ -283,6 +288,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         rollout,
         flag,
         sessions,
+        database,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

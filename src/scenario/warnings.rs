@@ -102,7 +102,8 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
         loc,
         list: Vec::new(),
     };
-    node_room(&mut w, s);
+    let peak = node_room(&mut w, s);
+    database_slots(&mut w, s, peak);
     pods(&mut w, raw, s);
     if s.metrics_bucket > s.traffic.end - crate::engine::SimTime::ZERO {
         w.add(
@@ -140,8 +141,9 @@ fn sessions(w: &mut Found<'_, '_>, s: &Scenario) {
     }
 }
 
-/// Peak pods of the strategy against `nodes × pods_per_node`.
-fn node_room(w: &mut Found<'_, '_>, s: &Scenario) {
+/// Peak pods of the strategy against `nodes × pods_per_node`. Returns the peak and how it
+/// arises.
+fn node_room(w: &mut Found<'_, '_>, s: &Scenario) -> (u64, String) {
     let room = s.cluster.capacity();
     let r = s.deployment.replicas;
     let spec = s.rollout.as_ref().map(|r| &r.strategy);
@@ -189,6 +191,37 @@ fn node_room(w: &mut Found<'_, '_>, s: &Scenario) {
             format!(
                 "the rollout needs up to {peak} pods ({why}) but the cluster has room for {room} ({} nodes × {} pods): the pods beyond it stay Pending and the rollout may stall",
                 s.cluster.nodes, s.cluster.pods_per_node
+            ),
+        );
+    }
+    (peak, why)
+}
+
+/// The peak fleet's fixed-size pools against PostgreSQL's ordinary connection slots
+/// (`../shared/reference/state.md` §2.3): `(replicas + surge) × pool ≤ max_connections −
+/// superuser_reserved_connections`, before counting terminating pods.
+fn database_slots(w: &mut Found<'_, '_>, s: &Scenario, (peak, why): (u64, String)) {
+    let Some(db) = &s.database else {
+        return;
+    };
+    let want = peak * u64::from(db.pool_size);
+    let usable = u64::from(db.usable());
+    if want > usable {
+        let then = match db.on_exhausted {
+            crate::model::OnExhausted::FailReadiness => "never turn Ready",
+            crate::model::OnExhausted::FailRequests => {
+                "fail their requests with db_connections_exhausted"
+            }
+        };
+        w.add(
+            &["database", "pool_size"],
+            format!(
+                "up to {peak} pods ({why}) × pool_size {} = {want} connections, but PostgreSQL allows {usable} (max_connections {} − superuser_reserved_connections {}): {} are refused, and pods left without any {then}; size pools so the peak fleet fits (pool_size ≤ {})",
+                db.pool_size,
+                db.max_connections,
+                db.superuser_reserved,
+                want - usable,
+                usable / peak.max(1)
             ),
         );
     }

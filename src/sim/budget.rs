@@ -139,6 +139,7 @@ fn describe(event: &Event) -> &'static str {
         Event::Model(m) => match m {
             ModelEvent::ServiceDone { .. } => "a request finishing on a pod",
             ModelEvent::CallDone { .. } => "a call to a dependency finishing",
+            ModelEvent::Db(_) => "a database query or pool wait ending",
             ModelEvent::ContainerStarted(_) => "a container starting",
             ModelEvent::Listening(_) => "an application starting to listen",
             ModelEvent::Probe { .. } => "a readiness probe",

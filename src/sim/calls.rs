@@ -42,6 +42,9 @@ impl Simulation {
             luck,
             sent: now,
         };
+        if dep == DependencyId::DATABASE {
+            return self.db_begin(call, now);
+        }
         let d = &mut self.deps.list[dep.index()];
         match d.call(call, now) {
             CallAccept::Started(s) => {

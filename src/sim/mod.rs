@@ -9,6 +9,7 @@
 
 mod budget;
 mod calls;
+mod database;
 mod flags;
 mod requests;
 mod rollout;
@@ -93,6 +94,9 @@ pub struct RunOutput {
     pub version_names: Vec<String>,
     /// Each registered dependency's name and totals, by id (empty without dependencies).
     pub dependencies: Vec<(String, DependencyStats)>,
+    /// Database connections open at each bucket's end, per version slot, in the order of
+    /// `metrics.rows()` (empty without a database).
+    pub db_connections: Vec<u32>,
 }
 
 /// One run of a scenario.
@@ -115,6 +119,8 @@ pub struct Simulation {
     deps: Dependencies,
     /// Login sessions and cookie affinity (`None` without `[sessions]`).
     sessions: Option<Box<sessions::SessionState>>,
+    /// Database connections per (bucket, version slot), sampled at bucket ends.
+    db_series: Vec<u32>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -199,6 +205,7 @@ impl Simulation {
             dropped: Vec::new(),
             deps: Dependencies::new(scenario.versions.len()),
             sessions: None,
+            db_series: Vec::new(),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -209,6 +216,9 @@ impl Simulation {
             scenario: scenario.clone(),
         };
         sim.hard_end = sim.traffic_end + sim.drain_limit();
+        if let Some(db) = &scenario.database {
+            sim.add_database(db.clone());
+        }
         sim.schedule_flag();
         sim.setup_sessions();
         sim
@@ -305,6 +315,10 @@ impl Simulation {
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
         self.metrics.finish(end, &counts);
+        let rows = self.metrics.rows().count();
+        while self.deps.database.is_some() && self.db_series.len() < rows {
+            self.sample_db_connections();
+        }
         let mut summary = self.summarise();
         summary.sessions = self.session_summary();
         RunOutput {
@@ -322,6 +336,7 @@ impl Simulation {
                 .iter()
                 .map(|d| (d.spec().name.clone(), d.stats()))
                 .collect(),
+            db_connections: self.db_series,
         }
     }
 
@@ -344,6 +359,7 @@ impl Simulation {
             Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
             Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
+                self.sample_db_connections();
                 let counts = self.cluster.per_version_counts();
                 self.metrics.close_bucket(now, &counts);
                 let next = now + self.metrics.bucket();
@@ -365,6 +381,7 @@ impl Simulation {
             // A phase of a request ended: handled below, after the dependency's own part.
             ModelEvent::ServiceDone { .. } => {}
             ModelEvent::CallDone { dep, .. } => self.call_done(now, dep),
+            ModelEvent::Db(_) => {}
             ModelEvent::ContainerStarted(p) => self.cluster.container_started(p, ctx!()),
             ModelEvent::Listening(p) => self.cluster.start_listening(p, now),
             ModelEvent::Probe { pod, epoch } => self.cluster.probe(pod, epoch, ctx!()),
@@ -383,11 +400,15 @@ impl Simulation {
             }
         }
         // One call site, so the hot path inlines it.
-        if let ModelEvent::ServiceDone { pod, slot, epoch }
-        | ModelEvent::CallDone {
-            pod, slot, epoch, ..
-        } = event
-        {
+        let resume = match event {
+            ModelEvent::ServiceDone { pod, slot, epoch }
+            | ModelEvent::CallDone {
+                pod, slot, epoch, ..
+            } => Some((pod, slot, epoch)),
+            ModelEvent::Db(e) => self.db_event(now, e),
+            _ => None,
+        };
+        if let Some((pod, slot, epoch)) = resume {
             self.service_done(now, pod, slot, epoch);
         }
         self.handle_dropped(now);
@@ -420,6 +441,9 @@ impl Simulation {
                 self.immediate_sync_pending = true;
                 self.queue.schedule(now, Event::ControllerSync);
             }
+        }
+        if !self.cluster.process_log.is_empty() {
+            self.db_processes(now);
         }
         if self.cluster.census_dirty {
             self.cluster.census_dirty = false;

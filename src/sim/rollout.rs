@@ -141,13 +141,15 @@ impl Simulation {
 
     /// The run's summary, assembled by `metrics` from the recorder and the rollout's course.
     pub(super) fn summarise(&self) -> Summary {
-        summarise(
+        let mut summary = summarise(
             &self.metrics,
             &RunFacts {
                 scenario: &self.scenario,
                 rollout: &self.rollout,
                 events_processed: self.queue.processed(),
             },
-        )
+        );
+        summary.database = self.database_summary();
+        summary
     }
 }

@@ -5,6 +5,7 @@ mod balancers;
 mod cli;
 mod common;
 mod controllers;
+mod database;
 mod determinism;
 mod diagnostics;
 mod errors;

@@ -424,6 +424,25 @@ fn any_scenario() -> impl Strategy<Value = ScenarioText> {
         .prop_map(|(run, pod, rollout, flag)| render_with_flag(&run, &pod, rollout, flag))
 }
 
+/// A `[database]` table: 10–60 connections, pools of 1–12, 1–4 cores, 0–6 queries of
+/// 1–10 ms, a short pool timeout, a statement timeout or none, either exhaustion behaviour.
+fn database_toml() -> impl Strategy<Value = String> {
+    (
+        (10u32..=60, 1u32..=12, 1u32..=4),
+        (0u32..=4, 0u32..=2, 1u32..=10),
+        (250u32..=3_000, prop::option::of(5u32..=100), any::<bool>()),
+    )
+        .prop_filter("a pool fits the usable slots", |((max, pool, _), _, _)| *pool <= max - 3)
+        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail))| {
+            let st = st.map_or(String::new(), |ms| format!("statement_timeout = \"{ms}ms\"\n"));
+            format!(
+                "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3 }}\nb = {{ share = 1 }}\n",
+                queries + spread,
+                if fail { "fail_requests" } else { "fail_readiness" }
+            )
+        })
+}
+
 /// Column `name` of a CSV text, summed over its rows.
 fn column_sum(csv: &str, name: &str) -> u64 {
     let mut lines = csv.lines();
@@ -527,6 +546,30 @@ proptest! {
                 "peak_pods {} > 2 × replicas {}", c.peak_pods, replicas
             );
         }
+    }
+
+    /// Properties 1 and 4 with a database switched on (small `max_connections`, so pools run
+    /// short, requests wait and time out): every arrival has one outcome, no more connections
+    /// open than the ordinary slots, database failures no more than the database's own
+    /// counts, and byte-identical outputs on a second run.
+    #[test]
+    fn with_a_database_outcomes_are_conserved_and_runs_deterministic(
+        text in (any_scenario(), database_toml()).prop_map(|(t, db)| ScenarioText(t.0 + &db))
+    ) {
+        let (run, again) = (text.run(), text.run());
+        let r = &run.summary.requests;
+        prop_assert_eq!(r.total, r.ok + r.failed);
+        prop_assert_eq!(r.failed, r.failed_by_cause.values().sum::<u64>());
+        let csv = timeseries_csv(&run);
+        prop_assert_eq!(column_sum(&csv, "arrivals"), r.total, "arrivals in timeseries.csv");
+        for (cause, n) in &r.failed_by_cause {
+            prop_assert_eq!(column_sum(&csv, cause), *n, "{} in timeseries.csv", cause);
+        }
+        let db = run.summary.database.as_ref().expect("a database section");
+        prop_assert!(db.peak_connections <= db.usable_connections);
+        prop_assert!(r.failed_by_cause["db_timeout"] <= db.pool_timeouts + db.statement_timeouts);
+        prop_assert_eq!(summary_json(&run), summary_json(&again), "summary.json differs");
+        prop_assert_eq!(csv, timeseries_csv(&again), "timeseries.csv differs");
     }
 
     /// Property 4: the same scenario gives byte-identical outputs.

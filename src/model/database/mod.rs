@@ -1,0 +1,544 @@
+//! The database: one PostgreSQL-like server that requests reach through their pod's
+//! connection pool. It is a stateful hop on the dependency seam (`model::dependency`): a
+//! request's database phase borrows a connection from its pod's pool ([`pool`]), runs its
+//! queries one after another on the server's cores ([`server`]), and gives the connection
+//! back. The sources for every rule are in `../shared/reference/state.md` §1.5, §1.8 and §2.
+//!
+//! * **Connection slots** (PostgreSQL `max_connections`, default 100, minus
+//!   `superuser_reserved_connections`, default 3: ordinary roles get 97). A connection beyond
+//!   that is refused at start-up (`FATAL: sorry, too many clients already`, SQLSTATE 53300),
+//!   counted in `connection_errors`.
+//! * **Fixed-size pools** (HikariCP `minimumIdle` = `maximumPoolSize`): a pod opens `pool_size`
+//!   connections when its application starts and holds them until its process ends —
+//!   terminating pods included — so surge pods, pods draining through their grace period and a
+//!   blue-green double fleet all hold slots at once (§2.3, the classic incident:
+//!   `(replicas + surge + terminating) × pool ≤ max_connections − reserved`).
+//! * A pool short of connections keeps trying (HikariCP's `fillPool`); here it gets the next
+//!   slot the moment one frees, first come first served (the real back-off, 250 ms × 1.5 up to
+//!   10 s, is not modelled).
+//! * A pod whose pool got **no** connection fails as configured: `fail_readiness` (its
+//!   readiness probe fails, as a health check that borrows a connection does) or
+//!   `fail_requests` (it serves, and each request fails `db_connections_exhausted` at once).
+//! * A request waits first-in first-out for a connection up to `connection_timeout` (HikariCP
+//!   `connectionTimeout`, 30 s), then fails `db_timeout`.
+//! * Queries: a number per request (a distribution per version), each a read or a write on one
+//!   declared table, with its own service time, executed on `cores` parallel cores with a FIFO
+//!   run queue. `statement_timeout` (0 = off by default in PostgreSQL) cancels a statement that
+//!   has been at the server longer, timed from its arrival there (§1.5); the request fails
+//!   `db_timeout`. A statement still waiting for a core when its deadline passes is cancelled
+//!   when a core reaches it, taking no time.
+//!
+//! Draws come from the request's luck mixed with a constant of this module, never from a
+//! shared stream, so the same request makes the same queries whichever pod sends it and a run
+//! without a database draws exactly what it did before.
+
+pub mod pool;
+pub mod server;
+
+use std::collections::VecDeque;
+
+use super::dependency::Call;
+use super::dist::Dist;
+use super::ids::{PodId, VersionId};
+use super::{FailCause, ModelEvent, Schedule};
+use crate::engine::{RngStream, SimDuration, SimTime};
+use pool::{Pool, Waiter};
+use server::Server;
+
+/// What a pod whose pool could open no connection does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OnExhausted {
+    /// Its readiness probe fails until it gets a connection (it receives no traffic).
+    FailReadiness,
+    /// It serves; every request that needs the database fails `db_connections_exhausted`.
+    FailRequests,
+}
+
+/// How many queries a request makes.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum QueryCount {
+    /// Always this many.
+    Fixed(u32),
+    /// Uniform between the two, inclusive.
+    Uniform {
+        /// Fewest.
+        min: u32,
+        /// Most.
+        max: u32,
+    },
+}
+
+impl QueryCount {
+    /// The mean count (reports, warnings).
+    pub fn mean(self) -> f64 {
+        match self {
+            QueryCount::Fixed(n) => f64::from(n),
+            QueryCount::Uniform { min, max } => (f64::from(min) + f64::from(max)) / 2.0,
+        }
+    }
+
+    /// Whether a request of this version never queries.
+    pub fn is_zero(self) -> bool {
+        matches!(
+            self,
+            QueryCount::Fixed(0) | QueryCount::Uniform { max: 0, .. }
+        )
+    }
+}
+
+/// One table's part of a version's queries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableShare {
+    /// The table (index into [`DatabaseSpec::tables`]).
+    pub table: u16,
+    /// Cumulative share of queries up to and including this table (the last one is 1).
+    pub cumulative: f64,
+    /// Share of this table's queries that are writes.
+    pub writes: f64,
+}
+
+/// What one version's requests do at the database.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Queries per request.
+    pub queries: QueryCount,
+    /// Tables queried, with their shares.
+    pub tables: Vec<TableShare>,
+}
+
+/// The `[database]` table, validated.
+#[derive(Clone, Debug)]
+pub struct DatabaseSpec {
+    /// PostgreSQL `max_connections`.
+    pub max_connections: u32,
+    /// PostgreSQL `superuser_reserved_connections` (plus `reserved_connections`).
+    pub superuser_reserved: u32,
+    /// Connections each pod's pool opens (HikariCP `maximumPoolSize` = `minimumIdle`).
+    pub pool_size: u32,
+    /// HikariCP `connectionTimeout`.
+    pub connection_timeout: SimDuration,
+    /// What a pod without connections does.
+    pub on_exhausted: OnExhausted,
+    /// Queries executing at once.
+    pub cores: u32,
+    /// PostgreSQL `statement_timeout` (`None`: off).
+    pub statement_timeout: Option<SimDuration>,
+    /// Service time of a read.
+    pub read_time: Dist,
+    /// Service time of a write.
+    pub write_time: Dist,
+    /// Declared table names.
+    pub tables: Vec<String>,
+    /// Per variant (version id), its workload.
+    pub workloads: Vec<Workload>,
+}
+
+impl DatabaseSpec {
+    /// Slots ordinary roles may use: `max_connections − superuser_reserved_connections`.
+    pub fn usable(&self) -> u32 {
+        self.max_connections.saturating_sub(self.superuser_reserved)
+    }
+}
+
+/// The database's timed events.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DbEvent {
+    /// The query of transaction `txn` leaves its core (finished or cancelled).
+    QueryDone(u32),
+    /// A request waiting in `pod`'s pool reaches `connection_timeout`.
+    PoolTimeout {
+        /// The pod.
+        pod: PodId,
+        /// The wait.
+        ticket: u32,
+    },
+}
+
+/// One query, as drawn.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The table.
+    pub table: u16,
+    /// A write (else a read).
+    pub write: bool,
+    /// Execution time on a core.
+    pub duration: SimDuration,
+}
+
+/// A request's transaction: it holds one connection of its pod's pool.
+#[derive(Copy, Clone, Debug)]
+struct Txn {
+    call: Call,
+    variant: VersionId,
+    /// Queries still to finish, the current one included.
+    left: u32,
+    /// Queries made so far.
+    made: u32,
+    /// When the current query reached the server.
+    submitted: SimTime,
+    /// The current query is cancelled by `statement_timeout`.
+    cancelled: bool,
+}
+
+/// Running totals, for `summary.json` and conservation checks.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseStats {
+    /// Queries that reached a core (cancelled ones included).
+    pub queries: u64,
+    /// Of which writes.
+    pub writes: u64,
+    /// Connections refused because no ordinary slot was free.
+    pub connection_errors: u64,
+    /// Most connections open at once.
+    pub peak_connections: u32,
+    /// Requests that gave up waiting for a pool connection.
+    pub pool_timeouts: u64,
+    /// Statements cancelled by `statement_timeout`.
+    pub statement_timeouts: u64,
+    /// Requests failed at once by a pool with no connection (`fail_requests`).
+    pub exhausted: u64,
+    /// Transactions begun (a connection borrowed).
+    pub transactions: u64,
+}
+
+/// How a request's database phase begins.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// It holds a connection; its queries run.
+    Running,
+    /// It waits for a connection.
+    Waiting,
+    /// It fails at once.
+    Failed(FailCause),
+}
+
+/// A request's database phase ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PhaseEnd {
+    /// The request.
+    pub call: Call,
+    /// Why it failed, if it did.
+    pub failed: Option<FailCause>,
+}
+
+// Mixed into a request's luck for its database draws (not the dependency seam's constant).
+const SALT: u64 = 0xD1B5_4A32_D192_ED03;
+
+/// The server, the pools and the transactions in flight.
+#[derive(Debug)]
+pub struct Database {
+    spec: DatabaseSpec,
+    pools: Vec<Pool>,
+    txns: Vec<Txn>,
+    free_txns: Vec<u32>,
+    server: Server,
+    open: u32,
+    short: VecDeque<PodId>,
+    next_ticket: u32,
+    stats: DatabaseStats,
+}
+
+impl Database {
+    /// A server with no connection open.
+    pub fn new(spec: DatabaseSpec) -> Self {
+        Database {
+            server: Server::new(spec.cores),
+            spec,
+            pools: Vec::new(),
+            txns: Vec::new(),
+            free_txns: Vec::new(),
+            open: 0,
+            short: VecDeque::new(),
+            next_ticket: 0,
+            stats: DatabaseStats::default(),
+        }
+    }
+
+    /// Its configuration.
+    pub fn spec(&self) -> &DatabaseSpec {
+        &self.spec
+    }
+
+    /// Totals so far.
+    pub fn stats(&self) -> DatabaseStats {
+        self.stats
+    }
+
+    /// Connections open now (server backends of ordinary roles).
+    pub fn open_connections(&self) -> u32 {
+        self.open
+    }
+
+    /// Connections `pod`'s pool holds.
+    pub fn held(&self, pod: PodId) -> u32 {
+        self.pools.get(pod.index()).map_or(0, |p| p.held)
+    }
+
+    /// Whether `variant`'s requests query the database.
+    pub fn used_by(&self, variant: VersionId) -> bool {
+        self.spec
+            .workloads
+            .get(variant.index())
+            .is_some_and(|w| !w.queries.is_zero())
+    }
+
+    fn pool(&mut self, pod: PodId) -> &mut Pool {
+        if self.pools.len() <= pod.index() {
+            self.pools.resize_with(pod.index() + 1, Pool::default);
+        }
+        &mut self.pools[pod.index()]
+    }
+
+    /// `pod`'s application starts: its pool opens `pool_size` connections, as many as the
+    /// server's free ordinary slots allow; each refused one is a connection error. Returns how
+    /// many it got.
+    pub fn open_pool(&mut self, pod: PodId) -> u32 {
+        let want = self.spec.pool_size;
+        let got = want.min(self.spec.usable().saturating_sub(self.open));
+        let p = self.pool(pod);
+        if p.open {
+            return p.held;
+        }
+        p.open = true;
+        p.held = got;
+        p.idle = got;
+        self.open += got;
+        self.stats.peak_connections = self.stats.peak_connections.max(self.open);
+        self.stats.connection_errors += u64::from(want - got);
+        if got < want {
+            self.short.push_back(pod);
+        }
+        got
+    }
+
+    /// `pod`'s process ends: its connections close (its waiters and requests are gone with
+    /// it), and pools short of connections take the freed slots, oldest first.
+    pub fn close_pool(&mut self, pod: PodId, now: SimTime, sched: &mut dyn Schedule) {
+        let Some(p) = self.pools.get_mut(pod.index()).filter(|p| p.open) else {
+            return;
+        };
+        self.open -= p.close();
+        self.refill(now, sched);
+    }
+
+    fn refill(&mut self, now: SimTime, sched: &mut dyn Schedule) {
+        while self.open < self.spec.usable() {
+            let Some(&pod) = self.short.front() else {
+                return;
+            };
+            let size = self.spec.pool_size;
+            let p = &mut self.pools[pod.index()];
+            if !p.open || p.held >= size {
+                self.short.pop_front();
+                continue;
+            }
+            p.held += 1;
+            self.open += 1;
+            self.stats.peak_connections = self.stats.peak_connections.max(self.open);
+            match p.waiters.pop_front() {
+                Some(w) => self.start_txn(w.call, w.variant, now, sched),
+                None => p.idle += 1,
+            }
+        }
+    }
+
+    /// A request's database phase begins at `now`.
+    pub fn begin(
+        &mut self,
+        call: Call,
+        variant: VersionId,
+        now: SimTime,
+        sched: &mut dyn Schedule,
+    ) -> Begin {
+        let on_exhausted = self.spec.on_exhausted;
+        let ticket = self.next_ticket;
+        let p = self.pool(call.pod);
+        if p.held == 0 && on_exhausted == OnExhausted::FailRequests {
+            self.stats.exhausted += 1;
+            return Begin::Failed(FailCause::DbConnectionsExhausted);
+        }
+        if p.borrow() {
+            self.start_txn(call, variant, now, sched);
+            return Begin::Running;
+        }
+        p.waiters.push_back(Waiter {
+            call,
+            variant,
+            ticket,
+        });
+        self.next_ticket = ticket.wrapping_add(1);
+        let pod = call.pod;
+        let at = now + self.spec.connection_timeout;
+        sched.schedule(at, ModelEvent::Db(DbEvent::PoolTimeout { pod, ticket }));
+        Begin::Waiting
+    }
+
+    /// A request's luck mixed for its `k`-th database draw.
+    fn draws(luck: u64, k: u32) -> RngStream {
+        RngStream::from_seed_u64(luck ^ SALT.wrapping_mul(u64::from(k) + 1))
+    }
+
+    /// The `k`-th query (from 1) a request of `variant` with `luck` makes.
+    pub fn query(&self, variant: VersionId, luck: u64, k: u32) -> Query {
+        let w = &self.spec.workloads[variant.index()];
+        let mut rng = Self::draws(luck, k);
+        let u = rng.uniform();
+        // Validation gives every querying version a table; an empty mix reads table 0.
+        let (table, writes) = w
+            .tables
+            .iter()
+            .find(|t| u < t.cumulative)
+            .or(w.tables.last())
+            .map_or((0, 0.0), |t| (t.table, t.writes));
+        let write = rng.uniform() < writes;
+        let dist = if write {
+            &self.spec.write_time
+        } else {
+            &self.spec.read_time
+        };
+        Query {
+            table,
+            write,
+            duration: dist.sample(&mut rng),
+        }
+    }
+
+    /// How many queries a request of `variant` with `luck` makes.
+    pub fn query_count(&self, variant: VersionId, luck: u64) -> u32 {
+        match self.spec.workloads[variant.index()].queries {
+            QueryCount::Fixed(n) => n,
+            QueryCount::Uniform { min, max } => {
+                let span = (max - min + 1) as usize;
+                min + Self::draws(luck, 0).index(span) as u32
+            }
+        }
+    }
+
+    fn start_txn(
+        &mut self,
+        call: Call,
+        variant: VersionId,
+        now: SimTime,
+        sched: &mut dyn Schedule,
+    ) {
+        self.stats.transactions += 1;
+        let txn = Txn {
+            call,
+            variant,
+            left: self.query_count(variant, call.luck).max(1),
+            made: 0,
+            submitted: now,
+            cancelled: false,
+        };
+        let i = match self.free_txns.pop() {
+            Some(i) => {
+                self.txns[i as usize] = txn;
+                i
+            }
+            None => {
+                self.txns.push(txn);
+                (self.txns.len() - 1) as u32
+            }
+        };
+        self.submit(i, now, sched);
+    }
+
+    fn submit(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) {
+        let t = &mut self.txns[i as usize];
+        t.submitted = now;
+        t.made += 1;
+        if self.server.submit(i) {
+            self.run(i, now, sched);
+        }
+    }
+
+    /// A core takes the current query of transaction `i`.
+    fn run(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) {
+        let t = self.txns[i as usize];
+        let q = self.query(t.variant, t.call.luck, t.made);
+        self.stats.queries += 1;
+        self.stats.writes += u64::from(q.write);
+        let mut end = now + q.duration;
+        let mut cancelled = false;
+        if let Some(st) = self.spec.statement_timeout {
+            let deadline = t.submitted + st;
+            if end > deadline {
+                end = deadline.max(now);
+                cancelled = true;
+            }
+        }
+        self.txns[i as usize].cancelled = cancelled;
+        sched.schedule(end, ModelEvent::Db(DbEvent::QueryDone(i)));
+    }
+
+    /// Handles a timed event; `alive` says whether a call's request is still held by its pod.
+    /// Returns the request whose database phase ended, if one did.
+    pub fn on_event(
+        &mut self,
+        event: DbEvent,
+        now: SimTime,
+        sched: &mut dyn Schedule,
+        alive: impl Fn(&Call) -> bool,
+    ) -> Option<PhaseEnd> {
+        match event {
+            DbEvent::PoolTimeout { pod, ticket } => {
+                let w = self.pools.get_mut(pod.index())?.time_out(ticket)?;
+                self.stats.pool_timeouts += 1;
+                Some(PhaseEnd {
+                    call: w.call,
+                    failed: Some(FailCause::DbTimeout),
+                })
+            }
+            DbEvent::QueryDone(i) => {
+                // The core goes to the next queued query whose request still waits.
+                let mut next = self.server.release();
+                while let Some(n) = next {
+                    if alive(&self.txns[n as usize].call) {
+                        self.run(n, now, sched);
+                        break;
+                    }
+                    self.free_txns.push(n);
+                    next = self.server.release();
+                }
+                let t = self.txns[i as usize];
+                if !alive(&t.call) {
+                    // Its pod ended: the connection closed with the pool.
+                    self.free_txns.push(i);
+                    return None;
+                }
+                if t.cancelled {
+                    self.stats.statement_timeouts += 1;
+                    self.end_txn(i, now, sched);
+                    return Some(PhaseEnd {
+                        call: t.call,
+                        failed: Some(FailCause::DbTimeout),
+                    });
+                }
+                if t.left > 1 {
+                    self.txns[i as usize].left -= 1;
+                    self.submit(i, now, sched);
+                    return None;
+                }
+                self.end_txn(i, now, sched);
+                Some(PhaseEnd {
+                    call: t.call,
+                    failed: None,
+                })
+            }
+        }
+    }
+
+    /// Transaction `i` ends: its connection goes to the pool's oldest waiter, or back idle.
+    fn end_txn(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) {
+        self.free_txns.push(i);
+        let pod = self.txns[i as usize].call.pod;
+        let p = &mut self.pools[pod.index()];
+        match p.waiters.pop_front() {
+            Some(w) => self.start_txn(w.call, w.variant, now, sched),
+            None => p.idle += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

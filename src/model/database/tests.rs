@@ -1,0 +1,226 @@
+use super::*;
+use crate::engine::SimDuration;
+
+/// The world's queue, reduced to what the database schedules.
+#[derive(Default)]
+struct Q(Vec<(SimTime, ModelEvent)>);
+
+impl Schedule for Q {
+    fn schedule(&mut self, at: SimTime, event: ModelEvent) {
+        self.0.push((at, event));
+    }
+}
+
+impl Q {
+    /// The earliest pending database event (ties in scheduling order).
+    fn pop(&mut self) -> Option<(SimTime, DbEvent)> {
+        let i = (0..self.0.len()).min_by_key(|i| (self.0[*i].0, *i))?;
+        match self.0.remove(i) {
+            (t, ModelEvent::Db(e)) => Some((t, e)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn spec(pool_size: u32, cores: u32, queries: QueryCount) -> DatabaseSpec {
+    DatabaseSpec {
+        max_connections: 100,
+        superuser_reserved: 3,
+        pool_size,
+        connection_timeout: SimDuration::from_secs(30),
+        on_exhausted: OnExhausted::FailRequests,
+        cores,
+        statement_timeout: None,
+        read_time: Dist::Constant(SimDuration::from_millis(2)),
+        write_time: Dist::Constant(SimDuration::from_millis(5)),
+        tables: vec!["users".into(), "orders".into()],
+        workloads: vec![Workload {
+            queries,
+            tables: vec![
+                TableShare {
+                    table: 0,
+                    cumulative: 0.5,
+                    writes: 0.0,
+                },
+                TableShare {
+                    table: 1,
+                    cumulative: 1.0,
+                    writes: 1.0,
+                },
+            ],
+        }],
+    }
+}
+
+fn call(pod: u32, slot: u32, luck: u64) -> Call {
+    Call {
+        pod: PodId(pod),
+        slot,
+        epoch: 0,
+        luck,
+        sent: SimTime::ZERO,
+    }
+}
+
+/// Runs every pending event; returns the phase ends with their times.
+fn drain(db: &mut Database, q: &mut Q) -> Vec<(SimTime, PhaseEnd)> {
+    let mut out = Vec::new();
+    while let Some((t, e)) = q.pop() {
+        if let Some(end) = db.on_event(e, t, q, |_| true) {
+            out.push((t, end));
+        }
+    }
+    out
+}
+
+#[test]
+fn pools_open_until_the_ordinary_slots_run_out_and_refill_when_a_pod_exits() {
+    // §1.8 and §2.3: 97 ordinary slots; fixed pools of 10.
+    let mut db = Database::new(spec(10, 4, QueryCount::Fixed(1)));
+    let got: Vec<u32> = (0..11).map(|p| db.open_pool(PodId(p))).collect();
+    assert_eq!(got, [10, 10, 10, 10, 10, 10, 10, 10, 10, 7, 0]);
+    // Errors start exactly when pods × pool exceeds the usable slots: 110 − 97 = 13.
+    assert_eq!(db.stats().connection_errors, 13);
+    assert_eq!(
+        (db.open_connections(), db.stats().peak_connections),
+        (97, 97)
+    );
+    // A pod exits: its 10 slots go to the short pools, oldest first.
+    let mut q = Q::default();
+    db.close_pool(PodId(0), SimTime::ZERO, &mut q);
+    assert_eq!((db.held(PodId(9)), db.held(PodId(10))), (10, 7));
+    assert_eq!(db.open_connections(), 97);
+    // Closing twice (a crash, then the exit) returns nothing more.
+    db.close_pool(PodId(0), SimTime::ZERO, &mut q);
+    assert_eq!(db.open_connections(), 97);
+}
+
+#[test]
+fn a_request_waits_fifo_for_a_connection_then_times_out() {
+    // Pool of 1, one query of 2 ms... unless it is a write (5 ms).
+    let mut db = Database::new(spec(1, 4, QueryCount::Fixed(1)));
+    db.open_pool(PodId(0));
+    let mut q = Q::default();
+    let v = VersionId(0);
+    assert_eq!(
+        db.begin(call(0, 0, 1), v, SimTime::ZERO, &mut q),
+        Begin::Running
+    );
+    assert_eq!(
+        db.begin(call(0, 1, 2), v, SimTime::ZERO, &mut q),
+        Begin::Waiting
+    );
+    let ends = drain(&mut db, &mut q);
+    // The second borrows the connection when the first ends, and ends one query later; its
+    // pool timeout then finds nothing to do.
+    assert_eq!(ends.len(), 2);
+    assert_eq!(ends[0].1.call.slot, 0);
+    assert_eq!(ends[1].1.call.slot, 1);
+    assert!(ends.iter().all(|(_, e)| e.failed.is_none()));
+    assert!(ends[1].0 > ends[0].0);
+    assert_eq!(db.stats().pool_timeouts, 0);
+
+    // A connection held longer than connection_timeout: the waiter fails db_timeout at 30 s.
+    let mut slow = spec(1, 4, QueryCount::Fixed(1));
+    slow.read_time = Dist::Constant(SimDuration::from_secs(40));
+    slow.write_time = Dist::Constant(SimDuration::from_secs(40));
+    let mut db = Database::new(slow);
+    db.open_pool(PodId(0));
+    db.begin(call(0, 0, 1), v, SimTime::ZERO, &mut q);
+    db.begin(call(0, 1, 2), v, SimTime::ZERO, &mut q);
+    let ends = drain(&mut db, &mut q);
+    assert_eq!(ends[0].0, SimTime::ZERO + SimDuration::from_secs(30));
+    assert_eq!(ends[0].1.failed, Some(FailCause::DbTimeout));
+    assert_eq!(ends[0].1.call.slot, 1);
+    assert_eq!(ends[1].1.failed, None);
+    assert_eq!(db.stats().pool_timeouts, 1);
+}
+
+#[test]
+fn a_pod_without_connections_fails_requests_at_once() {
+    let mut db = Database::new(spec(97, 4, QueryCount::Fixed(1)));
+    assert_eq!(db.open_pool(PodId(0)), 97);
+    assert_eq!(db.open_pool(PodId(1)), 0);
+    let mut q = Q::default();
+    let r = db.begin(call(1, 0, 1), VersionId(0), SimTime::ZERO, &mut q);
+    assert_eq!(r, Begin::Failed(FailCause::DbConnectionsExhausted));
+    assert_eq!(db.stats().exhausted, 1);
+    assert!(q.0.is_empty());
+}
+
+#[test]
+fn queries_run_one_after_another_on_a_fifo_server_of_finite_cores() {
+    // One core, 3 queries per request, two requests at once: the server interleaves them
+    // first come first served; the transaction time is the sum of its queries plus waiting.
+    let mut db = Database::new(spec(10, 1, QueryCount::Fixed(3)));
+    db.open_pool(PodId(0));
+    let mut q = Q::default();
+    let v = VersionId(0);
+    let total = |db: &Database, luck| -> u64 {
+        (1..=3)
+            .map(|k| db.query(v, luck, k).duration.as_micros())
+            .sum()
+    };
+    let (a, b) = (total(&db, 11), total(&db, 12));
+    db.begin(call(0, 0, 11), v, SimTime::ZERO, &mut q);
+    db.begin(call(0, 1, 12), v, SimTime::ZERO, &mut q);
+    let ends = drain(&mut db, &mut q);
+    assert_eq!(ends.len(), 2);
+    // Whatever the order, the second to finish ends when the core has done all six queries.
+    assert_eq!(ends[1].0.as_micros(), a + b);
+    assert_eq!(db.stats().queries, 6);
+    // Writes are what the mix says: table 1 only, all writes.
+    for k in 1..=50 {
+        let qy = db.query(v, 99, k);
+        assert_eq!(qy.write, qy.table == 1);
+    }
+    // The same request draws the same queries.
+    assert_eq!(db.query(v, 5, 2), db.query(v, 5, 2));
+}
+
+#[test]
+fn statement_timeout_cancels_a_long_query_at_its_deadline() {
+    let mut s = spec(10, 1, QueryCount::Fixed(1));
+    s.read_time = Dist::Constant(SimDuration::from_secs(10));
+    s.write_time = Dist::Constant(SimDuration::from_secs(10));
+    s.statement_timeout = Some(SimDuration::from_secs(2));
+    let mut db = Database::new(s);
+    db.open_pool(PodId(0));
+    let mut q = Q::default();
+    db.begin(call(0, 0, 1), VersionId(0), SimTime::ZERO, &mut q);
+    // The second waits for the core past its own deadline: cancelled when it gets the core.
+    db.begin(call(0, 1, 2), VersionId(0), SimTime::ZERO, &mut q);
+    let ends = drain(&mut db, &mut q);
+    let two = SimTime::ZERO + SimDuration::from_secs(2);
+    assert_eq!(
+        ends[0],
+        (
+            two,
+            PhaseEnd {
+                call: call(0, 0, 1),
+                failed: Some(FailCause::DbTimeout)
+            }
+        )
+    );
+    assert_eq!(
+        ends[1],
+        (
+            two,
+            PhaseEnd {
+                call: call(0, 1, 2),
+                failed: Some(FailCause::DbTimeout)
+            }
+        )
+    );
+    assert_eq!(db.stats().statement_timeouts, 2);
+}
+
+#[test]
+fn uniform_query_counts_stay_in_range_and_follow_the_luck() {
+    let db = Database::new(spec(10, 1, QueryCount::Uniform { min: 2, max: 4 }));
+    let counts: Vec<u32> = (0..300).map(|l| db.query_count(VersionId(0), l)).collect();
+    for n in 2..=4 {
+        assert!(counts.iter().filter(|c| **c == n).count() > 70, "{n}");
+    }
+    assert!(counts.iter().all(|c| (2..=4).contains(c)));
+}
