@@ -6,7 +6,6 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
-mod canary_steps;
 mod diagnostic;
 mod flag;
 mod forms;
@@ -23,8 +22,12 @@ mod warnings;
 /// Which strategy, with its settings (defined beside the controllers).
 pub use crate::strategy::StrategySpec;
 pub use diagnostic::{Diagnostic, Note, ScenarioError};
+/// The `[rollout]` table as written, for the strategies' own resolution (`strategy::*`), which
+/// reads it through [`RolloutInput`].
+pub(crate) use raw::{
+    RawAnalysis, RawCanaryStep, RawDuration, RawDurations, RawIntOrPercent, RawPause, RawPauseTable,
+};
 pub use rollout::RolloutInput;
-pub(crate) use rollout::{resolve_blue_green, resolve_canary, resolve_flagger, resolve_rolling};
 pub use warnings::Warning;
 
 use std::path::Path;

@@ -79,7 +79,7 @@ pub const DEF: StrategyDef = StrategyDef {
         "min_pods_per_replica_set",
         "dynamic_stable_scale",
     ],
-    resolve: crate::scenario::resolve_canary,
+    resolve: super::canary_settings::resolve,
 };
 
 impl StrategyConfig for CanarySpec {

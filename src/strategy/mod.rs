@@ -10,12 +10,14 @@ pub mod argo_canary;
 mod blue_green;
 mod canary;
 mod canary_limits;
+mod canary_settings;
 mod fenceposts;
 mod flagger;
 mod plan;
 mod progress;
 mod recreate;
 mod rolling;
+mod settings;
 mod why;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};

@@ -22,10 +22,11 @@ use super::{
     max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Limit, Report,
     RsStatus, View,
 };
-use super::{DeploymentCtx, StrategyConfig, StrategyDef};
+use super::{settings, DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
+use crate::scenario::RolloutInput;
 
 /// The RollingUpdate strategy's settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -345,8 +346,20 @@ pub const DEF: StrategyDef = StrategyDef {
         "rollback_on_stall",
         "analysis",
     ],
-    resolve: crate::scenario::resolve_rolling,
+    resolve,
 };
+
+/// Resolves `strategy = "rolling"`: maxSurge / maxUnavailable (Kubernetes' strict
+/// int-or-percent) and an optional analysis.
+fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
+    let (max_surge, max_unavailable) = settings::fenceposts(inp, false);
+    let analysis = settings::analysis(inp, "analysis", &inp.raw().analysis, None);
+    Some(StrategySpec::new(RollingSettings {
+        max_surge,
+        max_unavailable,
+        analysis,
+    }))
+}
 
 /// A RollingUpdate's own settings (the Deployment supplies the rest).
 #[derive(Clone, Debug, PartialEq)]
