@@ -201,22 +201,19 @@ pub(super) fn rollout(
         let key = key.as_str();
         let ok = accepted_by(key);
         if !ok.contains(&kind) {
-            let help = if kind == "recreate" && key.starts_with("max_") {
-                "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"".to_string()
-            } else {
-                format!(
+            let help = match (def.foreign_key_help)(key) {
+                Some(help) => help.to_string(),
+                None => format!(
                     "`{key}` belongs to strategy {}; remove it",
                     ok.iter()
                         .map(|k| format!("\"{k}\""))
                         .collect::<Vec<_>>()
                         .join(" or ")
-                )
+                ),
             };
-            let what = if kind == "recreate" {
-                "the Recreate strategy".to_string()
-            } else {
-                format!("strategy \"{kind}\"")
-            };
+            let what = def
+                .title
+                .map_or_else(|| format!("strategy \"{kind}\""), str::to_string);
             pr.add(
                 &child(&rp, key),
                 format!("`{key}` does not apply to {what}"),

@@ -73,6 +73,8 @@ pub const DEF: StrategyDef = StrategyDef {
         "scale_down_delay",
         "abort_scale_down_delay",
     ],
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
     resolve,
 };
 

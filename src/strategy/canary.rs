@@ -79,6 +79,8 @@ pub const DEF: StrategyDef = StrategyDef {
         "min_pods_per_replica_set",
         "dynamic_stable_scale",
     ],
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
     resolve: super::canary_settings::resolve,
 };
 

@@ -102,6 +102,8 @@ pub const DEF: StrategyDef = StrategyDef {
         "step_weights",
         "max_weight",
     ],
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
     resolve,
 };
 

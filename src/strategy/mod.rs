@@ -232,8 +232,18 @@ pub struct StrategyDef {
     pub name: &'static str,
     /// Optional `[rollout]` keys it accepts (besides `to`, `at`, `strategy`, `undo_at`).
     pub keys: &'static [&'static str],
-    /// Resolves its settings, reporting problems.
+    /// How messages name it, when not `strategy "<name>"`.
+    pub title: Option<&'static str>,
+    /// The help for a key of other strategies set with this one, when it has better words than
+    /// "`key` belongs to strategy …; remove it" ([`no_foreign_key_help`]: none).
+    pub foreign_key_help: fn(&str) -> Option<&'static str>,
+    /// Resolves its settings from `[rollout]`, reporting problems (beside its controller).
     pub resolve: fn(&mut crate::scenario::RolloutInput<'_, '_>) -> Option<StrategySpec>,
+}
+
+/// A strategy without special help for another strategy's keys.
+pub fn no_foreign_key_help(_key: &str) -> Option<&'static str> {
+    None
 }
 
 /// Every strategy, in the order error messages list them. Adding a strategy adds its `DEF`

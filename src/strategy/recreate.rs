@@ -154,8 +154,18 @@ impl Controller for Recreate {
 pub const DEF: StrategyDef = StrategyDef {
     name: "recreate",
     keys: &["rollback_on_stall"],
+    title: Some("the Recreate strategy"),
+    foreign_key_help,
     resolve: |_| Some(StrategySpec::new(RecreateSpec)),
 };
+
+/// Kubernetes' validation rejects `rollingUpdate` with `type: Recreate`
+/// (`ValidateDeploymentStrategy`: "may not be specified when strategy `type` is 'Recreate'").
+fn foreign_key_help(key: &str) -> Option<&'static str> {
+    key.starts_with("max_").then_some(
+        "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"",
+    )
+}
 
 /// Kubernetes `Recreate` has no settings besides the Deployment's.
 #[derive(Clone, Debug, PartialEq)]

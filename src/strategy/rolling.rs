@@ -346,6 +346,8 @@ pub const DEF: StrategyDef = StrategyDef {
         "rollback_on_stall",
         "analysis",
     ],
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
     resolve,
 };
 
