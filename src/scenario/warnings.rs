@@ -20,10 +20,7 @@ use super::raw::{RawDuration, RawScenario};
 use super::Scenario;
 use crate::engine::SimDuration;
 use crate::strategy::argo_canary::{approximate_weighted_counts, resolve_argo_fenceposts};
-use crate::strategy::{
-    resolve_fenceposts, BlueGreenSpec, CanarySpec, CanaryStep, FlaggerSpec, RecreateSpec,
-    RollingSettings,
-};
+use crate::strategy::{CanarySpec, CanaryStep, FlaggerSpec, PeakPods};
 
 /// A warning about a valid scenario, with the place of the setting it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,48 +121,17 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
 fn node_room(w: &mut Found<'_, '_>, s: &Scenario) {
     let room = s.cluster.capacity();
     let r = s.deployment.replicas;
-    let spec = s.rollout.as_ref().map(|r| &r.strategy);
-    let rolling = spec.and_then(|x| x.get::<RollingSettings>());
-    let blue_green = spec.and_then(|x| x.get::<BlueGreenSpec>());
-    let canary = spec.and_then(|x| x.get::<CanarySpec>());
-    let (peak, why, path): (u64, String, &[&str]) = if let Some(rs) = rolling {
-        let (surge, _) = resolve_fenceposts(rs.max_surge, rs.max_unavailable, r);
-        (
-            u64::from(r) + u64::from(surge),
-            format!("{r} replicas + a surge of {surge}"),
-            &["rollout", "max_surge"],
-        )
-    } else if let Some(b) = blue_green {
-        let preview = b.preview_replicas.unwrap_or(r);
-        (
-            u64::from(r) + u64::from(preview),
-            format!("{r} active + {preview} preview replicas"),
-            &["rollout", "strategy"],
-        )
-    } else if let Some(c) = canary.filter(|c| c.traffic_routing.is_none()) {
-        let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
-        (
-            u64::from(r) + u64::from(surge),
-            format!("{r} replicas + a surge of {surge}"),
-            &["rollout", "max_surge"],
-        )
-    } else if canary.is_some() || spec.is_some_and(|x| x.get::<FlaggerSpec>().is_some()) {
-        (
-            2 * u64::from(r),
-            format!("{r} stable + up to {r} canary replicas"),
-            &["rollout", "strategy"],
-        )
-    } else {
-        // No rollout, or Recreate.
-        (
-            u64::from(r),
-            format!("{r} replicas"),
-            &["deployment", "replicas"],
-        )
-    };
+    let PeakPods {
+        pods: peak,
+        why,
+        at,
+    } = s
+        .rollout
+        .as_ref()
+        .map_or_else(|| PeakPods::replicas(r), |x| x.strategy.peak_pods(r));
     if peak > room {
         w.add(
-            path,
+            at,
             format!(
                 "the rollout needs up to {peak} pods ({why}) but the cluster has room for {room} ({} nodes × {} pods): the pods beyond it stay Pending and the rollout may stall",
                 s.cluster.nodes, s.cluster.pods_per_node
@@ -217,7 +183,7 @@ fn pods(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
 /// against `progressDeadlineSeconds`, for the Deployment strategies that enforce it.
 fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
     let Some(r) = &s.rollout else { return };
-    if r.strategy.get::<RollingSettings>().is_none() && r.strategy.get::<RecreateSpec>().is_none() {
+    if !r.strategy.enforces_progress_deadline() {
         return;
     }
     let Some(deadline) = s.deployment.progress_deadline else {

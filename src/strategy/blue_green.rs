@@ -17,7 +17,7 @@
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
 use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
-use super::{settings, DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec, View};
+use super::{settings, DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -145,6 +145,15 @@ impl StrategyConfig for BlueGreenSpec {
     }
     fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
         Box::new(BlueGreen::new(self.clone(), d.initial))
+    }
+    /// The active set plus the preview set (`previewReplicaCount`, default all replicas).
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        let preview = self.preview_replicas.unwrap_or(replicas);
+        PeakPods {
+            pods: u64::from(replicas) + u64::from(preview),
+            why: format!("{replicas} active + {preview} preview replicas"),
+            at: &["rollout", "strategy"],
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -26,7 +26,7 @@
 //! duration as Flagger, with the new version's pods standing in for the updated primary.
 
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
-use super::{DeploymentCtx, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View};
+use super::{DeploymentCtx, PeakPods, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
 use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
@@ -189,6 +189,10 @@ impl StrategyConfig for FlaggerSpec {
         let us = spec.interval.as_micros().max(1);
         spec.ticker_phase = SimDuration::from_micros(rng.index(us as usize) as u64);
         Box::new(Flagger::new(spec, d.initial))
+    }
+    /// The primary beside a canary Deployment scaled up to the same size.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        PeakPods::stable_and_canary(replicas)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -4,7 +4,7 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{max_revision, Action, Controller, Decision, Limit, Report, RsStatus, View};
-use super::{DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
+use super::{DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -182,6 +182,13 @@ impl StrategyConfig for RecreateSpec {
             d.progress_deadline,
             d.rollback_on_stall,
         ))
+    }
+    /// Old pods go before new ones are created: never more than the replicas.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        PeakPods::replicas(replicas)
+    }
+    fn enforces_progress_deadline(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -22,7 +22,7 @@ use super::{
     max_revision, resolve_fenceposts, Action, Controller, Decision, IntOrPercent, Limit, Report,
     RsStatus, View,
 };
-use super::{settings, DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
+use super::{settings, DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -390,6 +390,14 @@ impl StrategyConfig for RollingSettings {
             },
             d.initial,
         ))
+    }
+    /// The replicas plus maxSurge, rounded up as `ResolveFenceposts` does.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        let (surge, _) = super::resolve_fenceposts(self.max_surge, self.max_unavailable, replicas);
+        PeakPods::surge(replicas, surge)
+    }
+    fn enforces_progress_deadline(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
