@@ -64,6 +64,9 @@ pub struct RolloutSpec {
     pub undo_at: Option<SimTime>,
     /// Roll back automatically when the progress deadline passes.
     pub rollback_on_stall: bool,
+    /// Pre-flight warnings the strategy's own resolution found (key path, message), listed
+    /// after the warnings every scenario gets.
+    pub strategy_warnings: Vec<(Vec<String>, String)>,
 }
 
 /// A validated scenario.

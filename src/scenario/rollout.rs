@@ -35,6 +35,7 @@ pub struct RolloutInput<'p, 'a> {
     r: &'p RawRollout,
     replicas: u32,
     versions: usize,
+    warnings: Vec<(Path, String)>,
 }
 
 impl<'p> RolloutInput<'p, '_> {
@@ -63,6 +64,17 @@ impl<'p> RolloutInput<'p, '_> {
     /// Reports a problem at `rollout.<key>`.
     pub fn add(&mut self, key: &[&str], message: impl Into<String>, help: impl Into<String>) {
         self.pr.add(&Self::path(key), message, help);
+    }
+
+    /// A pre-flight warning at `rollout.<key>`: a valid setting the controller will silently
+    /// correct or approximate.
+    pub fn warn(&mut self, key: &[&str], message: impl Into<String>) {
+        self.warnings.push((Self::path(key), message.into()));
+    }
+
+    /// A duration's seconds as written, for a setting the controller silently corrects.
+    pub(crate) fn written_secs(raw: &RawDuration) -> Option<f64> {
+        super::warnings::written_secs(raw)
     }
 
     /// A duration.
@@ -221,18 +233,21 @@ pub(super) fn rollout(
             );
         }
     }
-    let strategy = (def.resolve)(&mut RolloutInput {
+    let mut input = RolloutInput {
         pr,
         r,
         replicas: ctx.replicas,
         versions: ctx.names.len(),
-    });
+        warnings: Vec::new(),
+    };
+    let strategy = (def.resolve)(&mut input);
     Some(RolloutSpec {
         target: target?,
         at: at?,
         strategy: strategy?,
         undo_at,
         rollback_on_stall: r.rollback_on_stall.unwrap_or(false),
+        strategy_warnings: input.warnings,
     })
 }
 
@@ -262,5 +277,26 @@ mod tests {
         declared.sort_unstable();
         declared.dedup();
         assert_eq!(parsed, declared);
+    }
+
+    /// A strategy's own warnings (found by its resolution) come after the ones every scenario
+    /// gets, placed at their keys: here the node room (Flagger's peak is stable + canary),
+    /// then Flagger's interval and threshold corrections.
+    #[test]
+    fn a_strategys_warnings_follow_the_shared_ones_at_their_keys() {
+        let text = std::fs::read_to_string("scenarios/flagger-canary.toml").unwrap();
+        let text = text
+            .replace("interval = \"15s\"", "interval = \"5s\"")
+            .replace("threshold = 2", "threshold = 0")
+            .replace("pods_per_node = 4", "pods_per_node = 3");
+        let s = Scenario::parse("x.toml", "x", &text).unwrap();
+        let w: Vec<&str> = s.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].starts_with("the rollout needs up to 20 pods (10 stable + up to 10 canary"));
+        assert!(w[1].starts_with("Flagger raises an analysis interval below 10 s"));
+        assert!(w[2].starts_with("Flagger reads threshold = 0 as 1"));
+        let line = |key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+        assert_eq!(s.warnings[1].line, line("interval"));
+        assert_eq!(s.warnings[2].line, line("threshold"));
     }
 }

@@ -4,7 +4,9 @@
 //! Argo accepts it); `setCanaryScale` only with traffic routing — background analysis, the
 //! scale-down delays and `promote_at`.
 
-use super::argo_canary::{CanaryScale, TrafficRouting};
+use super::argo_canary::{
+    approximate_weighted_counts, resolve_argo_fenceposts, CanaryScale, TrafficRouting,
+};
 use super::{settings, CanarySpec, CanaryStep, StrategySpec};
 use crate::scenario::{RawCanaryStep, RawDuration, RawPause, RawPauseTable, RolloutInput};
 
@@ -53,7 +55,7 @@ pub(super) fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
         });
         inp.analysis(&["analysis"], a, None).map(|s| (s, start))
     });
-    Some(StrategySpec::new(CanarySpec {
+    let spec = CanarySpec {
         replicas,
         versions: inp.versions(),
         steps,
@@ -64,7 +66,38 @@ pub(super) fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
         scale_down_delay: settings::scale_down_delay(inp),
         abort_scale_down_delay: settings::abort_delay(inp),
         promote_at: settings::promote_times(inp),
-    }))
+    };
+    inexpressible_weights(inp, &spec);
+    Some(StrategySpec::new(spec))
+}
+
+/// Warns about a basic canary's `set_weight` steps that whole pods cannot express: Argo
+/// approximates the weight with replica counts (`approximateWeightedCanaryStableReplicaCounts`,
+/// [`approximate_weighted_counts`]).
+fn inexpressible_weights(inp: &mut RolloutInput<'_, '_>, c: &CanarySpec) {
+    if c.traffic_routing.is_some() {
+        return;
+    }
+    let r = c.replicas;
+    let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
+    for (i, step) in c.steps.iter().enumerate() {
+        let CanaryStep::SetWeight(weight) = *step else {
+            continue;
+        };
+        let (canary, stable) = approximate_weighted_counts(r, weight, surge);
+        let total = canary + stable;
+        if total == 0 || 100 * canary == weight * total {
+            continue;
+        }
+        let share = f64::from(canary) * 100.0 / f64::from(total);
+        inp.warn(
+            &["steps", &i.to_string(), "set_weight"],
+            format!(
+                "without traffic routing, set_weight = {weight} is approximated with pods: {canary} canary of {total} ({:.1} % of traffic, not {weight} %); use a weight that {r} replicas can express, or traffic_routing = true",
+                share
+            ),
+        );
+    }
 }
 
 /// Resolves the `steps`.

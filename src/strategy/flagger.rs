@@ -117,6 +117,26 @@ fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
     let threshold = r
         .threshold
         .map_or(1, |t| if t <= 0 { 1 } else { t.min(1000) as u32 });
+    // Flagger's silent corrections (`../shared/reference/controllers.md` §3), warned about.
+    if let Some(i) = r.interval.as_ref().and_then(RolloutInput::written_secs) {
+        if i < 10.0 {
+            inp.warn(
+                &["interval"],
+                format!("Flagger raises an analysis interval below 10 s to 10 s: interval = {i} s runs as 10 s"),
+            );
+        }
+    }
+    match r.threshold {
+        Some(t) if t <= 0 => inp.warn(
+            &["threshold"],
+            format!("Flagger reads threshold = {t} as 1: the first failed check rolls back"),
+        ),
+        Some(t) if t > 1000 => inp.warn(
+            &["threshold"],
+            format!("threshold = {t} is clamped to 1000"),
+        ),
+        _ => {}
+    }
     let step_weight = r
         .step_weight
         .map_or(0, |w| inp.count(&["step_weight"], Some(w), 0, 0, 100));
