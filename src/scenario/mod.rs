@@ -6,7 +6,6 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
-mod canary_steps;
 mod database;
 mod diagnostic;
 mod flag;
@@ -25,8 +24,12 @@ mod warnings;
 /// Which strategy, with its settings (defined beside the controllers).
 pub use crate::strategy::StrategySpec;
 pub use diagnostic::{Diagnostic, Note, ScenarioError};
+/// The `[rollout]` table as written, for the strategies' own resolution (`strategy::*`), which
+/// reads it through [`RolloutInput`].
+pub(crate) use raw::{
+    RawAnalysis, RawCanaryStep, RawDuration, RawDurations, RawIntOrPercent, RawPause, RawPauseTable,
+};
 pub use rollout::RolloutInput;
-pub(crate) use rollout::{resolve_blue_green, resolve_canary, resolve_flagger, resolve_rolling};
 pub use warnings::Warning;
 
 use std::path::Path;
@@ -63,6 +66,9 @@ pub struct RolloutSpec {
     pub undo_at: Option<SimTime>,
     /// Roll back automatically when the progress deadline passes.
     pub rollback_on_stall: bool,
+    /// Pre-flight warnings the strategy's own resolution found (key path, message), listed
+    /// after the warnings every scenario gets.
+    pub strategy_warnings: Vec<(Vec<String>, String)>,
 }
 
 /// A validated scenario.

@@ -1,18 +1,18 @@
-//! The `[rollout]` table: which strategy, its settings, and analyses. Each setting belongs to
-//! some strategies only; one given to another strategy is an error, as the real controllers'
-//! schemas would reject it.
+//! The `[rollout]` table's shared part: `to`, `at`, `undo_at`, `strategy` (dispatched through
+//! the registry, `strategy::STRATEGIES`), and the check that each set key belongs to the chosen
+//! strategy, as the real controllers' schemas would reject one that does not. Each strategy's
+//! own keys are resolved beside its controller, through [`RolloutInput`]: the narrow view of
+//! the table and of the problem list this module gives them.
 
 use super::analysis::analysis_spec;
-use super::canary_steps::canary_steps;
 use super::problems::{child, Path, Problems};
 use super::raw::*;
 use super::RolloutSpec;
 use crate::analysis::AnalysisSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
-use crate::strategy::argo_canary::TrafficRouting;
-use crate::strategy::{accepted_by, strategy_named, RollingSettings, StrategySpec, STRATEGIES};
-use crate::strategy::{BlueGreenSpec, CanarySpec, FlaggerSpec, IntOrPercent, SmokeTest};
+use crate::strategy::{accepted_by, strategy_named, IntOrPercent, STRATEGIES};
+use toml::de::DeValue;
 
 /// What the rollout table is checked against.
 pub(super) struct RolloutContext<'a> {
@@ -22,76 +22,123 @@ pub(super) struct RolloutContext<'a> {
     pub(super) end: Option<SimTime>,
 }
 
-/// What a strategy's resolution reads: the `[rollout]` table and where to report problems.
+/// The `[rollout]` keys every strategy takes; every other key belongs to the strategies whose
+/// `StrategyDef::keys` list it.
+const SHARED_KEYS: [&str; 4] = ["to", "at", "strategy", "undo_at"];
+
+/// What a strategy's resolution reads: the `[rollout]` table as written, the Deployment's size,
+/// and the checks that report a problem at a key. Keys are given relative to `[rollout]`
+/// (`&["steps", "2", "pause"]`); messages name the full path (`rollout.steps.2.pause`), exactly
+/// as the scenario layer's own checks do.
 pub struct RolloutInput<'p, 'a> {
     pr: &'p mut Problems<'a>,
     r: &'p RawRollout,
-    rp: Path,
     replicas: u32,
     versions: usize,
+    warnings: Vec<(Path, String)>,
 }
 
-/// The optional `[rollout]` keys a strategy may accept (every `StrategyDef::keys` entry is one
-/// of these; a unit test keeps the two in step).
-const OPTIONAL_KEYS: [&str; 23] = [
-    "max_surge",
-    "max_unavailable",
-    "rollback_on_stall",
-    "analysis",
-    "preview_replicas",
-    "auto_promotion",
-    "auto_promotion_after",
-    "promote_at",
-    "scale_down_delay",
-    "abort_scale_down_delay",
-    "smoke_test",
-    "pre_promotion_analysis",
-    "post_promotion_analysis",
-    "steps",
-    "traffic_routing",
-    "max_traffic_weight",
-    "min_pods_per_replica_set",
-    "dynamic_stable_scale",
-    "interval",
-    "threshold",
-    "step_weight",
-    "step_weights",
-    "max_weight",
-];
+impl<'p> RolloutInput<'p, '_> {
+    /// The `[rollout]` table as written.
+    pub(crate) fn raw(&self) -> &'p RawRollout {
+        self.r
+    }
 
-/// The optional keys set in `r`.
-fn set_keys(r: &RawRollout) -> Vec<&'static str> {
-    let set: [bool; 23] = [
-        r.max_surge.is_some(),
-        r.max_unavailable.is_some(),
-        r.rollback_on_stall.is_some(),
-        r.analysis.is_some(),
-        r.preview_replicas.is_some(),
-        r.auto_promotion.is_some(),
-        r.auto_promotion_after.is_some(),
-        r.promote_at.is_some(),
-        r.scale_down_delay.is_some(),
-        r.abort_scale_down_delay.is_some(),
-        r.smoke_test.is_some(),
-        r.pre_promotion_analysis.is_some(),
-        r.post_promotion_analysis.is_some(),
-        r.steps.is_some(),
-        r.traffic_routing.is_some(),
-        r.max_traffic_weight.is_some(),
-        r.min_pods_per_replica_set.is_some(),
-        r.dynamic_stable_scale.is_some(),
-        r.interval.is_some(),
-        r.threshold.is_some(),
-        r.step_weight.is_some(),
-        r.step_weights.is_some(),
-        r.max_weight.is_some(),
-    ];
-    OPTIONAL_KEYS
-        .iter()
-        .zip(set)
-        .filter(|(_, set)| *set)
-        .map(|(k, _)| *k)
-        .collect()
+    /// The Deployment's `spec.replicas`.
+    pub fn replicas(&self) -> u32 {
+        self.replicas
+    }
+
+    /// How many versions the scenario defines.
+    pub fn versions(&self) -> usize {
+        self.versions
+    }
+
+    fn path(key: &[&str]) -> Path {
+        std::iter::once("rollout")
+            .chain(key.iter().copied())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Reports a problem at `rollout.<key>`.
+    pub fn add(&mut self, key: &[&str], message: impl Into<String>, help: impl Into<String>) {
+        self.pr.add(&Self::path(key), message, help);
+    }
+
+    /// A pre-flight warning at `rollout.<key>`: a valid setting the controller will silently
+    /// correct or approximate.
+    pub fn warn(&mut self, key: &[&str], message: impl Into<String>) {
+        self.warnings.push((Self::path(key), message.into()));
+    }
+
+    /// A duration's seconds as written, for a setting the controller silently corrects.
+    pub(crate) fn written_secs(raw: &RawDuration) -> Option<f64> {
+        super::warnings::written_secs(raw)
+    }
+
+    /// A duration.
+    pub(crate) fn duration(&mut self, key: &[&str], raw: &RawDuration) -> Option<SimDuration> {
+        self.pr.duration(&Self::path(key), raw)
+    }
+
+    /// A duration, `default` when absent (or invalid, after reporting it).
+    pub(crate) fn opt_duration(
+        &mut self,
+        key: &[&str],
+        raw: &Option<RawDuration>,
+        default: SimDuration,
+    ) -> SimDuration {
+        self.pr.opt_duration(&Self::path(key), raw, default)
+    }
+
+    /// A duration that may be the word "none"; `default` when absent.
+    pub(crate) fn duration_or_none(
+        &mut self,
+        key: &[&str],
+        raw: &Option<RawDuration>,
+        default: Option<SimDuration>,
+    ) -> Option<SimDuration> {
+        self.pr.duration_or_none(&Self::path(key), raw, default)
+    }
+
+    /// A count within `min..=max`; `default` when absent (or out of range, after reporting it).
+    pub fn count(&mut self, key: &[&str], v: Option<i64>, default: u32, min: i64, max: i64) -> u32 {
+        self.pr.count(&Self::path(key), v, default, min, max)
+    }
+
+    /// A Kubernetes int-or-percent; a percent above `max_percent` is a problem.
+    pub(crate) fn int_or_percent(
+        &mut self,
+        key: &[&str],
+        raw: &RawIntOrPercent,
+        max_percent: Option<u32>,
+    ) -> Option<IntOrPercent> {
+        self.pr.int_or_percent(&Self::path(key), raw, max_percent)
+    }
+
+    /// An analysis (`count`: the measurement count when the table gives none).
+    pub(crate) fn analysis(
+        &mut self,
+        key: &[&str],
+        raw: &RawAnalysis,
+        count: Option<u32>,
+    ) -> Option<AnalysisSpec> {
+        analysis_spec(self.pr, &Self::path(key), raw, count)
+    }
+}
+
+/// The strategy-specific keys set in `[rollout]`, read from the parsed document: the raw struct
+/// accepted the file, so its keys are exactly the table's.
+fn set_keys(pr: &Problems<'_>) -> Vec<String> {
+    match pr.loc.doc.get_ref().get("rollout").map(|v| v.get_ref()) {
+        Some(DeValue::Table(t)) => t
+            .keys()
+            .map(|k| k.get_ref().to_string())
+            .filter(|k| !SHARED_KEYS.contains(&k.as_str()))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Resolves `[rollout]`.
@@ -162,25 +209,23 @@ pub(super) fn rollout(
         );
         return None;
     };
-    for key in set_keys(r) {
+    for key in set_keys(pr) {
+        let key = key.as_str();
         let ok = accepted_by(key);
         if !ok.contains(&kind) {
-            let help = if kind == "recreate" && key.starts_with("max_") {
-                "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"".to_string()
-            } else {
-                format!(
+            let help = match (def.foreign_key_help)(key) {
+                Some(help) => help.to_string(),
+                None => format!(
                     "`{key}` belongs to strategy {}; remove it",
                     ok.iter()
                         .map(|k| format!("\"{k}\""))
                         .collect::<Vec<_>>()
                         .join(" or ")
-                )
+                ),
             };
-            let what = if kind == "recreate" {
-                "the Recreate strategy".to_string()
-            } else {
-                format!("strategy \"{kind}\"")
-            };
+            let what = def
+                .title
+                .map_or_else(|| format!("strategy \"{kind}\""), str::to_string);
             pr.add(
                 &child(&rp, key),
                 format!("`{key}` does not apply to {what}"),
@@ -188,359 +233,70 @@ pub(super) fn rollout(
             );
         }
     }
-    let strategy = (def.resolve)(&mut RolloutInput {
+    let mut input = RolloutInput {
         pr,
         r,
-        rp: rp.clone(),
         replicas: ctx.replicas,
         versions: ctx.names.len(),
-    });
+        warnings: Vec::new(),
+    };
+    let strategy = (def.resolve)(&mut input);
     Some(RolloutSpec {
         target: target?,
         at: at?,
         strategy: strategy?,
         undo_at,
         rollback_on_stall: r.rollback_on_stall.unwrap_or(false),
+        strategy_warnings: input.warnings,
     })
-}
-
-/// Resolves `strategy = "rolling"` (see `strategy::rolling::DEF`).
-pub(crate) fn resolve_rolling(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
-    let (pr, r, rp) = (&mut *inp.pr, inp.r, inp.rp.clone());
-    let (max_surge, max_unavailable) = fenceposts(pr, r, &rp, false);
-    Some(StrategySpec::new(RollingSettings {
-        max_surge,
-        max_unavailable,
-        analysis: analysis(pr, &rp, "analysis", &r.analysis, None),
-    }))
-}
-
-/// Resolves `strategy = "blue_green"` (see `strategy::blue_green::DEF`).
-pub(crate) fn resolve_blue_green(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
-    let (pr, r, rp, replicas, versions) = (
-        &mut *inp.pr,
-        inp.r,
-        inp.rp.clone(),
-        inp.replicas,
-        inp.versions,
-    );
-    let preview = r.preview_replicas.map(|n| {
-        pr.count(
-            &child(&rp, "preview_replicas"),
-            Some(n),
-            replicas,
-            1,
-            i64::from(replicas.max(1)),
-        )
-    });
-    let smoke_test = r.smoke_test.as_ref().and_then(|s| {
-        let sp = child(&rp, "smoke_test");
-        let over = pr.duration(&child(&sp, "over"), &s.over)?;
-        Some(SmokeTest {
-            requests: pr.count(&child(&sp, "requests"), Some(s.requests), 1, 1, 10_000_000),
-            over,
-        })
-    });
-    Some(StrategySpec::new(BlueGreenSpec {
-        replicas,
-        versions,
-        preview_replicas: preview,
-        auto_promotion: r.auto_promotion.unwrap_or(true),
-        auto_promotion_after: pr.opt_duration(
-            &child(&rp, "auto_promotion_after"),
-            &r.auto_promotion_after,
-            SimDuration::ZERO,
-        ),
-        promote_at: promote_times(pr, r, &rp).first().copied(),
-        scale_down_delay: scale_down_delay(pr, r, &rp),
-        abort_scale_down_delay: abort_delay(pr, &rp, r),
-        smoke_test,
-        pre_promotion: analysis(
-            pr,
-            &rp,
-            "pre_promotion_analysis",
-            &r.pre_promotion_analysis,
-            Some(3),
-        ),
-        post_promotion: analysis(
-            pr,
-            &rp,
-            "post_promotion_analysis",
-            &r.post_promotion_analysis,
-            Some(3),
-        ),
-    }))
-}
-
-/// Resolves `strategy = "canary"` (see `strategy::canary::DEF`).
-pub(crate) fn resolve_canary(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
-    let (pr, r, rp, replicas, versions) = (
-        &mut *inp.pr,
-        inp.r,
-        inp.rp.clone(),
-        inp.replicas,
-        inp.versions,
-    );
-    let (max_surge, max_unavailable) = fenceposts(pr, r, &rp, true);
-    let routed = r.traffic_routing.unwrap_or(false);
-    if !routed {
-        for k in [
-            "max_traffic_weight",
-            "min_pods_per_replica_set",
-            "dynamic_stable_scale",
-        ] {
-            if set_keys(r).contains(&k) {
-                pr.add(
-                    &child(&rp, k),
-                    format!("`{k}` needs traffic routing"),
-                    "set traffic_routing = true, or remove it",
-                );
-            }
-        }
-    }
-    let max_weight = r.max_traffic_weight.map_or(100, |w| {
-        pr.count(&child(&rp, "max_traffic_weight"), Some(w), 100, 1, 10_000)
-    });
-    let routing = routed.then(|| TrafficRouting {
-        max_weight,
-        min_pods_per_replica_set: r.min_pods_per_replica_set.map(|n| {
-            pr.count(
-                &child(&rp, "min_pods_per_replica_set"),
-                Some(n),
-                1,
-                1,
-                100_000,
-            )
-        }),
-        dynamic_stable_scale: r.dynamic_stable_scale.unwrap_or(false),
-    });
-    let steps = canary_steps(
-        pr,
-        &child(&rp, "steps"),
-        r.steps.as_deref().unwrap_or(&[]),
-        routed,
-        max_weight,
-    );
-    let background = r.analysis.as_ref().and_then(|a| {
-        let start = a.starting_step.map_or(0, |s| {
-            pr.count(
-                &child(&child(&rp, "analysis"), "starting_step"),
-                Some(s),
-                0,
-                0,
-                steps.len() as i64,
-            ) as usize
-        });
-        analysis_spec(pr, &child(&rp, "analysis"), a, None).map(|s| (s, start))
-    });
-    Some(StrategySpec::new(CanarySpec {
-        replicas,
-        versions,
-        steps,
-        max_surge,
-        max_unavailable,
-        traffic_routing: routing,
-        background_analysis: background,
-        scale_down_delay: scale_down_delay(pr, r, &rp),
-        abort_scale_down_delay: abort_delay(pr, &rp, r),
-        promote_at: promote_times(pr, r, &rp),
-    }))
-}
-
-/// Resolves `strategy = "flagger"` (see `strategy::flagger::DEF`).
-pub(crate) fn resolve_flagger(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
-    let (pr, r, rp, replicas, versions) = (
-        &mut *inp.pr,
-        inp.r,
-        inp.rp.clone(),
-        inp.replicas,
-        inp.versions,
-    );
-    let interval = pr
-        .opt_duration(
-            &child(&rp, "interval"),
-            &r.interval,
-            SimDuration::from_secs(60),
-        )
-        .max(SimDuration::from_secs(10));
-    let threshold = r
-        .threshold
-        .map_or(1, |t| if t <= 0 { 1 } else { t.min(1000) as u32 });
-    let pct = |pr: &mut Problems<'_>, p: &Path, v: i64| pr.count(p, Some(v), 0, 0, 100);
-    let step_weight = r
-        .step_weight
-        .map_or(0, |w| pct(pr, &child(&rp, "step_weight"), w));
-    let step_weights: Vec<u32> = r
-        .step_weights
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, w)| {
-            pr.count(
-                &child(&child(&rp, "step_weights"), &i.to_string()),
-                Some(*w),
-                0,
-                0,
-                1000,
-            )
-        })
-        .collect();
-    if step_weights.first() == Some(&0) {
-        // Flagger's nextStepWeight from weight 0 finds 0 in the list and steps to the
-        // next entry only after a tick at weight 0 that advances nothing: the canary
-        // never leaves 0 % (pkg/controller/scheduler.go, nextStepWeight).
-        pr.add(
-            &child(&child(&rp, "step_weights"), "0"),
-            "step_weights starts at 0: Flagger would never advance past weight 0",
-            "start with the first weight the canary should get, e.g. step_weights = [5, 20, 50]",
-        );
-    }
-    if step_weights.windows(2).any(|w| w[1] <= w[0]) {
-        pr.add(
-            &child(&rp, "step_weights"),
-            "step_weights must increase",
-            "list the canary weights in increasing order, e.g. [1, 5, 20, 50]",
-        );
-    }
-    if step_weight == 0 && step_weights.is_empty() {
-        pr.add(
-            &child(&rp, "strategy"),
-            "a Flagger canary needs step_weight or step_weights",
-            "without them Flagger never advances the weight (nor promotes); add step_weight = 10",
-        );
-    }
-    let max_weight = match (step_weights.last(), r.max_weight) {
-        (Some(last), _) => (*last).min(100),
-        (None, Some(m)) if m > 0 => pct(pr, &child(&rp, "max_weight"), m),
-        _ => 100,
-    };
-    let metrics = match &r.analysis {
-        Some(a) => analysis_spec(pr, &child(&rp, "analysis"), a, None)
-            .map(|s| s.metrics)
-            .unwrap_or_default(),
-        None => vec![],
-    };
-    Some(StrategySpec::new(FlaggerSpec {
-        replicas,
-        versions,
-        interval,
-        threshold,
-        step_weight,
-        step_weights,
-        max_weight,
-        metrics,
-        // Drawn from the seed when the controller is built (`build_controller`).
-        ticker_phase: SimDuration::ZERO,
-    }))
-}
-
-/// Argo's and Kubernetes' maxSurge / maxUnavailable (default 25 % each); `lenient` reads a
-/// bare number string as a percent, as Argo does.
-fn fenceposts(
-    pr: &mut Problems<'_>,
-    r: &RawRollout,
-    rp: &Path,
-    lenient: bool,
-) -> (IntOrPercent, IntOrPercent) {
-    let surge = r
-        .max_surge
-        .as_ref()
-        .map_or(Some(IntOrPercent::Percent(25)), |v| {
-            pr.int_or_percent(&child(rp, "max_surge"), &argo_lenient(v, lenient), None)
-        });
-    let unavailable = r
-        .max_unavailable
-        .as_ref()
-        .map_or(Some(IntOrPercent::Percent(25)), |v| {
-            let v = argo_lenient(v, lenient);
-            pr.int_or_percent(&child(rp, "max_unavailable"), &v, Some(100))
-        });
-    let (surge, unavailable) = (
-        surge.unwrap_or(IntOrPercent::Int(1)),
-        unavailable.unwrap_or(IntOrPercent::Int(0)),
-    );
-    if surge.is_zero() && unavailable.is_zero() {
-        pr.add(&child(rp, "max_unavailable"), "max_surge and max_unavailable are both 0: the rollout could never move", "Kubernetes rejects this (\"may not be 0 when maxSurge is 0\"); allow a surge (max_surge = 1) or some unavailability (max_unavailable = 1)");
-    }
-    (surge, unavailable)
-}
-
-fn analysis(
-    pr: &mut Problems<'_>,
-    rp: &Path,
-    key: &str,
-    raw: &Option<RawAnalysis>,
-    count: Option<u32>,
-) -> Option<AnalysisSpec> {
-    raw.as_ref()
-        .and_then(|a| analysis_spec(pr, &child(rp, key), a, count))
-}
-
-/// `promote_at`: absolute simulated times, like every `*_at`.
-fn promote_times(pr: &mut Problems<'_>, r: &RawRollout, rp: &Path) -> Vec<SimTime> {
-    match &r.promote_at {
-        None => vec![],
-        Some(RawDurations::One(d)) => pr
-            .duration(&child(rp, "promote_at"), d)
-            .map(|d| SimTime::ZERO + d)
-            .into_iter()
-            .collect(),
-        Some(RawDurations::Many(ds)) => ds
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| {
-                pr.duration(&child(&child(rp, "promote_at"), &i.to_string()), d)
-                    .map(|d| SimTime::ZERO + d)
-            })
-            .collect(),
-    }
-}
-
-fn scale_down_delay(pr: &mut Problems<'_>, r: &RawRollout, rp: &Path) -> SimDuration {
-    pr.opt_duration(
-        &child(rp, "scale_down_delay"),
-        &r.scale_down_delay,
-        SimDuration::from_secs(30),
-    )
-}
-
-/// Argo Rollouts parses maxSurge / maxUnavailable with the legacy `intstr` helper that strips an
-/// optional `%` and reads the rest as a percent (`utils/replicaset/replicaset.go`, `MaxSurge` /
-/// `MaxUnavailable` via `intstrutil.GetValueFromIntOrPercent` on a string), so `"20"` is 20 %
-/// — its own default is the string `"25"`. When `lenient`, a bare number string becomes that
-/// percent; anything else is left for the strict parser to judge.
-fn argo_lenient(v: &RawIntOrPercent, lenient: bool) -> RawIntOrPercent {
-    match v {
-        RawIntOrPercent::Text(t) if lenient && t.trim().parse::<u32>().is_ok() => {
-            RawIntOrPercent::Text(format!("{}%", t.trim()))
-        }
-        other => other.clone(),
-    }
-}
-
-fn abort_delay(pr: &mut Problems<'_>, rp: &Path, r: &RawRollout) -> Option<SimDuration> {
-    pr.duration_or_none(
-        &child(rp, "abort_scale_down_delay"),
-        &r.abort_scale_down_delay,
-        Some(SimDuration::from_secs(30)),
-    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::OPTIONAL_KEYS;
+    use super::SHARED_KEYS;
+    use crate::scenario::Scenario;
     use crate::strategy::STRATEGIES;
 
+    /// The keys `RawRollout` accepts are the shared ones plus every key some strategy declares,
+    /// so no key is parsed that no strategy reads, and no declared key is refused. Read from
+    /// the "accepted here" list an unknown key's diagnostic prints.
     #[test]
     fn the_registry_and_the_parsed_keys_agree() {
+        let text = std::fs::read_to_string("scenarios/rolling.toml").unwrap();
+        let text = text.replace("[rollout]", "[rollout]\nnot_a_key = 1");
+        let e = Scenario::parse("x.toml", "x", &text).unwrap_err();
+        let help = e.diagnostics[0].help.clone().unwrap();
+        let list = help.split("accepted here: ").nth(1).unwrap();
+        let mut parsed: Vec<&str> = list.split(", ").collect();
         let mut declared: Vec<&str> = STRATEGIES
             .iter()
             .flat_map(|s| s.keys.iter().copied())
+            .chain(SHARED_KEYS)
             .collect();
+        parsed.sort_unstable();
         declared.sort_unstable();
         declared.dedup();
-        let mut known = OPTIONAL_KEYS.to_vec();
-        known.sort_unstable();
-        assert_eq!(declared, known);
+        assert_eq!(parsed, declared);
+    }
+
+    /// A strategy's own warnings (found by its resolution) come after the ones every scenario
+    /// gets, placed at their keys: here the node room (Flagger's peak is stable + canary),
+    /// then Flagger's interval and threshold corrections.
+    #[test]
+    fn a_strategys_warnings_follow_the_shared_ones_at_their_keys() {
+        let text = std::fs::read_to_string("scenarios/flagger-canary.toml").unwrap();
+        let text = text
+            .replace("interval = \"15s\"", "interval = \"5s\"")
+            .replace("threshold = 2", "threshold = 0")
+            .replace("pods_per_node = 4", "pods_per_node = 3");
+        let s = Scenario::parse("x.toml", "x", &text).unwrap();
+        let w: Vec<&str> = s.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].starts_with("the rollout needs up to 20 pods (10 stable + up to 10 canary"));
+        assert!(w[1].starts_with("Flagger raises an analysis interval below 10 s"));
+        assert!(w[2].starts_with("Flagger reads threshold = 0 as 1"));
+        let line = |key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+        assert_eq!(s.warnings[1].line, line("interval"));
+        assert_eq!(s.warnings[2].line, line("threshold"));
     }
 }

@@ -8,10 +8,10 @@
 //! grace period ends, with a one-off 2 s extension, then SIGKILL); the mean service time
 //! against the client's timeout; the progress deadline against one pod's way to available
 //! (the Deployment controller reports `ProgressDeadlineExceeded` when no pod becomes available
-//! within it); Flagger's silent corrections (`interval` below 10 s raised to 10 s, `threshold`
-//! ≤ 0 read as 1, see `../shared/reference/controllers.md` §3); and a basic canary's
-//! `setWeight`, which Argo approximates with whole pods
-//! (`approximateWeightedCanaryStableReplicaCounts`, [`approximate_weighted_counts`]).
+//! within it). The peak pods and whether the deadline is enforced are the strategy's to say
+//! (`StrategyConfig`); rules about one strategy's own settings (Flagger's silent corrections, a
+//! basic canary's inexpressible weights) are found by its resolution (`RolloutInput::warn`)
+//! and listed last.
 
 use std::fmt;
 
@@ -19,11 +19,7 @@ use super::diagnostic::Locator;
 use super::raw::{RawDuration, RawScenario};
 use super::Scenario;
 use crate::engine::SimDuration;
-use crate::strategy::argo_canary::{approximate_weighted_counts, resolve_argo_fenceposts};
-use crate::strategy::{
-    resolve_fenceposts, BlueGreenSpec, CanarySpec, CanaryStep, FlaggerSpec, RecreateSpec,
-    RollingSettings,
-};
+use crate::strategy::PeakPods;
 
 /// A warning about a valid scenario, with the place of the setting it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +74,7 @@ impl Found<'_, '_> {
 }
 
 /// Seconds as written, for settings the resolver silently corrects.
-fn written_secs(raw: &RawDuration) -> Option<f64> {
+pub(super) fn written_secs(raw: &RawDuration) -> Option<f64> {
     match raw {
         RawDuration::Secs(s) => Some(*s),
         RawDuration::Text(t) => humantime::parse_duration(t.trim())
@@ -116,9 +112,12 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
         );
     }
     progress_deadline(&mut w, s);
-    flagger(&mut w, raw, s);
-    canary_weights(&mut w, s);
     sessions(&mut w, s);
+    // A strategy's own rules, found by its resolution (`RolloutInput::warn`).
+    for (path, message) in s.rollout.iter().flat_map(|r| &r.strategy_warnings) {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        w.add(&path, message.clone());
+    }
     w.list
 }
 
@@ -146,48 +145,17 @@ fn sessions(w: &mut Found<'_, '_>, s: &Scenario) {
 fn node_room(w: &mut Found<'_, '_>, s: &Scenario) -> (u64, String) {
     let room = s.cluster.capacity();
     let r = s.deployment.replicas;
-    let spec = s.rollout.as_ref().map(|r| &r.strategy);
-    let rolling = spec.and_then(|x| x.get::<RollingSettings>());
-    let blue_green = spec.and_then(|x| x.get::<BlueGreenSpec>());
-    let canary = spec.and_then(|x| x.get::<CanarySpec>());
-    let (peak, why, path): (u64, String, &[&str]) = if let Some(rs) = rolling {
-        let (surge, _) = resolve_fenceposts(rs.max_surge, rs.max_unavailable, r);
-        (
-            u64::from(r) + u64::from(surge),
-            format!("{r} replicas + a surge of {surge}"),
-            &["rollout", "max_surge"],
-        )
-    } else if let Some(b) = blue_green {
-        let preview = b.preview_replicas.unwrap_or(r);
-        (
-            u64::from(r) + u64::from(preview),
-            format!("{r} active + {preview} preview replicas"),
-            &["rollout", "strategy"],
-        )
-    } else if let Some(c) = canary.filter(|c| c.traffic_routing.is_none()) {
-        let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
-        (
-            u64::from(r) + u64::from(surge),
-            format!("{r} replicas + a surge of {surge}"),
-            &["rollout", "max_surge"],
-        )
-    } else if canary.is_some() || spec.is_some_and(|x| x.get::<FlaggerSpec>().is_some()) {
-        (
-            2 * u64::from(r),
-            format!("{r} stable + up to {r} canary replicas"),
-            &["rollout", "strategy"],
-        )
-    } else {
-        // No rollout, or Recreate.
-        (
-            u64::from(r),
-            format!("{r} replicas"),
-            &["deployment", "replicas"],
-        )
-    };
+    let PeakPods {
+        pods: peak,
+        why,
+        at,
+    } = s
+        .rollout
+        .as_ref()
+        .map_or_else(|| PeakPods::replicas(r), |x| x.strategy.peak_pods(r));
     if peak > room {
         w.add(
-            path,
+            at,
             format!(
                 "the rollout needs up to {peak} pods ({why}) but the cluster has room for {room} ({} nodes × {} pods): the pods beyond it stay Pending and the rollout may stall",
                 s.cluster.nodes, s.cluster.pods_per_node
@@ -270,7 +238,7 @@ fn pods(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
 /// against `progressDeadlineSeconds`, for the Deployment strategies that enforce it.
 fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
     let Some(r) = &s.rollout else { return };
-    if r.strategy.get::<RollingSettings>().is_none() && r.strategy.get::<RecreateSpec>().is_none() {
+    if !r.strategy.enforces_progress_deadline() {
         return;
     }
     let Some(deadline) = s.deployment.progress_deadline else {
@@ -290,71 +258,6 @@ fn progress_deadline(w: &mut Found<'_, '_>, s: &Scenario) {
                 "the progress deadline ({}) is shorter than a new pod's way to available (about {}: start-up + app init + readiness + min_ready): the rollout will be reported as stalled (ProgressDeadlineExceeded)",
                 secs(deadline),
                 secs(SimDuration::from_secs_f64(needed))
-            ),
-        );
-    }
-}
-
-/// Flagger's silent corrections of `interval` and `threshold`.
-fn flagger(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
-    if s.rollout
-        .as_ref()
-        .is_none_or(|r| r.strategy.get::<FlaggerSpec>().is_none())
-    {
-        return;
-    }
-    let Some(r) = &raw.rollout else { return };
-    if let Some(i) = r.interval.as_ref().and_then(written_secs) {
-        if i < 10.0 {
-            w.add(
-                &["rollout", "interval"],
-                format!("Flagger raises an analysis interval below 10 s to 10 s: interval = {i} s runs as 10 s"),
-            );
-        }
-    }
-    match r.threshold {
-        Some(t) if t <= 0 => w.add(
-            &["rollout", "threshold"],
-            format!("Flagger reads threshold = {t} as 1: the first failed check rolls back"),
-        ),
-        Some(t) if t > 1000 => w.add(
-            &["rollout", "threshold"],
-            format!("threshold = {t} is clamped to 1000"),
-        ),
-        _ => {}
-    }
-}
-
-/// A basic canary's `set_weight` steps that whole pods cannot express.
-fn canary_weights(w: &mut Found<'_, '_>, s: &Scenario) {
-    let Some(c) = s
-        .rollout
-        .as_ref()
-        .and_then(|r| r.strategy.get::<CanarySpec>())
-    else {
-        return;
-    };
-    if c.traffic_routing.is_some() {
-        return;
-    }
-    let r = c.replicas;
-    let (surge, _) = resolve_argo_fenceposts(Some(c.max_surge), Some(c.max_unavailable), r);
-    for (i, step) in c.steps.iter().enumerate() {
-        let CanaryStep::SetWeight(weight) = *step else {
-            continue;
-        };
-        let (canary, stable) = approximate_weighted_counts(r, weight, surge);
-        let total = canary + stable;
-        if total == 0 || 100 * canary == weight * total {
-            continue;
-        }
-        let share = f64::from(canary) * 100.0 / f64::from(total);
-        let index = i.to_string();
-        w.add(
-            &["rollout", "steps", &index, "set_weight"],
-            format!(
-                "without traffic routing, set_weight = {weight} is approximated with pods: {canary} canary of {total} ({:.1} % of traffic, not {weight} %); use a weight that {r} replicas can express, or traffic_routing = true",
-                share
             ),
         );
     }

@@ -17,10 +17,11 @@
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
 use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
-use super::{DeploymentCtx, StrategyConfig, StrategyDef, View};
+use super::{settings, DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
+use crate::scenario::RolloutInput;
 
 /// A smoke test: synthetic requests sent only to the preview.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,8 +73,71 @@ pub const DEF: StrategyDef = StrategyDef {
         "scale_down_delay",
         "abort_scale_down_delay",
     ],
-    resolve: crate::scenario::resolve_blue_green,
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
+    resolve,
 };
+
+/// Resolves `strategy = "blue_green"`: the preview's size, promotion (automatic after a delay,
+/// or at `promote_at`), Argo's scale-down delays, a smoke test and the two analyses.
+fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
+    let (r, replicas) = (inp.raw(), inp.replicas());
+    let preview = r.preview_replicas.map(|n| {
+        inp.count(
+            &["preview_replicas"],
+            Some(n),
+            replicas,
+            1,
+            i64::from(replicas.max(1)),
+        )
+    });
+    let smoke_test = r.smoke_test.as_ref().and_then(|s| {
+        let over = inp.duration(&["smoke_test", "over"], &s.over)?;
+        Some(SmokeTest {
+            requests: inp.count(
+                &["smoke_test", "requests"],
+                Some(s.requests),
+                1,
+                1,
+                10_000_000,
+            ),
+            over,
+        })
+    });
+    let auto_promotion_after = inp.opt_duration(
+        &["auto_promotion_after"],
+        &r.auto_promotion_after,
+        SimDuration::ZERO,
+    );
+    let promote_at = settings::promote_times(inp).first().copied();
+    let scale_down_delay = settings::scale_down_delay(inp);
+    let abort_scale_down_delay = settings::abort_delay(inp);
+    let pre_promotion = settings::analysis(
+        inp,
+        "pre_promotion_analysis",
+        &r.pre_promotion_analysis,
+        Some(3),
+    );
+    let post_promotion = settings::analysis(
+        inp,
+        "post_promotion_analysis",
+        &r.post_promotion_analysis,
+        Some(3),
+    );
+    Some(StrategySpec::new(BlueGreenSpec {
+        replicas,
+        versions: inp.versions(),
+        preview_replicas: preview,
+        auto_promotion: r.auto_promotion.unwrap_or(true),
+        auto_promotion_after,
+        promote_at,
+        scale_down_delay,
+        abort_scale_down_delay,
+        smoke_test,
+        pre_promotion,
+        post_promotion,
+    }))
+}
 
 impl StrategyConfig for BlueGreenSpec {
     fn output_name(&self) -> &'static str {
@@ -81,6 +145,15 @@ impl StrategyConfig for BlueGreenSpec {
     }
     fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
         Box::new(BlueGreen::new(self.clone(), d.initial))
+    }
+    /// The active set plus the preview set (`previewReplicaCount`, default all replicas).
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        let preview = self.preview_replicas.unwrap_or(replicas);
+        PeakPods {
+            pods: u64::from(replicas) + u64::from(preview),
+            why: format!("{replicas} active + {preview} preview replicas"),
+            at: &["rollout", "strategy"],
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -19,7 +19,7 @@ use super::argo_canary::{
     traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
-use super::{DeploymentCtx, Limit, StrategyConfig, StrategyDef};
+use super::{DeploymentCtx, Limit, PeakPods, StrategyConfig, StrategyDef};
 use super::{Report, RsStatus, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -79,7 +79,9 @@ pub const DEF: StrategyDef = StrategyDef {
         "min_pods_per_replica_set",
         "dynamic_stable_scale",
     ],
-    resolve: crate::scenario::resolve_canary,
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
+    resolve: super::canary_settings::resolve,
 };
 
 impl StrategyConfig for CanarySpec {
@@ -92,6 +94,19 @@ impl StrategyConfig for CanarySpec {
     }
     fn build(&self, d: &DeploymentCtx) -> Box<dyn Controller> {
         Box::new(Canary::new(self.clone(), d.initial))
+    }
+    /// Without traffic routing, the replicas plus Argo's resolved maxSurge; with it, a canary
+    /// that may grow to the stable's size beside it.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        if self.traffic_routing.is_some() {
+            return PeakPods::stable_and_canary(replicas);
+        }
+        let (surge, _) = super::argo_canary::resolve_argo_fenceposts(
+            Some(self.max_surge),
+            Some(self.max_unavailable),
+            replicas,
+        );
+        PeakPods::surge(replicas, surge)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

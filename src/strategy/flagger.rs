@@ -26,10 +26,11 @@
 //! duration as Flagger, with the new version's pods standing in for the updated primary.
 
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
-use super::{DeploymentCtx, RsStatus, StrategyConfig, StrategyDef, View};
+use super::{DeploymentCtx, PeakPods, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
 use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
+use crate::scenario::RolloutInput;
 
 /// Flagger's analysis settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,8 +102,100 @@ pub const DEF: StrategyDef = StrategyDef {
         "step_weights",
         "max_weight",
     ],
-    resolve: crate::scenario::resolve_flagger,
+    title: None,
+    foreign_key_help: super::no_foreign_key_help,
+    resolve,
 };
+
+/// Resolves `strategy = "flagger"`: the analysis interval (at least 10 s, as Flagger enforces),
+/// the failure threshold, the step weights and the metrics.
+fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
+    let (r, replicas) = (inp.raw(), inp.replicas());
+    let interval = inp
+        .opt_duration(&["interval"], &r.interval, SimDuration::from_secs(60))
+        .max(SimDuration::from_secs(10));
+    let threshold = r
+        .threshold
+        .map_or(1, |t| if t <= 0 { 1 } else { t.min(1000) as u32 });
+    // Flagger's silent corrections (`../shared/reference/controllers.md` §3), warned about.
+    if let Some(i) = r.interval.as_ref().and_then(RolloutInput::written_secs) {
+        if i < 10.0 {
+            inp.warn(
+                &["interval"],
+                format!("Flagger raises an analysis interval below 10 s to 10 s: interval = {i} s runs as 10 s"),
+            );
+        }
+    }
+    match r.threshold {
+        Some(t) if t <= 0 => inp.warn(
+            &["threshold"],
+            format!("Flagger reads threshold = {t} as 1: the first failed check rolls back"),
+        ),
+        Some(t) if t > 1000 => inp.warn(
+            &["threshold"],
+            format!("threshold = {t} is clamped to 1000"),
+        ),
+        _ => {}
+    }
+    let step_weight = r
+        .step_weight
+        .map_or(0, |w| inp.count(&["step_weight"], Some(w), 0, 0, 100));
+    let step_weights: Vec<u32> = r
+        .step_weights
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, w)| inp.count(&["step_weights", &i.to_string()], Some(*w), 0, 0, 1000))
+        .collect();
+    if step_weights.first() == Some(&0) {
+        // Flagger's nextStepWeight from weight 0 finds 0 in the list and steps to the
+        // next entry only after a tick at weight 0 that advances nothing: the canary
+        // never leaves 0 % (pkg/controller/scheduler.go, nextStepWeight).
+        inp.add(
+            &["step_weights", "0"],
+            "step_weights starts at 0: Flagger would never advance past weight 0",
+            "start with the first weight the canary should get, e.g. step_weights = [5, 20, 50]",
+        );
+    }
+    if step_weights.windows(2).any(|w| w[1] <= w[0]) {
+        inp.add(
+            &["step_weights"],
+            "step_weights must increase",
+            "list the canary weights in increasing order, e.g. [1, 5, 20, 50]",
+        );
+    }
+    if step_weight == 0 && step_weights.is_empty() {
+        inp.add(
+            &["strategy"],
+            "a Flagger canary needs step_weight or step_weights",
+            "without them Flagger never advances the weight (nor promotes); add step_weight = 10",
+        );
+    }
+    let max_weight = match (step_weights.last(), r.max_weight) {
+        (Some(last), _) => (*last).min(100),
+        (None, Some(m)) if m > 0 => inp.count(&["max_weight"], Some(m), 0, 0, 100),
+        _ => 100,
+    };
+    let metrics = match &r.analysis {
+        Some(a) => inp
+            .analysis(&["analysis"], a, None)
+            .map(|s| s.metrics)
+            .unwrap_or_default(),
+        None => vec![],
+    };
+    Some(StrategySpec::new(FlaggerSpec {
+        replicas,
+        versions: inp.versions(),
+        interval,
+        threshold,
+        step_weight,
+        step_weights,
+        max_weight,
+        metrics,
+        // Drawn from the seed when the controller is built (`build_controller`).
+        ticker_phase: SimDuration::ZERO,
+    }))
+}
 
 impl StrategyConfig for FlaggerSpec {
     fn output_name(&self) -> &'static str {
@@ -116,6 +209,10 @@ impl StrategyConfig for FlaggerSpec {
         let us = spec.interval.as_micros().max(1);
         spec.ticker_phase = SimDuration::from_micros(rng.index(us as usize) as u64);
         Box::new(Flagger::new(spec, d.initial))
+    }
+    /// The primary beside a canary Deployment scaled up to the same size.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        PeakPods::stable_and_canary(replicas)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -10,12 +10,14 @@ pub mod argo_canary;
 mod blue_green;
 mod canary;
 mod canary_limits;
+mod canary_settings;
 mod fenceposts;
 mod flagger;
 mod plan;
 mod progress;
 mod recreate;
 mod rolling;
+mod settings;
 mod why;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};
@@ -185,8 +187,56 @@ pub trait StrategyConfig: std::fmt::Debug + Send + Sync + 'static {
     fn output_name(&self) -> &'static str;
     /// The controller for `deployment`.
     fn build(&self, deployment: &DeploymentCtx) -> Box<dyn Controller>;
+    /// The most pods the rollout of `replicas` needs at once, for the pre-flight warning that
+    /// compares it with the nodes' room (pods beyond it stay `Pending`).
+    fn peak_pods(&self, replicas: u32) -> PeakPods;
+    /// Whether the controller enforces `progressDeadlineSeconds` (the Deployment strategies),
+    /// so a deadline shorter than a pod's way to available is worth a pre-flight warning.
+    fn enforces_progress_deadline(&self) -> bool {
+        false
+    }
     /// For tests and tools that inspect one strategy's settings.
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// The most pods a rollout needs at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeakPods {
+    /// How many.
+    pub pods: u64,
+    /// Where they come from ("10 replicas + a surge of 3").
+    pub why: String,
+    /// The setting a warning points at (`["rollout", "max_surge"]`).
+    pub at: &'static [&'static str],
+}
+
+impl PeakPods {
+    /// `replicas` and no more (Recreate, or no rollout).
+    pub fn replicas(replicas: u32) -> PeakPods {
+        PeakPods {
+            pods: u64::from(replicas),
+            why: format!("{replicas} replicas"),
+            at: &["deployment", "replicas"],
+        }
+    }
+
+    /// `replicas` plus a resolved surge.
+    pub fn surge(replicas: u32, surge: u32) -> PeakPods {
+        PeakPods {
+            pods: u64::from(replicas) + u64::from(surge),
+            why: format!("{replicas} replicas + a surge of {surge}"),
+            at: &["rollout", "max_surge"],
+        }
+    }
+
+    /// A stable set of `replicas` beside a canary of up to as many.
+    pub fn stable_and_canary(replicas: u32) -> PeakPods {
+        PeakPods {
+            pods: 2 * u64::from(replicas),
+            why: format!("{replicas} stable + up to {replicas} canary replicas"),
+            at: &["rollout", "strategy"],
+        }
+    }
 }
 
 /// A strategy's settings, whichever strategy it is.
@@ -213,6 +263,16 @@ impl StrategySpec {
     pub fn build(&self, deployment: &DeploymentCtx) -> Box<dyn Controller> {
         self.0.build(deployment)
     }
+
+    /// See [`StrategyConfig::peak_pods`].
+    pub fn peak_pods(&self, replicas: u32) -> PeakPods {
+        self.0.peak_pods(replicas)
+    }
+
+    /// See [`StrategyConfig::enforces_progress_deadline`].
+    pub fn enforces_progress_deadline(&self) -> bool {
+        self.0.enforces_progress_deadline()
+    }
 }
 
 impl PartialEq for StrategySpec {
@@ -230,8 +290,18 @@ pub struct StrategyDef {
     pub name: &'static str,
     /// Optional `[rollout]` keys it accepts (besides `to`, `at`, `strategy`, `undo_at`).
     pub keys: &'static [&'static str],
-    /// Resolves its settings, reporting problems.
+    /// How messages name it, when not `strategy "<name>"`.
+    pub title: Option<&'static str>,
+    /// The help for a key of other strategies set with this one, when it has better words than
+    /// "`key` belongs to strategy …; remove it" ([`no_foreign_key_help`]: none).
+    pub foreign_key_help: fn(&str) -> Option<&'static str>,
+    /// Resolves its settings from `[rollout]`, reporting problems (beside its controller).
     pub resolve: fn(&mut crate::scenario::RolloutInput<'_, '_>) -> Option<StrategySpec>,
+}
+
+/// A strategy without special help for another strategy's keys.
+pub fn no_foreign_key_help(_key: &str) -> Option<&'static str> {
+    None
 }
 
 /// Every strategy, in the order error messages list them. Adding a strategy adds its `DEF`

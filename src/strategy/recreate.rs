@@ -4,7 +4,7 @@
 
 use super::progress::{ProgressState, ProgressTracker};
 use super::{max_revision, Action, Controller, Decision, Limit, Report, RsStatus, View};
-use super::{DeploymentCtx, StrategyConfig, StrategyDef, StrategySpec};
+use super::{DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
 
@@ -154,8 +154,18 @@ impl Controller for Recreate {
 pub const DEF: StrategyDef = StrategyDef {
     name: "recreate",
     keys: &["rollback_on_stall"],
+    title: Some("the Recreate strategy"),
+    foreign_key_help,
     resolve: |_| Some(StrategySpec::new(RecreateSpec)),
 };
+
+/// Kubernetes' validation rejects `rollingUpdate` with `type: Recreate`
+/// (`ValidateDeploymentStrategy`: "may not be specified when strategy `type` is 'Recreate'").
+fn foreign_key_help(key: &str) -> Option<&'static str> {
+    key.starts_with("max_").then_some(
+        "Kubernetes rejects a Recreate deployment with rollingUpdate settings; remove it or use strategy = \"rolling\"",
+    )
+}
 
 /// Kubernetes `Recreate` has no settings besides the Deployment's.
 #[derive(Clone, Debug, PartialEq)]
@@ -172,6 +182,13 @@ impl StrategyConfig for RecreateSpec {
             d.progress_deadline,
             d.rollback_on_stall,
         ))
+    }
+    /// Old pods go before new ones are created: never more than the replicas.
+    fn peak_pods(&self, replicas: u32) -> PeakPods {
+        PeakPods::replicas(replicas)
+    }
+    fn enforces_progress_deadline(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
