@@ -2,24 +2,8 @@
 //! scale-down delay, manual promotion at an absolute time, abort.
 
 use super::*;
-use crate::analysis::Monitor;
 use crate::model::RsId;
-
-const V1: VersionId = VersionId(0);
-const V2: VersionId = VersionId(1);
-
-fn rs(id: u32, version: VersionId, spec: u32, available: u32) -> RsStatus {
-    RsStatus {
-        id: RsId(id),
-        version,
-        revision: u64::from(id) + 1,
-        spec,
-        replicas: spec,
-        ready: available,
-        available,
-        terminating: 0,
-    }
-}
+use crate::strategy::test_support::{at, decide, rs, V1, V2};
 
 fn spec() -> BlueGreenSpec {
     BlueGreenSpec {
@@ -35,19 +19,6 @@ fn spec() -> BlueGreenSpec {
         pre_promotion: None,
         post_promotion: None,
     }
-}
-
-fn at(s: u64) -> SimTime {
-    SimTime::ZERO + SimDuration::from_secs(s)
-}
-
-fn decide(c: &mut BlueGreen, now: SimTime, rss: &[RsStatus]) -> Decision {
-    let monitor = Monitor::dry_run();
-    c.reconcile(&View {
-        now,
-        replica_sets: rss,
-        monitor: &monitor,
-    })
 }
 
 #[test]

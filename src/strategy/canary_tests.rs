@@ -2,24 +2,7 @@
 //! completion, as Argo's `rollout/canary.go` and `rollout/trafficrouting.go` take them.
 
 use super::*;
-use crate::analysis::Monitor;
-use crate::model::RsId;
-
-const V1: VersionId = VersionId(0);
-const V2: VersionId = VersionId(1);
-
-fn rs(id: u32, version: VersionId, spec: u32, available: u32) -> RsStatus {
-    RsStatus {
-        id: RsId(id),
-        version,
-        revision: u64::from(id) + 1,
-        spec,
-        replicas: spec,
-        ready: available,
-        available,
-        terminating: 0,
-    }
-}
+use crate::strategy::test_support::{at, decide, rs, scales, V1, V2};
 
 fn spec(steps: Vec<CanaryStep>, routing: Option<TrafficRouting>) -> CanarySpec {
     CanarySpec {
@@ -43,34 +26,11 @@ fn routed(max_weight: u32) -> Option<TrafficRouting> {
     })
 }
 
-fn at(s: u64) -> SimTime {
-    SimTime::ZERO + SimDuration::from_secs(s)
-}
-
-fn decide(c: &mut Canary, now: SimTime, rss: &[RsStatus]) -> Decision {
-    let monitor = Monitor::dry_run();
-    c.reconcile(&View {
-        now,
-        replica_sets: rss,
-        monitor: &monitor,
-    })
-}
-
 fn weights(d: &Decision) -> Option<Vec<u32>> {
     d.actions.iter().find_map(|a| match a {
         Action::SetWeights(w) => w.clone(),
         _ => None,
     })
-}
-
-fn scales(d: &Decision) -> Vec<(u32, u32)> {
-    d.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Scale { rs, replicas } => Some((rs.0, *replicas)),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -18,6 +18,8 @@ mod progress;
 mod recreate;
 mod rolling;
 mod settings;
+#[cfg(test)]
+mod test_support;
 mod why;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec, SmokeTest};

@@ -4,20 +4,8 @@
 use super::*;
 use crate::analysis::Monitor;
 use crate::model::RsId;
+use crate::strategy::test_support::{rs, scales, V1, V2};
 use IntOrPercent::{Int, Percent};
-
-fn rs(id: u32, version: u16, spec: u32, available: u32) -> RsStatus {
-    RsStatus {
-        id: RsId(id),
-        version: VersionId(version),
-        revision: u64::from(id) + 1,
-        spec,
-        replicas: spec,
-        ready: available,
-        available,
-        terminating: 0,
-    }
-}
 
 fn controller(surge: IntOrPercent, unavailable: IntOrPercent) -> RollingUpdate {
     let mut c = RollingUpdate::new(
@@ -35,16 +23,6 @@ fn controller(surge: IntOrPercent, unavailable: IntOrPercent) -> RollingUpdate {
     c
 }
 
-fn scales(d: &Decision) -> Vec<(u32, u32)> {
-    d.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Scale { rs, replicas } => Some((rs.0, *replicas)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn decide(c: &mut RollingUpdate, rss: &[RsStatus]) -> Decision {
     let monitor = Monitor::new(1, SimDuration::from_secs(1));
     c.reconcile(&View {
@@ -58,7 +36,7 @@ fn decide(c: &mut RollingUpdate, rss: &[RsStatus]) -> Decision {
 fn max_unavailable_zero_resolves_to_one_and_scales_old_by_one() {
     // Upstream test: maxSurge 0, maxUnavailable 0 (→1), 10 old available, new at 0.
     let mut c = controller(Int(0), Int(0));
-    let d = decide(&mut c, &[rs(0, 0, 10, 10), rs(1, 1, 0, 0)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 10), rs(1, V2, 0, 0)]);
     assert_eq!(scales(&d), [(0, 9)]);
 }
 
@@ -66,17 +44,17 @@ fn max_unavailable_zero_resolves_to_one_and_scales_old_by_one() {
 fn unhealthy_old_pods_are_cleaned_up_first() {
     let mut c = controller(Int(0), Int(2));
     // 8 of 10 old available: only the 2 unavailable go.
-    let d = decide(&mut c, &[rs(0, 0, 10, 8), rs(1, 1, 0, 0)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 8), rs(1, V2, 0, 0)]);
     assert_eq!(scales(&d), [(0, 8)]);
     // 9 of 10 available: 1 unhealthy then 1 healthy.
-    let d = decide(&mut c, &[rs(0, 0, 10, 9), rs(1, 1, 0, 0)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 9), rs(1, V2, 0, 0)]);
     assert_eq!(scales(&d), [(0, 8)]);
 }
 
 #[test]
 fn unavailable_new_pods_block_old_scale_down() {
     let mut c = controller(Int(0), Int(2));
-    let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 2, 0)]);
+    let d = decide(&mut c, &[rs(0, V1, 8, 8), rs(1, V2, 2, 0)]);
     assert!(scales(&d).is_empty());
 }
 
@@ -84,7 +62,7 @@ fn unavailable_new_pods_block_old_scale_down() {
 fn default_25_percent_walk_matches_the_derived_illustration() {
     // 10 replicas, surge 3, unavailable 2; every pod available before the next sync.
     let mut c = controller(Percent(25), Percent(25));
-    let d = decide(&mut c, &[rs(0, 0, 10, 10)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 10)]);
     assert_eq!(
         d.actions[0],
         Action::CreateReplicaSet {
@@ -94,15 +72,15 @@ fn default_25_percent_walk_matches_the_derived_illustration() {
         }
     );
     assert_eq!(scales(&d), [(0, 8)]);
-    let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 3, 3)]);
+    let d = decide(&mut c, &[rs(0, V1, 8, 8), rs(1, V2, 3, 3)]);
     assert_eq!(scales(&d), [(1, 5)]);
-    let d = decide(&mut c, &[rs(0, 0, 8, 8), rs(1, 1, 5, 5)]);
+    let d = decide(&mut c, &[rs(0, V1, 8, 8), rs(1, V2, 5, 5)]);
     assert_eq!(scales(&d), [(0, 3)]);
-    let d = decide(&mut c, &[rs(0, 0, 3, 3), rs(1, 1, 5, 5)]);
+    let d = decide(&mut c, &[rs(0, V1, 3, 3), rs(1, V2, 5, 5)]);
     assert_eq!(scales(&d), [(1, 10)]);
-    let d = decide(&mut c, &[rs(0, 0, 3, 3), rs(1, 1, 10, 10)]);
+    let d = decide(&mut c, &[rs(0, V1, 3, 3), rs(1, V2, 10, 10)]);
     assert_eq!(scales(&d), [(0, 0)]);
-    let d = decide(&mut c, &[rs(0, 0, 0, 0), rs(1, 1, 10, 10)]);
+    let d = decide(&mut c, &[rs(0, V1, 0, 0), rs(1, V2, 10, 10)]);
     assert!(d.actions.is_empty());
     assert_eq!(d.reports, [Report::Completed]);
 }
@@ -110,22 +88,22 @@ fn default_25_percent_walk_matches_the_derived_illustration() {
 #[test]
 fn surge_one_unavailable_zero_alternates() {
     let mut c = controller(Int(1), Int(0));
-    let d = decide(&mut c, &[rs(0, 0, 10, 10)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 10)]);
     assert!(matches!(
         d.actions[0],
         Action::CreateReplicaSet { replicas: 1, .. }
     ));
     assert!(scales(&d).is_empty());
-    let d = decide(&mut c, &[rs(0, 0, 10, 10), rs(1, 1, 1, 1)]);
+    let d = decide(&mut c, &[rs(0, V1, 10, 10), rs(1, V2, 1, 1)]);
     assert_eq!(scales(&d), [(0, 9)]);
-    let d = decide(&mut c, &[rs(0, 0, 9, 9), rs(1, 1, 1, 1)]);
+    let d = decide(&mut c, &[rs(0, V1, 9, 9), rs(1, V2, 1, 1)]);
     assert_eq!(scales(&d), [(1, 2)]);
 }
 
 #[test]
 fn undo_targets_the_previous_revision_and_bumps_it() {
     let mut c = controller(Percent(25), Percent(25));
-    let rss = [rs(0, 0, 5, 5), rs(1, 1, 5, 5)];
+    let rss = [rs(0, V1, 5, 5), rs(1, V2, 5, 5)];
     assert!(c.undo(&rss, SimTime::ZERO));
     let d = decide(&mut c, &rss);
     assert_eq!(
@@ -153,7 +131,7 @@ fn stall_is_reported_after_the_deadline_and_can_trigger_undo() {
         VersionId(0),
     );
     c.start(VersionId(1), SimTime::ZERO);
-    let rss = [rs(0, 0, 2, 2), rs(1, 1, 1, 0)];
+    let rss = [rs(0, V1, 2, 2), rs(1, V2, 1, 0)];
     let monitor = Monitor::new(1, SimDuration::from_secs(1));
     let d = c.reconcile(&View {
         now: SimTime(5_000_000),
