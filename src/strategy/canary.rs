@@ -15,8 +15,8 @@
 //! Service splits by endpoints); with it, the router splits exactly.
 
 use super::argo_canary::{
-    abort_step_down_weight, at_desired_counts, basic_canary_move, resolve_argo_fenceposts,
-    traffic_routed_counts, CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
+    abort_step_down_weight, at_desired_counts, resolve_argo_fenceposts, traffic_routed_counts,
+    CanaryScale, RsCounts, RsCreated, TrafficRouting, TrafficWeights,
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{DeploymentCtx, Limit, PeakPods, StrategyConfig, StrategyDef};
@@ -177,89 +177,6 @@ impl Canary {
         )
     }
 
-    /// The scale weights are on: `trafficRouting.maxTrafficWeight` (default 100; always 100
-    /// for a basic canary), as `utils/weightutil/weight.go` `MaxTrafficWeight`.
-    fn max_weight(&self) -> u32 {
-        self.spec.traffic_routing.map_or(100, |t| t.max_weight)
-    }
-
-    /// The weight in force, in units of [`Self::max_weight`]: the latest `setWeight` at or
-    /// before the current step (`GetCurrentSetWeight`); the maximum after the last step; 0 once
-    /// aborted.
-    fn weight(&self) -> u32 {
-        if matches!(self.stage, Stage::Aborted { .. }) {
-            return 0;
-        }
-        if self.step >= self.spec.steps.len() {
-            return self.max_weight();
-        }
-        self.set_weight_before(self.step + 1)
-    }
-
-    /// The latest `setWeight` among the steps before index `end` (0 if none).
-    fn set_weight_before(&self, end: usize) -> u32 {
-        self.spec.steps[..end.min(self.spec.steps.len())]
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                CanaryStep::SetWeight(w) => Some(*w),
-                _ => None,
-            })
-            .unwrap_or(0)
-    }
-
-    /// The canary weight the router should carry now (`rollout/trafficrouting.go`,
-    /// `reconcileTrafficRouting`): none while the canary has no available pod ("never weight to
-    /// canary"); the current step's weight once the ReplicaSets are at their counts for it
-    /// (the maximum after the last step); until then the weight of the `setWeight` before the
-    /// current step — so a lower `setWeight` keeps the higher weight on the shrinking canary
-    /// until it reaches its smaller count, as Argo does.
-    fn router_target(&self, canary: &RsStatus, at_counts: bool) -> u32 {
-        if canary.available == 0 {
-            0
-        } else if at_counts {
-            self.weight()
-        } else {
-            self.set_weight_before(self.step)
-        }
-    }
-
-    fn scale_in_force(&self) -> CanaryScale {
-        if self.step >= self.spec.steps.len() || matches!(self.stage, Stage::Aborted { .. }) {
-            return CanaryScale::MatchTrafficWeight;
-        }
-        self.spec.steps[..=self.step]
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                CanaryStep::SetCanaryScale(c) => Some(*c),
-                _ => None,
-            })
-            .unwrap_or_default()
-    }
-
-    fn set_router(&mut self, d: &mut Decision, canary_weight: u32) {
-        let max = self.max_weight();
-        let w = TrafficWeights {
-            canary: canary_weight,
-            stable: max - canary_weight.min(max),
-        };
-        if self.router == Some(w) {
-            return;
-        }
-        self.router = Some(w);
-        let mut v = vec![0; self.spec.versions];
-        v[self.stable.index()] = w.stable;
-        v[self.target.index()] += w.canary;
-        d.actions.push(Action::SetWeights(Some(v)));
-        let note = if max == 100 {
-            crate::why!("route {}% to the canary", canary_weight)
-        } else {
-            crate::why!("route {}/{} of traffic to the canary", canary_weight, max)
-        };
-        d.why.push(note);
-    }
-
     fn abort(&mut self, d: &mut Decision, now: SimTime, why: &'static str) {
         self.stage = Stage::Aborted { at: now };
         d.reports.push(Report::Aborted);
@@ -334,42 +251,6 @@ impl Canary {
             },
         };
         Self::scale_toward(d, stable, canary, want);
-    }
-
-    /// Desired (canary, stable) counts now.
-    fn desired(
-        &self,
-        stable: Option<&RsStatus>,
-        canary: Option<&RsStatus>,
-        older: u32,
-    ) -> (u32, u32) {
-        let (surge, unavailable) = self.fenceposts();
-        let r = self.spec.replicas;
-        match &self.spec.traffic_routing {
-            None => basic_canary_move(
-                r,
-                self.weight(),
-                surge,
-                unavailable,
-                stable.map(|s| counts(Some(s))),
-                counts(canary),
-                older,
-            ),
-            Some(routing) => {
-                let aborted = matches!(self.stage, Stage::Aborted { .. });
-                if aborted {
-                    return (0, r);
-                }
-                traffic_routed_counts(
-                    r,
-                    routing,
-                    self.weight(),
-                    self.scale_in_force(),
-                    self.router,
-                    aborted,
-                )
-            }
-        }
     }
 
     /// Applies one scale move toward `(want_canary, want_stable)`: stable first, then canary.
@@ -681,6 +562,10 @@ impl Controller for Canary {
         super::canary_limits::limits(&self.spec, self.fenceposts())
     }
 }
+
+/// The weight and count side of the controller (`trafficrouting.go`), in its own file.
+#[path = "canary_weights.rs"]
+mod weights;
 
 #[cfg(test)]
 #[path = "canary_tests.rs"]
