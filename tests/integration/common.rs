@@ -29,22 +29,37 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// folder.
 pub fn run_scenario(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
     let out = temp_dir(name);
-    let scenario = format!("scenarios/{name}.toml");
-    let mut args = vec![
-        "run",
-        scenario.as_str(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = rollsim(&args);
+    let scenario = PathBuf::from(format!("scenarios/{name}.toml"));
+    let mut flags = vec!["--quiet"];
+    flags.extend_from_slice(extra);
+    let o = run_into(&scenario, &out, &flags);
     assert!(
         o.status.success(),
-        "rollsim {args:?} failed: {}",
+        "rollsim run {name} {flags:?} failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     (read_summary(&out), out)
+}
+
+/// `rollsim run <file> <flags…> --out <out>`, whatever its exit.
+pub fn run_into(file: &Path, out: &Path, flags: &[&str]) -> Output {
+    let mut args = vec!["run", file.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    rollsim(&args)
+}
+
+/// `scenarios/<base>.toml` with each `(old, new)` replaced once (each must match), written as
+/// `<tag>.toml` in a fresh temporary folder; returns the file.
+pub fn variant(base: &str, tag: &str, subs: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join(format!("scenarios/{base}.toml"))).unwrap();
+    for (old, new) in subs {
+        assert!(text.contains(old), "{base}.toml has no {old:?}");
+        text = text.replacen(old, new, 1);
+    }
+    let file = temp_dir(tag).join(format!("{tag}.toml"));
+    std::fs::write(&file, text).unwrap();
+    file
 }
 
 /// Parses `dir/summary.json`.

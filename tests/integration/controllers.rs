@@ -2,37 +2,14 @@
 //! available pod, lenient percent strings, descending setWeight steps, and Flagger's phases and
 //! ticker.
 
-use std::path::PathBuf;
-
-use crate::common::{f, read_summary, rollsim, temp_dir, u};
-
-/// `scenarios/<base>.toml` with each `(old, new)` replaced once, written under a fresh folder.
-pub fn variant(base: &str, tag: &str, subs: &[(&str, &str)]) -> PathBuf {
-    let mut text =
-        std::fs::read_to_string(crate::common::root().join(format!("scenarios/{base}.toml")))
-            .unwrap();
-    for (old, new) in subs {
-        assert!(text.contains(old), "{base}.toml has no {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    let dir = temp_dir(tag);
-    let file = dir.join(format!("{tag}.toml"));
-    std::fs::write(&file, text).unwrap();
-    file
-}
+use crate::common::{f, read_summary, rollsim, run_into, u, variant};
 
 /// Runs a scenario file with extra arguments; returns its summary.
 pub fn run_file(file: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let out = file.with_extension("out");
-    let mut args = vec![
-        "run",
-        file.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = rollsim(&args);
+    let mut flags = vec!["--quiet"];
+    flags.extend_from_slice(extra);
+    let o = run_into(file, &out, &flags);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     read_summary(&out)
 }

@@ -1,7 +1,7 @@
 //! Bad input: a clear error naming file, line and column, what is wrong and how to fix it;
 //! exit code 2; nothing written.
 
-use crate::common::{rollsim, temp_dir};
+use crate::common::{rollsim, run_into, temp_dir};
 
 const GOOD: &str = r#"duration = "1m"
 [traffic]
@@ -28,12 +28,7 @@ fn run_bad(text: &str, tag: &str) -> (i32, String, bool) {
     let file = dir.join("bad.toml");
     std::fs::write(&file, text).unwrap();
     let out = dir.join("out");
-    let o = rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_into(&file, &out, &[]);
     let wrote = out.exists() && out.read_dir().unwrap().next().is_some();
     (
         o.status.code().unwrap_or(-1),

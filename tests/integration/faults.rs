@@ -1,30 +1,13 @@
 //! Bad releases of every kind, and the rollback paths not covered by a shipped scenario
 //! (blue-green pre-promotion failure, manual promotion, Flagger's threshold).
 
-use std::path::PathBuf;
-
-use crate::common::{f, read_summary, rollsim, temp_dir, u};
+use crate::common::{f, read_summary, run_into, u, variant};
 
 /// `scenarios/<base>.toml` with text replacements, run; returns the summary.
 fn run_variant(base: &str, tag: &str, subs: &[(&str, &str)]) -> serde_json::Value {
-    let mut text =
-        std::fs::read_to_string(crate::common::root().join(format!("scenarios/{base}.toml")))
-            .unwrap();
-    for (old, new) in subs {
-        assert!(text.contains(old), "{base}.toml has no {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    let dir = temp_dir(tag);
-    let file: PathBuf = dir.join(format!("{tag}.toml"));
-    std::fs::write(&file, text).unwrap();
-    let out = dir.join("out");
-    let o = rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let file = variant(base, tag, subs);
+    let out = file.with_file_name("out");
+    let o = run_into(&file, &out, &["--quiet"]);
     assert!(
         o.status.success(),
         "{tag}: {}",

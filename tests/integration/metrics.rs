@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{f, read_summary, rollsim, root, run_scenario, temp_dir, u};
+use crate::common::{f, read_summary, root, run_into, run_scenario, u, variant};
 
 /// `scenarios/<base>.toml` with text replacements, run with `extra` arguments; returns the
 /// summary, the output folder and stdout.
@@ -14,23 +14,9 @@ fn run_variant(
     subs: &[(&str, &str)],
     extra: &[&str],
 ) -> (serde_json::Value, PathBuf, String) {
-    let mut text = std::fs::read_to_string(root().join(format!("scenarios/{base}.toml"))).unwrap();
-    for (old, new) in subs {
-        assert!(text.contains(old), "{base}.toml has no {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    let dir = temp_dir(tag);
-    let file = dir.join(format!("{tag}.toml"));
-    std::fs::write(&file, text).unwrap();
-    let out = dir.join("out");
-    let mut args = vec![
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = rollsim(&args);
+    let file = variant(base, tag, subs);
+    let out = file.with_file_name("out");
+    let o = run_into(&file, &out, extra);
     assert!(
         o.status.success(),
         "{tag}: {}",

@@ -2,8 +2,8 @@
 //! `undo_at` and `promote_at`, notes pauses and Pending pods, works on a flag-only scenario, and
 //! its `--json` limits are values.
 
-use crate::common::{f, rollsim};
-use crate::controllers::{plan_json, run_file, variant};
+use crate::common::{f, rollsim, variant};
+use crate::controllers::{plan_json, run_file};
 
 fn plan_text(file: &std::path::Path) -> String {
     let o = rollsim(&["plan", file.to_str().unwrap()]);

@@ -1,7 +1,7 @@
 //! Session stores (`[sessions]`): each shipped pair's lesson on several seeds, with the size of
 //! the effect from the arithmetic in the scenario's header; a shared store's outage; re-login.
 
-use crate::common::{f, root, run_scenario, temp_dir, u};
+use crate::common::{f, root, run_into, run_scenario, temp_dir, u};
 
 const SEEDS: [&str; 3] = ["42", "7", "2024"];
 
@@ -95,13 +95,7 @@ fn run_text(name: &str, text: &str) -> serde_json::Value {
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, text).unwrap();
     let out = dir.join("out");
-    let o = crate::common::rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_into(&file, &out, &["--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     crate::common::read_summary(&out)
 }
@@ -148,13 +142,7 @@ fn an_unknown_store_exits_2_naming_the_line_and_writes_nothing() {
     let text = shipped("sessions-shared").replace("store = \"shared\"", "store = \"memcache\"");
     std::fs::write(&file, text).unwrap();
     let out = dir.join("out");
-    let o = crate::common::rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_into(&file, &out, &["--quiet"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:"), "{err}");

@@ -3,7 +3,7 @@
 
 use rollsim::scenario::Scenario;
 
-use crate::common::{read_summary, rollsim, temp_dir};
+use crate::common::{read_summary, rollsim, run_into, temp_dir};
 
 const BASE: &str = r#"duration = "2m"
 [traffic]
@@ -157,12 +157,7 @@ fn run_and_validate_print_warnings_and_summary_json_keeps_them() {
     let file = dir.join("w.toml");
     std::fs::write(&file, format!("bucket = \"5m\"\n{BASE}")).unwrap();
     let out = dir.join("out");
-    let o = rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_into(&file, &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -183,13 +178,7 @@ fn run_and_validate_print_warnings_and_summary_json_keeps_them() {
     assert!(o.status.success());
     // Always present, empty without warnings.
     std::fs::write(&file, BASE).unwrap();
-    let o = rollsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_into(&file, &out, &["--quiet"]);
     assert!(o.status.success());
     assert_eq!(read_summary(&out)["warnings"], serde_json::json!([]));
 }
