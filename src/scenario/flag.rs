@@ -17,12 +17,18 @@ pub(super) fn flag(
 ) -> Option<FlagSpec> {
     let p: Path = vec!["flag".into()];
     let scheme = match raw.scheme.as_deref() {
-        None | Some("launchdarkly") => BucketingScheme::LaunchDarkly,
-        Some("unleash") => BucketingScheme::Unleash,
-        Some(o) => {
-            pr.add(&child(&p, "scheme"), format!("unknown bucketing scheme \"{o}\""), "use \"launchdarkly\" (SHA-1 of key.salt.user) or \"unleash\" (murmur3 of key:user)");
-            BucketingScheme::LaunchDarkly
-        }
+        None => BucketingScheme::LaunchDarkly,
+        Some(o) => pr.keyword(
+            &child(&p, "scheme"),
+            o,
+            "bucketing scheme",
+            &[
+                ("launchdarkly", BucketingScheme::LaunchDarkly),
+                ("unleash", BucketingScheme::Unleash),
+            ],
+            "use \"launchdarkly\" (SHA-1 of key.salt.user) or \"unleash\" (murmur3 of key:user)",
+            BucketingScheme::LaunchDarkly,
+        ),
     };
     let variant = pr.version_ref(&child(&p, "variant"), &raw.variant, names);
     let in_versions: Vec<VersionId> = match &raw.in_versions {

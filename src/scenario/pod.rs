@@ -106,17 +106,19 @@ pub(super) fn pod_spec(
         }
     };
     let on_sigterm = match pick!(on_sigterm).as_deref() {
-        None | Some("drain") => OnSigterm::Drain,
-        Some("exit") => OnSigterm::Exit,
-        Some("ignore") => OnSigterm::Ignore,
-        Some(o) => {
-            pr.add(
-                &where_("on_sigterm"),
-                format!("unknown SIGTERM behaviour \"{o}\""),
-                "use \"drain\" (graceful), \"exit\" (no handler) or \"ignore\" (PID-1 shell)",
-            );
-            OnSigterm::Drain
-        }
+        None => OnSigterm::Drain,
+        Some(o) => pr.keyword(
+            &where_("on_sigterm"),
+            o,
+            "SIGTERM behaviour",
+            &[
+                ("drain", OnSigterm::Drain),
+                ("exit", OnSigterm::Exit),
+                ("ignore", OnSigterm::Ignore),
+            ],
+            "use \"drain\" (graceful), \"exit\" (no handler) or \"ignore\" (PID-1 shell)",
+            OnSigterm::Drain,
+        ),
     };
     PodSpec {
         concurrency,

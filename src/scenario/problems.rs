@@ -31,6 +31,27 @@ impl Problems<'_> {
         self.found.push(d);
     }
 
+    /// A keyword setting (`policy = "random"`): the value of the matching `choices` entry; an
+    /// unknown word is a problem `unknown <what> "<word>"` with `help` listing the choices, and
+    /// gives `fallback` so resolution goes on and reports every problem at once.
+    pub(super) fn keyword<T: Copy>(
+        &mut self,
+        p: &Path,
+        given: &str,
+        what: &str,
+        choices: &[(&str, T)],
+        help: &str,
+        fallback: T,
+    ) -> T {
+        match choices.iter().find(|(word, _)| *word == given) {
+            Some((_, v)) => *v,
+            None => {
+                self.add(p, format!("unknown {what} \"{given}\""), help);
+                fallback
+            }
+        }
+    }
+
     pub(super) fn duration(&mut self, p: &Path, raw: &RawDuration) -> Option<SimDuration> {
         let key = p.join(".");
         match raw {

@@ -340,6 +340,27 @@ version = "v1"
     }
 
     #[test]
+    fn an_unknown_sigterm_behaviour_is_named_with_the_three_choices() {
+        let e = errors("[pod]\non_sigterm = \"kill\"\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].message, "unknown SIGTERM behaviour \"kill\"");
+        assert_eq!(
+            e[0].help.as_deref(),
+            Some("use \"drain\" (graceful), \"exit\" (no handler) or \"ignore\" (PID-1 shell)")
+        );
+        let s = resolve(
+            "s.toml",
+            "s",
+            &format!("{BASE}[pod]\non_sigterm = \"ignore\"\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.versions[0].pod.on_sigterm,
+            crate::model::OnSigterm::Ignore
+        );
+    }
+
+    #[test]
     fn a_minimal_scenario_resolves_with_kubernetes_defaults() {
         let s = resolve("s.toml", "s", BASE).unwrap();
         assert_eq!(s.name, "s");

@@ -102,19 +102,18 @@ pub(super) fn load_balancer(pr: &mut Problems<'_>, l: &RawLoadBalancer) -> LbSpe
         preset("kube-proxy").expect("built-in preset")
     });
     if let Some(p) = &l.policy {
-        lb.policy = match p.as_str() {
-            "round_robin" => LbPolicy::RoundRobin,
-            "least_request" => LbPolicy::LeastRequest,
-            "random" => LbPolicy::Random,
-            o => {
-                pr.add(
-                    &child(&lp, "policy"),
-                    format!("unknown policy \"{o}\""),
-                    "use \"round_robin\", \"least_request\" or \"random\"",
-                );
-                lb.policy
-            }
-        };
+        lb.policy = pr.keyword(
+            &child(&lp, "policy"),
+            p,
+            "policy",
+            &[
+                ("round_robin", LbPolicy::RoundRobin),
+                ("least_request", LbPolicy::LeastRequest),
+                ("random", LbPolicy::Random),
+            ],
+            "use \"round_robin\", \"least_request\" or \"random\"",
+            lb.policy,
+        );
     }
     let pp = child(&lp, "propagation_delay");
     match &l.propagation_delay {
@@ -161,18 +160,17 @@ pub(super) fn load_balancer(pr: &mut Problems<'_>, l: &RawLoadBalancer) -> LbSpe
         );
     }
     if let Some(scope) = &l.health_scope {
-        lb.health_scope = match scope.as_str() {
-            "shared" => HealthScope::Shared,
-            "per_reload" => HealthScope::PerReload,
-            o => {
-                pr.add(
-                    &child(&lp, "health_scope"),
-                    format!("unknown health scope \"{o}\""),
-                    "use \"per_reload\" (nginx: clean failure counts at every reload) or \"shared\" (Envoy)",
-                );
-                lb.health_scope
-            }
-        };
+        lb.health_scope = pr.keyword(
+            &child(&lp, "health_scope"),
+            scope,
+            "health scope",
+            &[
+                ("shared", HealthScope::Shared),
+                ("per_reload", HealthScope::PerReload),
+            ],
+            "use \"per_reload\" (nginx: clean failure counts at every reload) or \"shared\" (Envoy)",
+            lb.health_scope,
+        );
     }
     let wp = child(&lp, "worker_processes");
     lb.workers = pr.count(&wp, l.worker_processes, lb.workers, 1, 64);
@@ -462,5 +460,20 @@ version = "v1"
         assert!(e[0].contains("at least 1 s"), "{e:?}");
         let e = lb("attempt_overhead = \"2s\"").unwrap_err();
         assert!(e[0].contains("not a proxy hop"), "{e:?}");
+    }
+
+    #[test]
+    fn keyword_settings_take_each_word_and_name_an_unknown_one() {
+        assert_eq!(lb("policy = \"random\"").unwrap().policy, LbPolicy::Random);
+        assert_eq!(
+            lb("policy = \"least_request\"").unwrap().policy,
+            LbPolicy::LeastRequest
+        );
+        assert_eq!(
+            lb("health_scope = \"per_reload\"").unwrap().health_scope,
+            HealthScope::PerReload
+        );
+        let e = lb("policy = \"fastest\"").unwrap_err();
+        assert_eq!(e, ["unknown policy \"fastest\""]);
     }
 }
