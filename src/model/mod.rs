@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+mod connections;
 mod dependency;
 mod dist;
 mod fault;
@@ -16,6 +17,7 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use connections::{Backoff, CloseOn, ConnectionSpec, Connections};
 pub use dependency::{
     Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,
     Started,

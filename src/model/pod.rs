@@ -388,6 +388,7 @@ mod tests {
             attempts: 0,
             last_pod: None,
             synthetic_for: None,
+            handshake: false,
         }
     }
 

@@ -21,7 +21,7 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         out.push(',');
         out.push_str(c.as_str());
     }
-    out.push_str(",traffic_share\n");
+    out.push_str(",traffic_share,connections\n");
     let names = &run.version_names;
     let none_used = run
         .metrics
@@ -48,7 +48,7 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         for n in r.failed {
             let _ = write!(out, ",{n}");
         }
-        let _ = writeln!(out, ",{:.4}", r.traffic_share);
+        let _ = writeln!(out, ",{:.4},{}", r.traffic_share, r.connections);
     }
     out
 }

@@ -7,6 +7,7 @@
 
 mod analysis;
 mod canary_steps;
+mod connections;
 mod diagnostic;
 mod flag;
 mod forms;
@@ -89,6 +90,8 @@ pub struct Scenario {
     pub flag: Option<crate::flags::FlagSpec>,
     /// The session store (`None`: requests carry no session).
     pub sessions: Option<crate::model::SessionSpec>,
+    /// Long-lived connections (`None`: users hold none).
+    pub connections: Option<crate::model::ConnectionSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.

@@ -252,6 +252,10 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .sessions
         .as_ref()
         .and_then(|s| super::sessions::sessions(pr, s, &names));
+    let connections = raw
+        .connections
+        .as_ref()
+        .and_then(|c| super::connections::connections(pr, c));
 
     if let Some(name) = &raw.name {
         if let Err(why) = check_name(name) {
@@ -283,6 +287,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         rollout,
         flag,
         sessions,
+        connections,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

@@ -9,6 +9,7 @@
 
 mod budget;
 mod calls;
+mod connections;
 mod flags;
 mod requests;
 mod rollout;
@@ -63,6 +64,8 @@ pub enum Event {
     },
     /// The flag's analysis takes a measurement.
     FlagAnalysis,
+    /// A long-lived connection's client (the user) tries to reconnect.
+    Reconnect(u32),
     /// A smoke-test request to `version`; `left` more follow, `gap` apart.
     Smoke {
         /// The version under test.
@@ -115,6 +118,8 @@ pub struct Simulation {
     deps: Dependencies,
     /// Login sessions and cookie affinity (`None` without `[sessions]`).
     sessions: Option<Box<sessions::SessionState>>,
+    /// Long-lived connections (`None` without `[connections]`).
+    connections: Option<Box<crate::model::Connections>>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -199,6 +204,7 @@ impl Simulation {
             dropped: Vec::new(),
             deps: Dependencies::new(scenario.versions.len()),
             sessions: None,
+            connections: None,
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -211,6 +217,7 @@ impl Simulation {
         sim.hard_end = sim.traffic_end + sim.drain_limit();
         sim.schedule_flag();
         sim.setup_sessions();
+        sim.setup_connections();
         sim
     }
 
@@ -290,6 +297,10 @@ impl Simulation {
             let (now, event) = self.queue.pop().expect("peeked");
             self.meter.charge(now, self.queue.processed(), &event)?;
             self.dispatch(now, event);
+            // Only events that can end a pod can cut its long-lived connections.
+            if self.connections.is_some() && may_end_a_pod(&event) {
+                self.cut_ended(now);
+            }
             self.after_event(now);
             last = Some(now);
             left -= 1;
@@ -304,9 +315,13 @@ impl Simulation {
         let end = self.queue.now().max(self.traffic_end);
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
+        if let Some(c) = self.connections_by_version() {
+            self.metrics.long_lived(&c);
+        }
         self.metrics.finish(end, &counts);
         let mut summary = self.summarise();
         summary.sessions = self.session_summary();
+        summary.connections = self.connection_summary();
         RunOutput {
             summary,
             metrics: self.metrics,
@@ -339,12 +354,16 @@ impl Simulation {
                     .health_check(pod, generation, &self.cluster.pods, now);
                 self.lb_updated(now, pod, generation, update);
             }
+            Event::Reconnect(user) => self.reconnect(now, user),
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::Flag(change) => self.flag_change(now, change),
             Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
             Event::FlagAnalysis => self.flag_analysis(now),
             Event::BucketEnd => {
                 let counts = self.cluster.per_version_counts();
+                if let Some(c) = self.connections_by_version() {
+                    self.metrics.long_lived(&c);
+                }
                 self.metrics.close_bucket(now, &counts);
                 let next = now + self.metrics.bucket();
                 if next <= self.traffic_end {
@@ -426,6 +445,21 @@ impl Simulation {
             self.metrics.census(now, self.cluster.census());
         }
     }
+}
+
+/// Whether `event` can end a pod's process or bring it SIGTERM (requests' own completions
+/// can too, on a draining pod: `service_done` checks those).
+fn may_end_a_pod(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Arrival
+            | Event::BucketEnd
+            | Event::Reconnect(_)
+            | Event::Model(
+                crate::model::ModelEvent::ServiceDone { .. }
+                    | crate::model::ModelEvent::CallDone { .. }
+            )
+    )
 }
 
 #[cfg(test)]
