@@ -82,6 +82,11 @@ impl Simulation {
         let Some(c) = self.connections.as_mut() else {
             return;
         };
+        // An app that closes its sockets at SIGTERM also turns new ones away while it shuts
+        // down (the upgrade is answered with close code 1001): the client backs off.
+        let pod = pod.filter(|p| {
+            c.spec().close_on != CloseOn::Sigterm || !self.cluster.pods[p.index()].sigterm
+        });
         match pod {
             Some(pod) => c.open(user, pod),
             None => {

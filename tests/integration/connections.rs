@@ -240,3 +240,64 @@ at = "10s"
         }
     }
 }
+
+/// `close_on`: with an app that ignores SIGTERM, "sigterm" ends the sockets at the deletion
+/// (no preStop), "exit" only when SIGKILL ends the process 20 s later.
+#[test]
+fn close_on_sigterm_cuts_at_sigterm_and_exit_at_the_kill() {
+    use rollsim::report::timeseries_csv;
+    use rollsim::scenario::Scenario;
+    use rollsim::sim::Simulation;
+    let text = |close_on: &str| {
+        format!(
+            r#"duration = "60s"
+[traffic]
+rate = 20
+users = 200
+[pod]
+startup = "2s"
+termination_grace = "20s"
+on_sigterm = "ignore"
+[versions.v1]
+service = "10ms"
+[versions.v2]
+service = "10ms"
+[deployment]
+replicas = 3
+version = "v1"
+[rollout]
+to = "v2"
+at = "10s"
+strategy = "recreate"
+[connections]
+close_on = "{close_on}"
+backoff = "full_jitter"
+base = "1s"
+cap = "5s"
+"#
+        )
+    };
+    // The first bucket at whose end (t_s + 1 s) no v1 pod holds a connection any more.
+    let v1_empty_at = |close_on: &str| -> f64 {
+        let s = Scenario::parse("c.toml", "c", &text(close_on)).unwrap();
+        let run = Simulation::new(&s).run().unwrap();
+        let c = run.summary.connections.clone().unwrap();
+        assert_eq!(
+            c.cut,
+            u64::from(c.held_at_start),
+            "{close_on}: every connection cut once"
+        );
+        assert_eq!(c.open_at_end, c.held_at_start, "{close_on}: all back on v2");
+        timeseries_csv(&run)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|r| r[1] == "v1" && r[r.len() - 1] == "0")
+            .map(|r| r[0].parse().unwrap())
+            .unwrap()
+    };
+    let (at_sigterm, at_exit) = (v1_empty_at("sigterm"), v1_empty_at("exit"));
+    // Deleted at 10 s: the bucket [9 s, 10 s) closes at 10 s; SIGKILL comes at 30 s.
+    assert_eq!(at_sigterm, 9.0);
+    assert!((28.0..=30.0).contains(&at_exit), "{at_exit}");
+}
