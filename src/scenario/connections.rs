@@ -37,10 +37,10 @@ pub(super) fn connections(pr: &mut Problems<'_>, raw: &RawConnections) -> Option
     };
     let base = pr.opt_duration(&child(&p, "base"), &raw.base, SimDuration::from_secs(1));
     let cap = pr.opt_duration(&child(&p, "cap"), &raw.cap, SimDuration::from_secs(30));
-    if base.is_zero() && raw.base.is_some() && backoff != Backoff::FullJitter {
+    if base.is_zero() && raw.base.is_some() {
         pr.add(
             &child(&p, "base"),
-            "a back-off base of 0 s retries a failed handshake at the same instant, forever",
+            "a back-off base of 0 s retries a failed handshake at the same instant, forever (full jitter too: U(0, 0) = 0)",
             "give a base of at least 1ms, e.g. base = \"1s\"",
         );
     }
@@ -131,8 +131,9 @@ version = "v1"
     #[test]
     fn bad_tables_are_told_at_their_line_with_a_fix() {
         let line = BASE.lines().count() + 1;
-        let cases: [(&str, usize, &str, &str); 6] = [
+        let cases: [(&str, usize, &str, &str); 7] = [
             ("share = 1.5\n", line + 1, "not a fraction", "0 to 1"),
+            ("base = \"0ms\"\n", line + 1, "same instant", "at least 1ms"),
             (
                 "close_on = \"kill\"\n",
                 line + 1,

@@ -301,3 +301,52 @@ cap = "5s"
     assert_eq!(at_sigterm, 9.0);
     assert!((28.0..=30.0).contains(&at_exit), "{at_exit}");
 }
+
+/// A crashing container drops its sockets whatever `close_on` says: the same rollout cuts
+/// more when the new version crash-loops.
+#[test]
+fn a_crash_cuts_the_pods_connections() {
+    use rollsim::scenario::Scenario;
+    use rollsim::sim::Simulation;
+    let text = |fault: &str| {
+        format!(
+            r#"duration = "90s"
+[traffic]
+rate = 20
+users = 200
+[pod]
+startup = "1s"
+[versions.v1]
+service = "10ms"
+[versions.v2]
+service = "10ms"
+{fault}
+[deployment]
+replicas = 3
+version = "v1"
+[rollout]
+to = "v2"
+at = "5s"
+strategy = "recreate"
+[connections]
+close_on = "exit"
+base = "500ms"
+cap = "2s"
+"#
+        )
+    };
+    let cut = |fault: &str| {
+        let s = Scenario::parse("c.toml", "c", &text(fault)).unwrap();
+        let c = Simulation::new(&s)
+            .run()
+            .unwrap()
+            .summary
+            .connections
+            .unwrap();
+        (c.cut, c.held_at_start)
+    };
+    let (plain, held) = cut("");
+    assert_eq!(plain, u64::from(held), "recreate: each connection cut once");
+    let (crashing, _) = cut("[[versions.v2.faults]]\nkind = \"crash_loop\"\nafter = \"15s\"");
+    assert!(crashing >= 2 * plain, "{crashing} vs {plain}");
+}
