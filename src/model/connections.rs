@@ -21,6 +21,12 @@
 //!   for `handshake` and can fail like a request (queue full, refused, timeout), after which
 //!   the client backs off and tries again.
 //!
+//! - Not modelled: nginx closes a proxied WebSocket idle for `proxy_read_timeout` (60 s) and,
+//!   on a reload, old worker processes keep their WebSockets (old configuration) until they
+//!   close or `worker_shutdown_timeout` ends them (nginx.org `websocket.xml`,
+//!   `ngx_http_proxy_module`, `control.xml`; state.md §4.3): here clients ping, and a
+//!   connection lives on its pod, not on a balancer worker.
+//!
 //! Memory: per user one `u32` (the pod holding the user's connection, or none) and one `u8`
 //! (failed attempts in a row); per pod one `u32` (connections held). Nothing per request.
 
