@@ -20,6 +20,7 @@
 //! ```text
 //! cargo bench --bench throughput            # a, then b (b's RSS then includes a's peak)
 //! cargo bench --bench throughput -- a       # one workload per process: RSS is its own
+//! cargo bench --bench throughput -- a connections  # half the users hold a WebSocket
 //! cargo bench --bench throughput -- b
 //! cargo bench --bench throughput -- c       # a with a database
 //! cargo bench --bench throughput -- b quick # 5 simulated minutes instead of an hour
@@ -179,8 +180,12 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 /// One measured run; prints one result row and a sanity line.
-fn run(w: &Workload, duration_s: u64) -> Result<(), String> {
-    let text = w.scenario_text(duration_s);
+fn run(w: &Workload, duration_s: u64, connections: bool) -> Result<(), String> {
+    let mut text = w.scenario_text(duration_s);
+    if connections {
+        // Half the users hold a WebSocket; full-jitter reconnects with 20 ms handshakes.
+        text.push_str("\n[connections]\nshare = 0.5\nbackoff = \"full_jitter\"\nbase = \"1s\"\n");
+    }
     let scenario = Scenario::parse("bench", "bench", &text).map_err(|e| format!("{e:?}"))?;
     let expected = scenario.expected_requests();
 
@@ -233,14 +238,16 @@ fn main() -> ExitCode {
     let quick_env = std::env::var("ROLLSIM_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let mut quick = quick_env || !under_cargo_bench;
     let mut selected: Vec<&Workload> = Vec::new();
+    let mut connections = false;
     for a in &args {
         match a.as_str() {
             "quick" | "--quick" => quick = true,
+            "connections" => connections = true,
             flag if flag.starts_with('-') => {} // libtest-style flags cargo may pass
             key => match WORKLOADS.iter().find(|w| w.key == key) {
                 Some(w) => selected.push(w),
                 None => {
-                    eprintln!("unknown workload {key:?}; usage: throughput [a|b|c]... [quick]");
+                    eprintln!("unknown workload {key:?}; usage: throughput [a|b|c]... [quick] [connections]");
                     return ExitCode::from(2);
                 }
             },
@@ -256,7 +263,7 @@ fn main() -> ExitCode {
         "workload", "requests", "events", "wall s", "M events/s", "M requests/s", "peak RSS MB"
     );
     for w in selected {
-        if let Err(e) = run(w, duration_s) {
+        if let Err(e) = run(w, duration_s, connections) {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }

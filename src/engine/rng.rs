@@ -24,6 +24,8 @@ pub enum StreamName {
     Faults,
     /// Delays of control-plane changes: traffic weights, flag updates reaching pods.
     Control,
+    /// Long-lived connections: who holds one, back-off jitter, handshake times.
+    Connections,
 }
 
 impl StreamName {
@@ -37,6 +39,7 @@ impl StreamName {
             StreamName::Routing => "routing",
             StreamName::Faults => "faults",
             StreamName::Control => "control",
+            StreamName::Connections => "connections",
         }
     }
 }

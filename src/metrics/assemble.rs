@@ -136,6 +136,7 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
         flag,
         // Filled in by the simulation, which owns the session store.
         sessions: None,
+        connections: None,
         capacity: CapacitySummary {
             peak_pods: peak,
             peak_pods_incl_terminating: peak_all,

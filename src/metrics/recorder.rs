@@ -29,6 +29,8 @@ pub struct BucketRow {
     pub ready: u32,
     /// The version's share of the bucket's arrivals, 0–1.
     pub traffic_share: f64,
+    /// Long-lived connections open on the version's pods at the end of the bucket.
+    pub connections: u32,
 }
 
 impl BucketRow {
@@ -61,6 +63,8 @@ pub struct Recorder {
     open_latency: Vec<Histogram<u64>>,
     totals: Vec<VersionTotals>,
     retries: u64,
+    /// Long-lived connections open per version (empty without `[connections]`).
+    long_lived: Vec<u32>,
     /// Per user: bit 15 once they sent anything; bit `v` once variant `v` handled them.
     user_mask: Vec<u16>,
     /// Per user: bit `v` once variant `v` handled them while two or more variants served.
@@ -109,6 +113,7 @@ impl Recorder {
                 })
                 .collect(),
             retries: 0,
+            long_lived: Vec::new(),
             user_mask: vec![0; users as usize],
             user_mixed: vec![0; users as usize],
             user_last: vec![0; users as usize],
@@ -322,6 +327,9 @@ impl Recorder {
                 row.pods = *pods;
                 row.ready = *ready;
             }
+            if let Some(n) = self.long_lived.get(slot) {
+                row.connections = *n;
+            }
             if arrivals > 0 {
                 row.traffic_share = row.arrivals as f64 / arrivals as f64;
             }
@@ -330,6 +338,12 @@ impl Recorder {
         if let Some(progress) = self.progress.as_mut() {
             progress(now);
         }
+    }
+
+    /// Long-lived connections open per version now (read when a bucket closes).
+    pub fn long_lived(&mut self, per_version: &[u32]) {
+        self.long_lived.clear();
+        self.long_lived.extend_from_slice(per_version);
     }
 
     /// Finalises the integrals at the end of the run and closes the buckets still open (the

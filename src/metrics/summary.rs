@@ -37,6 +37,8 @@ pub struct Summary {
     pub flag: Option<FlagSummary>,
     /// Login sessions (`null` without a `[sessions]` table).
     pub sessions: Option<SessionSummary>,
+    /// Long-lived connections (`null` without a `[connections]` table).
+    pub connections: Option<ConnectionSummary>,
     /// Pods and cost.
     pub capacity: CapacitySummary,
     /// The database (absent without a `[database]` table).
@@ -214,6 +216,26 @@ pub struct SessionSummary {
     /// Distinct users whose session was destroyed at least once and who had to log in again
     /// (0 for a shared store: an outage fails requests but destroys no session).
     pub users_logged_out: u64,
+}
+
+/// What happened to long-lived connections (WebSockets, streams).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ConnectionSummary {
+    /// Connections open at the start (users drawn with the configured share, each placed
+    /// where the balancer sent it).
+    pub held_at_start: u32,
+    /// Connections cut by their pod's termination (SIGTERM or process end, as configured).
+    pub cut: u64,
+    /// Reconnect attempts (handshakes sent), failed ones included.
+    pub reconnects: u64,
+    /// Handshakes that failed (queue full, refused, no endpoint, timeout, …) and were retried
+    /// after a back-off.
+    pub failed_handshakes: u64,
+    /// The most reconnect attempts started within one second of simulated time (windows
+    /// `[k s, k+1 s)`), per second.
+    pub peak_reconnect_rate: u64,
+    /// Connections open when the run ended.
+    pub open_at_end: u32,
 }
 
 /// A feature flag's release, measured from what served requests: its rules are published at

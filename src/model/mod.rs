@@ -5,6 +5,7 @@
 //! unfold over simulated time, each one an event on the engine's queue.
 
 mod cluster;
+mod connections;
 pub mod database;
 mod dependency;
 mod dist;
@@ -17,6 +18,7 @@ mod spec;
 mod traffic;
 
 pub use cluster::{Census, Cluster, ReplicaSet};
+pub use connections::{Backoff, CloseOn, ConnectionSpec, Connections};
 pub use database::{Database, DatabaseSpec, DatabaseStats, DbEvent, OnExhausted};
 pub use dependency::{
     Call, CallAccept, Dependencies, Dependency, DependencyId, DependencySpec, DependencyStats,

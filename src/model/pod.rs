@@ -400,6 +400,7 @@ mod tests {
             attempts: 0,
             last_pod: None,
             synthetic_for: None,
+            handshake: false,
         }
     }
 

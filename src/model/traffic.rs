@@ -29,6 +29,18 @@ pub struct Request {
     /// A synthetic request (smoke test) for this version (`None`: a real client's). Only the
     /// monitor sees its outcome.
     pub synthetic_for: Option<VersionId>,
+    /// A long-lived connection's reconnect handshake (see `connections.rs`), not a request:
+    /// it holds a worker like one, but only the connection counters see its outcome.
+    pub handshake: bool,
+}
+
+impl Request {
+    /// Whether the reported metrics count it: a real client's request, neither a smoke test
+    /// nor a connection's handshake.
+    #[inline]
+    pub fn counted(&self) -> bool {
+        self.synthetic_for.is_none() && !self.handshake
+    }
 }
 
 // A request is copied into worker slots and accept queues on every hop: keep it small. It was
@@ -121,6 +133,7 @@ impl TrafficSource {
             attempts: 0,
             last_pod: None,
             synthetic_for: None,
+            handshake: false,
         }
     }
 
@@ -140,6 +153,7 @@ impl TrafficSource {
             attempts: 0,
             last_pod: None,
             synthetic_for: None,
+            handshake: false,
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         out.push(',');
         out.push_str(c.as_str());
     }
-    out.push_str(",traffic_share");
+    out.push_str(",traffic_share,connections");
     // With a database: connections open at the bucket's end.
     let db = &run.db_connections;
     out.push_str(if db.is_empty() {
@@ -55,7 +55,7 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         for n in r.failed {
             let _ = write!(out, ",{n}");
         }
-        let _ = write!(out, ",{:.4}", r.traffic_share);
+        let _ = write!(out, ",{:.4},{}", r.traffic_share, r.connections);
         match db.get(i) {
             Some(n) => {
                 let _ = writeln!(out, ",{n}");

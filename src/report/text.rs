@@ -152,6 +152,18 @@ pub fn summary_text(s: &Summary) -> String {
             thousands(d.statement_timeouts)
         );
     }
+    if let Some(c) = &s.connections {
+        let _ = writeln!(
+            o,
+            "connections {} cut, {} reconnects ({} failed), peak {}/s, {} of {} open at the end",
+            thousands(c.cut),
+            thousands(c.reconnects),
+            thousands(c.failed_handshakes),
+            thousands(c.peak_reconnect_rate),
+            thousands(u64::from(c.open_at_end)),
+            thousands(u64::from(c.held_at_start))
+        );
+    }
     if e.bad_requests > 0 {
         let _ = writeln!(
             o,

@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
+mod connections;
 mod database;
 mod diagnostic;
 mod flag;
@@ -98,6 +99,8 @@ pub struct Scenario {
     pub sessions: Option<crate::model::SessionSpec>,
     /// The database requests reach through their pod's pool, if any.
     pub database: Option<crate::model::DatabaseSpec>,
+    /// Long-lived connections (`None`: users hold none).
+    pub connections: Option<crate::model::ConnectionSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.

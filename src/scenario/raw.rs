@@ -91,6 +91,19 @@ pub struct RawScenario {
     pub flag: Option<RawFlag>,
     pub sessions: Option<RawSessions>,
     pub database: Option<RawDatabase>,
+    pub connections: Option<RawConnections>,
+}
+
+/// `[connections]`: long-lived connections (resolved in `connections.rs`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnections {
+    pub share: Option<f64>,
+    pub close_on: Option<String>,
+    pub backoff: Option<String>,
+    pub base: Option<RawDuration>,
+    pub cap: Option<RawDuration>,
+    pub handshake: Option<RawDist>,
 }
 
 /// `[sessions]`: where login sessions live (resolved in `sessions.rs`).

@@ -252,6 +252,10 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .sessions
         .as_ref()
         .and_then(|s| super::sessions::sessions(pr, s, &names));
+    let connections = raw
+        .connections
+        .as_ref()
+        .and_then(|c| super::connections::connections(pr, c));
 
     let database = raw
         .database
@@ -289,6 +293,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         flag,
         sessions,
         database,
+        connections,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

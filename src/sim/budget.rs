@@ -159,6 +159,7 @@ fn describe(event: &Event) -> &'static str {
         Event::Flag(_) => "a feature-flag change",
         Event::FlagSync { .. } => "a pod's flag SDK updating",
         Event::FlagAnalysis => "a flag analysis measurement",
+        Event::Reconnect(_) => "a long-lived connection's client reconnecting",
         Event::Smoke { .. } => "a smoke-test request",
     }
 }

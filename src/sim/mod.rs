@@ -9,6 +9,7 @@
 
 mod budget;
 mod calls;
+mod connections;
 mod database;
 mod flags;
 mod requests;
@@ -64,6 +65,8 @@ pub enum Event {
     },
     /// The flag's analysis takes a measurement.
     FlagAnalysis,
+    /// A long-lived connection's client (the user) tries to reconnect.
+    Reconnect(u32),
     /// A smoke-test request to `version`; `left` more follow, `gap` apart.
     Smoke {
         /// The version under test.
@@ -121,6 +124,8 @@ pub struct Simulation {
     sessions: Option<Box<sessions::SessionState>>,
     /// Database connections per (bucket, version slot), sampled at bucket ends.
     db_series: Vec<u32>,
+    /// Long-lived connections (`None` without `[connections]`).
+    connections: Option<Box<crate::model::Connections>>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -206,6 +211,7 @@ impl Simulation {
             deps: Dependencies::new(scenario.versions.len()),
             sessions: None,
             db_series: Vec::new(),
+            connections: None,
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -221,6 +227,7 @@ impl Simulation {
         }
         sim.schedule_flag();
         sim.setup_sessions();
+        sim.setup_connections();
         sim
     }
 
@@ -300,6 +307,10 @@ impl Simulation {
             let (now, event) = self.queue.pop().expect("peeked");
             self.meter.charge(now, self.queue.processed(), &event)?;
             self.dispatch(now, event);
+            // Only events that can end a pod can cut its long-lived connections.
+            if self.connections.is_some() && may_end_a_pod(&event) {
+                self.cut_ended(now);
+            }
             self.after_event(now);
             last = Some(now);
             left -= 1;
@@ -314,6 +325,9 @@ impl Simulation {
         let end = self.queue.now().max(self.traffic_end);
         self.count_unfinished(end);
         let counts = self.cluster.per_version_counts();
+        if let Some(c) = self.connections_by_version() {
+            self.metrics.long_lived(&c);
+        }
         self.metrics.finish(end, &counts);
         let rows = self.metrics.rows().count();
         while self.deps.database.is_some() && self.db_series.len() < rows {
@@ -321,6 +335,7 @@ impl Simulation {
         }
         let mut summary = self.summarise();
         summary.sessions = self.session_summary();
+        summary.connections = self.connection_summary();
         RunOutput {
             summary,
             metrics: self.metrics,
@@ -354,6 +369,7 @@ impl Simulation {
                     .health_check(pod, generation, &self.cluster.pods, now);
                 self.lb_updated(now, pod, generation, update);
             }
+            Event::Reconnect(user) => self.reconnect(now, user),
             Event::Smoke { version, left, gap } => self.smoke_request(now, version, left, gap),
             Event::Flag(change) => self.flag_change(now, change),
             Event::FlagSync { pod, rev } => self.flag_sync(now, pod, rev),
@@ -361,6 +377,9 @@ impl Simulation {
             Event::BucketEnd => {
                 self.sample_db_connections();
                 let counts = self.cluster.per_version_counts();
+                if let Some(c) = self.connections_by_version() {
+                    self.metrics.long_lived(&c);
+                }
                 self.metrics.close_bucket(now, &counts);
                 let next = now + self.metrics.bucket();
                 if next <= self.traffic_end {
@@ -450,6 +469,21 @@ impl Simulation {
             self.metrics.census(now, self.cluster.census());
         }
     }
+}
+
+/// Whether `event` can end a pod's process or bring it SIGTERM (requests' own completions
+/// can too, on a draining pod: `service_done` checks those).
+fn may_end_a_pod(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Arrival
+            | Event::BucketEnd
+            | Event::Reconnect(_)
+            | Event::Model(
+                crate::model::ModelEvent::ServiceDone { .. }
+                    | crate::model::ModelEvent::CallDone { .. }
+            )
+    )
 }
 
 #[cfg(test)]

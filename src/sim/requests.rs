@@ -47,7 +47,7 @@ impl Simulation {
 
     /// Sends `request` to an endpoint, retrying on connection errors as the balancer allows.
     /// `cause` is what the request fails with if no endpoint is left to try.
-    fn route(&mut self, mut request: Request, now: SimTime, mut cause: FailCause) {
+    pub(super) fn route(&mut self, mut request: Request, now: SimTime, mut cause: FailCause) {
         loop {
             if let Some(at) = self.gives_up_at(&request).filter(|at| *at <= now) {
                 self.fail(
@@ -64,7 +64,7 @@ impl Simulation {
             };
             let pod = match pick {
                 Pick::NoEndpoint => {
-                    if request.attempts == 0 && request.synthetic_for.is_none() {
+                    if request.attempts == 0 && request.counted() {
                         self.metrics.arrival(now, request.user, None);
                     }
                     let version = last_version(&request, self);
@@ -75,13 +75,13 @@ impl Simulation {
             };
             let version = self.cluster.pods[pod.index()].version;
             let variant = self.variant_for(pod, request.user);
-            if request.attempts == 0 && request.synthetic_for.is_none() {
+            if request.attempts == 0 && request.counted() {
                 self.metrics.arrival(now, request.user, Some(variant));
             }
             request.attempts = request.attempts.saturating_add(1);
             request.last_pod = Some(pod);
             let accept = self.cluster.pods[pod.index()].offer(request);
-            if accept != Accept::Refused && request.synthetic_for.is_none() {
+            if accept != Accept::Refused && request.counted() {
                 // Exposure counts at routing: a pod of the variant accepted the request.
                 self.metrics.handled(request.user, variant);
                 self.pin(&request, pod);
@@ -103,7 +103,7 @@ impl Simulation {
                         self.fail(now, &request, Some(version), cause);
                         return;
                     }
-                    if request.synthetic_for.is_none() {
+                    if request.counted() {
                         self.metrics.retry();
                     }
                 }
@@ -115,8 +115,12 @@ impl Simulation {
         let variant = self.variant_for(pod, request.user);
         let p = &self.cluster.pods[pod.index()];
         let spec = &self.scenario.versions[variant.index()];
-        let drawn = draw_service(spec, p, request, now);
-        let (duration, outcome) = self.check_session(request, pod, p.version, drawn);
+        let mut drawn = draw_service(spec, p, request, now);
+        let version = p.version;
+        if request.handshake {
+            drawn.0 = self.handshake_time();
+        }
+        let (duration, outcome) = self.check_session(request, pod, version, drawn);
         let p = &mut self.cluster.pods[pod.index()];
         p.set_outcome(slot, outcome, variant);
         let epoch = p.epoch;
@@ -151,11 +155,14 @@ impl Simulation {
             (_, None, ServiceOutcome::Failed(cause)) => {
                 self.fail(now, &request, Some(version), cause)
             }
+            (_, None, ServiceOutcome::Ok) if request.handshake => {
+                self.handshake_done(now, request.user, Some(pod))
+            }
             (_, None, ServiceOutcome::Ok) => {
                 self.in_flight -= 1;
                 // The client also waits for each attempt's connect and proxy hop.
                 let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
-                if request.synthetic_for.is_none() {
+                if request.counted() {
                     self.metrics.ok(now, request.user, version, latency);
                 }
                 self.monitor.record(now, version.index(), Some(latency));
@@ -178,6 +185,7 @@ impl Simulation {
         if self.cluster.pods[pod.index()].sigterm {
             let ctx = &mut Ctx::new(now, &mut self.queue, &mut self.dropped);
             self.cluster.maybe_exit_after_drain(pod, ctx);
+            self.cut_ended(now);
         }
     }
 
@@ -196,7 +204,7 @@ impl Simulation {
             if self.lb.may_retry(request, true)
                 && self.gives_up_at(request).is_none_or(|at| at > now)
             {
-                if request.synthetic_for.is_none() {
+                if request.counted() {
                     self.metrics.retry();
                 }
                 self.route(*request, now, FailCause::ResetOnShutdown);
@@ -220,8 +228,12 @@ impl Simulation {
         version: Option<VersionId>,
         cause: FailCause,
     ) {
+        if request.handshake {
+            self.handshake_done(at, request.user, None);
+            return;
+        }
         self.in_flight -= 1;
-        if request.synthetic_for.is_none() {
+        if request.counted() {
             self.metrics.failed(at, request.user, version, cause);
         }
         let slot = version.map_or(self.scenario.versions.len(), |v| v.index());

@@ -319,7 +319,11 @@ fn the_time_series_shows_connections_open_per_version_only_with_a_database() {
 
     let plain = run(&load("db-connection-exhaustion").tap_no_db());
     let csv = rollsim::report::timeseries_csv(&plain);
-    assert!(csv.lines().next().unwrap().ends_with(",traffic_share"));
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",traffic_share,connections"));
 }
 
 trait NoDb {

@@ -26,7 +26,8 @@ fn outputs(scenario: &str, seed: &str, tag: &str) -> (Vec<u8>, Vec<u8>) {
 /// another order — fails here even if it is deterministic, and so does a seed that is ignored.
 /// A fix that legitimately changes these numbers updates them (and says why in its commit):
 /// kube-proxy's 0.2 ms per-attempt overhead moved p99 and the 60 s row's p50; the
-/// `session_lost` and database failure causes added three zero columns before `traffic_share`.
+/// `session_lost` and database failure causes added three zero columns before `traffic_share`;
+/// long-lived connections a zero `connections` column after it.
 #[test]
 fn same_seed_gives_byte_identical_outputs() {
     let a = outputs("scenarios/rolling-no-prestop.toml", "7", "det-a");
@@ -64,8 +65,8 @@ fn same_seed_gives_byte_identical_outputs() {
     assert_eq!(
         rows,
         [
-            "60,v1,8,8,502,392,114,28.159,183.295,114,0,0,0,0,0,0,0,0,0,1.0000",
-            "60,v2,5,0,0,0,0,,,0,0,0,0,0,0,0,0,0,0,0.0000",
+            "60,v1,8,8,502,392,114,28.159,183.295,114,0,0,0,0,0,0,0,0,0,1.0000,0",
+            "60,v2,5,0,0,0,0,,,0,0,0,0,0,0,0,0,0,0,0.0000,0",
         ]
     );
 }

@@ -42,11 +42,19 @@ fn canary_steps_through_its_weights_and_completes() {
     assert!(f(&s, &["rollout", "duration_s"]) >= 90.0);
     // The router holds 10 % for a while: some bucket has v2 between 5 and 15 %.
     let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    // By name: columns are appended after it (`connections`).
+    let col = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "traffic_share")
+        .unwrap();
     let shares: Vec<f64> = csv
         .lines()
         .skip(1)
         .filter(|l| l.split(',').nth(1) == Some("v2"))
-        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
         .collect();
     assert!(
         shares.iter().any(|x| (0.05..0.15).contains(x)),

@@ -69,6 +69,7 @@ mod tests {
             attempts: 0,
             last_pod: None,
             synthetic_for: None,
+            handshake: false,
         };
         assert_eq!(a.pinned(&r, &lb), None);
         a.set(1, PodId(1));

@@ -74,6 +74,7 @@ pub(super) fn req() -> Request {
         attempts: 0,
         last_pod: None,
         synthetic_for: None,
+        handshake: false,
     }
 }
 
