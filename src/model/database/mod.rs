@@ -32,6 +32,7 @@
 //! shared stream, so the same request makes the same queries whichever pod sends it and a run
 //! without a database draws exactly what it did before.
 
+pub mod locks;
 pub mod pool;
 pub mod server;
 
