@@ -27,6 +27,6 @@ pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
 pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
 pub use summary::{
-    CapacitySummary, DatabaseSummary, ExposureSummary, FlagSummary, LatencySummary, RequestSummary,
-    RolloutSummary, SessionSummary, Summary, VersionSummary,
+    CapacitySummary, DatabaseSummary, DdlStepSummary, ExposureSummary, FlagSummary, LatencySummary,
+    RequestSummary, RolloutSummary, SessionSummary, Summary, VersionSummary,
 };

@@ -34,6 +34,8 @@ fn spec(pool_size: u32, cores: u32, queries: QueryCount) -> DatabaseSpec {
         read_time: Dist::Constant(SimDuration::from_millis(2)),
         write_time: Dist::Constant(SimDuration::from_millis(5)),
         tables: vec!["users".into(), "orders".into()],
+        transactions: Vec::new(),
+        ddl: Vec::new(),
         workloads: vec![Workload {
             queries,
             tables: vec![
