@@ -48,9 +48,12 @@ impl Simulation {
         let slots = self.scenario.versions.len() + 1;
         let base = self.db_series.len();
         self.db_series.resize(base + slots, 0);
+        self.db_lock_series.resize(base + slots, 0);
         for p in &self.cluster.pods {
             self.db_series[base + p.version.index()] += db.held(p.id);
         }
+        let (pods, series) = (&self.cluster.pods, &mut self.db_lock_series);
+        db.each_lock_waiter(|pod| series[base + pods[pod.index()].version.index()] += 1);
     }
 
     /// The `database` section of `summary.json`.

@@ -11,6 +11,7 @@ mod diagnostics;
 mod errors;
 mod faults;
 mod golden;
+mod locks;
 mod metrics;
 mod outputs;
 mod plan;

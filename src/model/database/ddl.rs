@@ -171,6 +171,15 @@ impl Database {
         self.locks.as_ref().map(|l| l.waiting)
     }
 
+    /// Calls `f` with the pod of each request whose query waits for a table lock now.
+    pub fn each_lock_waiter(&self, mut f: impl FnMut(super::PodId)) {
+        if self.locks.as_ref().is_some_and(|l| l.waiting > 0) {
+            for t in self.txns.iter().filter(|t| t.lock_waiting) {
+                f(t.call.pod);
+            }
+        }
+    }
+
     /// Transaction `i`'s current query takes its table's lock. `true`: it may go to a core.
     pub(super) fn lock_query(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) -> bool {
         let Some(locks) = self.locks.as_mut() else {
