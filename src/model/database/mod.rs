@@ -560,6 +560,8 @@ impl Database {
                         self.run(n, now, sched);
                         break;
                     }
+                    // Its pod ended: the backend's transaction aborts, its locks go.
+                    self.release_locks(n, now, sched);
                     self.free_txns.push(n);
                     next = self.server.release();
                 }
