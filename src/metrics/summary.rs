@@ -281,7 +281,7 @@ pub struct CapacitySummary {
 }
 
 /// The database: connections and queries (`model::database`).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct DatabaseSummary {
     /// Queries that reached a server core (statements cancelled by `statement_timeout`
     /// included).
@@ -301,6 +301,33 @@ pub struct DatabaseSummary {
     pub pool_size: u32,
     /// Requests that waited `connection_timeout` for a pool connection and failed.
     pub pool_timeouts: u64,
-    /// Statements cancelled by `statement_timeout`.
+    /// Statements cancelled by `statement_timeout` (while running or waiting for a lock).
     pub statement_timeouts: u64,
+    /// Requests' queries that had to wait for a table lock (`model::database::locks`).
+    pub blocked_queries: u64,
+    /// Seconds those queries waited for their locks, summed (until granted or cancelled).
+    pub lock_wait_s: f64,
+    /// The longest single wait, seconds.
+    pub max_lock_wait_s: f64,
+    /// Each DDL step, in file order (empty without `[[database.ddl]]`).
+    pub ddl: Vec<DdlStepSummary>,
+}
+
+/// One DDL step's course (`null`: it never got there).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DdlStepSummary {
+    /// The table.
+    pub table: String,
+    /// `alter_table`, `create_index` or `create_index_concurrently`.
+    pub kind: String,
+    /// When it was first requested, seconds.
+    pub requested_s: Option<f64>,
+    /// When it got its lock.
+    pub lock_acquired_s: Option<f64>,
+    /// When it committed and released its lock.
+    pub finished_s: Option<f64>,
+    /// Attempts made (the first and each retry).
+    pub attempts: u32,
+    /// Attempts cancelled by `lock_timeout`.
+    pub lock_timeouts: u32,
 }

@@ -27,7 +27,7 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
     out.push_str(if db.is_empty() {
         "\n"
     } else {
-        ",db_connections\n"
+        ",db_connections,db_lock_waiting\n"
     });
     let names = &run.version_names;
     let none_used = run
@@ -58,7 +58,8 @@ pub fn timeseries_csv(run: &RunOutput) -> String {
         let _ = write!(out, ",{:.4},{}", r.traffic_share, r.connections);
         match db.get(i) {
             Some(n) => {
-                let _ = writeln!(out, ",{n}");
+                let w = run.db_lock_waiting.get(i).copied().unwrap_or(0);
+                let _ = writeln!(out, ",{n},{w}");
             }
             None => out.push('\n'),
         }

@@ -6,7 +6,9 @@ use indexmap::IndexMap;
 
 use super::problems::{child, closest, Path, Problems};
 use super::raw::*;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
+use crate::model::database::ddl::{DdlKind, DdlSpec, LongTxnSpec};
+use crate::model::database::locks::LockMode;
 use crate::model::database::{DatabaseSpec, OnExhausted, QueryCount, TableShare, Workload};
 use crate::model::Dist;
 
@@ -137,9 +139,137 @@ pub(super) fn database(
         statement_timeout,
         read_time: read_time?,
         write_time: write_time?,
+        transactions: long_txns(pr, &p, &raw.transactions, &tables),
+        ddl: ddl_steps(pr, &p, &raw.ddl, &tables),
         tables,
         workloads,
     })
+}
+
+/// Lock bookkeeping keeps a request's tables in a 64-bit set.
+const MAX_LOCKED_TABLES: usize = 64;
+
+/// A table named by a long transaction or a DDL step.
+fn table_ref(pr: &mut Problems<'_>, p: &Path, name: &str, declared: &[String]) -> Option<u16> {
+    if let Some(i) = declared.iter().position(|d| d == name) {
+        if i >= MAX_LOCKED_TABLES {
+            pr.add(
+                p,
+                format!("table \"{name}\" is beyond the first {MAX_LOCKED_TABLES} declared tables, the most that table locks are tracked for"),
+                format!("declare the tables that long transactions and DDL touch among the first {MAX_LOCKED_TABLES}"),
+            );
+            return None;
+        }
+        return Some(i as u16);
+    }
+    let help = match closest(name, declared) {
+        Some(s) => format!(
+            "did you mean \"{s}\"? Declared tables: {}",
+            declared.join(", ")
+        ),
+        None => format!(
+            "declare it under [database.tables], or use one of: {}",
+            declared.join(", ")
+        ),
+    };
+    pr.add(p, format!("table \"{name}\" is not declared"), help);
+    None
+}
+
+/// `[[database.transactions]]`: long-running transactions (a report, a backup).
+fn long_txns(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &[RawLongTxn],
+    declared: &[String],
+) -> Vec<LongTxnSpec> {
+    let mut out = Vec::new();
+    for (i, t) in raw.iter().enumerate() {
+        let tp = child(&child(p, "transactions"), &i.to_string());
+        let table = table_ref(pr, &child(&tp, "table"), &t.table, declared);
+        let mode = match t.mode.as_deref() {
+            None => Some(LockMode::AccessShare),
+            Some(m) => LockMode::parse(m).or_else(|| {
+                let names: Vec<&str> = LockMode::ALL.iter().map(|m| m.as_str()).collect();
+                pr.add(
+                    &child(&tp, "mode"),
+                    format!("unknown lock mode \"{m}\""),
+                    format!(
+                        "use one of PostgreSQL's table lock modes: {}",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }),
+        };
+        let start = pr.duration(&child(&tp, "start"), &t.start);
+        let duration = pr.duration(&child(&tp, "duration"), &t.duration);
+        if let (Some(table), Some(mode), Some(start), Some(duration)) =
+            (table, mode, start, duration)
+        {
+            out.push(LongTxnSpec {
+                table,
+                mode,
+                start: SimTime::ZERO + start,
+                duration,
+            });
+        }
+    }
+    out
+}
+
+/// `[[database.ddl]]`: DDL statements with `lock_timeout` and a retry schedule.
+fn ddl_steps(pr: &mut Problems<'_>, p: &Path, raw: &[RawDdl], declared: &[String]) -> Vec<DdlSpec> {
+    let mut out = Vec::new();
+    for (i, d) in raw.iter().enumerate() {
+        let dp = child(&child(p, "ddl"), &i.to_string());
+        let table = table_ref(pr, &child(&dp, "table"), &d.table, declared);
+        let kind = DdlKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == d.kind.trim())
+            .or_else(|| {
+                let names: Vec<&str> = DdlKind::ALL.iter().map(|k| k.as_str()).collect();
+                pr.add(
+                    &child(&dp, "kind"),
+                    format!("unknown DDL kind \"{}\"", d.kind),
+                    format!("use one of: {}", names.join(", ")),
+                );
+                None
+            });
+        let at = pr.duration(&child(&dp, "at"), &d.at);
+        let duration = pr.duration(&child(&dp, "duration"), &d.duration);
+        // PostgreSQL lock_timeout: 0 (wait forever) by default.
+        let lock_timeout = d
+            .lock_timeout
+            .as_ref()
+            .and_then(|t| pr.duration(&child(&dp, "lock_timeout"), t))
+            .filter(|t| !t.is_zero());
+        let retries = pr.count(&child(&dp, "retries"), d.retries, 0, 0, 1_000_000);
+        if retries > 0 && lock_timeout.is_none() {
+            pr.add(
+                &child(&dp, "retries"),
+                "retries without lock_timeout: an attempt that waits forever never times out to be retried",
+                "set lock_timeout, e.g. lock_timeout = \"2s\"",
+            );
+        }
+        let retry_after = pr.opt_duration(
+            &child(&dp, "retry_after"),
+            &d.retry_after,
+            SimDuration::from_secs(1),
+        );
+        if let (Some(table), Some(kind), Some(at), Some(duration)) = (table, kind, at, duration) {
+            out.push(DdlSpec {
+                at: SimTime::ZERO + at,
+                table,
+                kind,
+                duration,
+                lock_timeout,
+                retries,
+                retry_after,
+            });
+        }
+    }
+    out
 }
 
 /// `queries` (and `queries_max` for a uniform count).

@@ -466,6 +466,33 @@ pub struct RawDatabase {
     pub tables: IndexMap<String, RawDbTable>,
     #[serde(default)]
     pub versions: IndexMap<String, RawDbWorkload>,
+    #[serde(default)]
+    pub transactions: Vec<RawLongTxn>,
+    #[serde(default, alias = "migrations")]
+    pub ddl: Vec<RawDdl>,
+}
+
+/// `[[database.transactions]]`: a long-running transaction holding a table lock.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLongTxn {
+    pub table: String,
+    pub mode: Option<String>,
+    pub start: RawDuration,
+    pub duration: RawDuration,
+}
+
+/// `[[database.ddl]]` (or `[[database.migrations]]`): one DDL statement.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDdl {
+    pub at: RawDuration,
+    pub table: String,
+    pub kind: String,
+    pub duration: RawDuration,
+    pub lock_timeout: Option<RawDuration>,
+    pub retries: Option<i64>,
+    pub retry_after: Option<RawDuration>,
 }
 
 /// A table's share of a version's queries and its share of writes.

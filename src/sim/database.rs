@@ -30,6 +30,7 @@ impl Simulation {
             }
         }
         self.cluster.log_processes = true;
+        db.schedule_start(&mut self.queue);
         self.deps.database = Some(Box::new(db));
     }
 
@@ -47,9 +48,12 @@ impl Simulation {
         let slots = self.scenario.versions.len() + 1;
         let base = self.db_series.len();
         self.db_series.resize(base + slots, 0);
+        self.db_lock_series.resize(base + slots, 0);
         for p in &self.cluster.pods {
             self.db_series[base + p.version.index()] += db.held(p.id);
         }
+        let (pods, series) = (&self.cluster.pods, &mut self.db_lock_series);
+        db.each_lock_waiter(|pod| series[base + pods[pod.index()].version.index()] += 1);
     }
 
     /// The `database` section of `summary.json`.
@@ -66,6 +70,23 @@ impl Simulation {
             pool_size: spec.pool_size,
             pool_timeouts: s.pool_timeouts,
             statement_timeouts: s.statement_timeouts,
+            blocked_queries: s.blocked_queries,
+            lock_wait_s: s.lock_wait_us as f64 / 1e6,
+            max_lock_wait_s: s.max_lock_wait_us as f64 / 1e6,
+            ddl: spec
+                .ddl
+                .iter()
+                .zip(db.ddl_outcomes())
+                .map(|(d, o)| crate::metrics::DdlStepSummary {
+                    table: spec.tables[d.table as usize].clone(),
+                    kind: d.kind.as_str().into(),
+                    requested_s: o.requested.map(|t| t.as_secs_f64()),
+                    lock_acquired_s: o.acquired.map(|t| t.as_secs_f64()),
+                    finished_s: o.finished.map(|t| t.as_secs_f64()),
+                    attempts: o.attempts,
+                    lock_timeouts: o.lock_timeouts,
+                })
+                .collect(),
         })
     }
 

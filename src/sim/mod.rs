@@ -100,6 +100,9 @@ pub struct RunOutput {
     /// Database connections open at each bucket's end, per version slot, in the order of
     /// `metrics.rows()` (empty without a database).
     pub db_connections: Vec<u32>,
+    /// Requests' queries waiting for a table lock at each bucket's end, aligned with
+    /// `db_connections` (empty without a database).
+    pub db_lock_waiting: Vec<u32>,
 }
 
 /// One run of a scenario.
@@ -126,6 +129,8 @@ pub struct Simulation {
     db_series: Vec<u32>,
     /// Long-lived connections (`None` without `[connections]`).
     connections: Option<Box<crate::model::Connections>>,
+    /// Queries waiting for a table lock per (bucket, version slot), aligned with `db_series`.
+    db_lock_series: Vec<u32>,
     immediate_sync_pending: bool,
     in_flight: u64,
     rollout: RolloutRecord,
@@ -212,6 +217,7 @@ impl Simulation {
             sessions: None,
             db_series: Vec::new(),
             connections: None,
+            db_lock_series: Vec::new(),
             immediate_sync_pending: false,
             in_flight: 0,
             rollout: RolloutRecord::default(),
@@ -352,6 +358,7 @@ impl Simulation {
                 .map(|d| (d.spec().name.clone(), d.stats()))
                 .collect(),
             db_connections: self.db_series,
+            db_lock_waiting: self.db_lock_series,
         }
     }
 

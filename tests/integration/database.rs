@@ -234,7 +234,7 @@ fn without_a_database_section_the_summary_has_none() {
     assert!(!json.contains("\"database\""));
 }
 
-fn rejected(text: &str, tag: &str, line: usize, needles: &[&str]) {
+pub(crate) fn rejected(text: &str, tag: &str, line: usize, needles: &[&str]) {
     let dir = temp_dir(tag);
     let file = dir.join("bad.toml");
     std::fs::write(&file, text).unwrap();
@@ -255,7 +255,7 @@ fn rejected(text: &str, tag: &str, line: usize, needles: &[&str]) {
     assert!(err.contains("help:"), "{tag}: {err}");
 }
 
-const BASE: &str = "duration = \"10s\"\n[traffic]\nrate = 10\n[versions.v1]\nservice = \"10ms\"\n[deployment]\nreplicas = 1\nversion = \"v1\"\n";
+pub(crate) const BASE: &str = "duration = \"10s\"\n[traffic]\nrate = 10\n[versions.v1]\nservice = \"10ms\"\n[deployment]\nreplicas = 1\nversion = \"v1\"\n";
 
 #[test]
 fn bad_database_input_is_named_with_its_line_and_fix() {
@@ -305,8 +305,11 @@ fn the_time_series_shows_connections_open_per_version_only_with_a_database() {
     let csv = rollsim::report::timeseries_csv(&o);
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header.last(), Some(&"db_connections"));
-    let (t, col) = (0, header.len() - 1);
+    assert_eq!(
+        header[header.len() - 2..],
+        ["db_connections", "db_lock_waiting"]
+    );
+    let (t, col) = (0, header.len() - 2);
     let mut per_t: std::collections::BTreeMap<String, u32> = Default::default();
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();

@@ -12,6 +12,7 @@ mod diagnostics;
 mod errors;
 mod faults;
 mod golden;
+mod locks;
 mod metrics;
 mod outputs;
 mod plan;

@@ -431,15 +431,28 @@ fn database_toml() -> impl Strategy<Value = String> {
         (10u32..=60, 1u32..=12, 1u32..=4),
         (0u32..=4, 0u32..=2, 1u32..=10),
         (250u32..=3_000, prop::option::of(5u32..=100), any::<bool>()),
+        (
+            prop::option::of((0u32..=20, 1u32..=30, 0usize..8)),
+            prop::option::of((0u32..=30, 0usize..3, 1u32..=5_000, 0u32..=1_000, 0u32..=3)),
+        ),
     )
-        .prop_filter("a pool fits the usable slots", |((max, pool, _), _, _)| *pool <= max - 3)
-        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail))| {
+        .prop_filter("a pool fits the usable slots", |((max, pool, _), _, _, _)| *pool <= max - 3)
+        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail), (long, ddl))| {
             let st = st.map_or(String::new(), |ms| format!("statement_timeout = \"{ms}ms\"\n"));
+            const MODES: [&str; 8] = ["access_share", "row_share", "row_exclusive", "share_update_exclusive", "share", "share_row_exclusive", "exclusive", "access_exclusive"];
+            const KINDS: [&str; 3] = ["alter_table", "create_index", "create_index_concurrently"];
+            // A long transaction and a DDL step (with lock_timeout and retries when drawn).
+            let locks = long.map_or(String::new(), |(start, dur, m)| format!(
+                "[[database.transactions]]\ntable = \"a\"\nmode = \"{}\"\nstart = \"{start}s\"\nduration = \"{dur}s\"\n", MODES[m]
+            )) + &ddl.map_or(String::new(), |(at, k, ms, lt, retries)| format!(
+                "[[database.ddl]]\nat = \"{at}s\"\ntable = \"a\"\nkind = \"{}\"\nduration = \"{ms}ms\"\nlock_timeout = \"{lt}ms\"\nretries = {}\nretry_after = \"1s\"\n",
+                KINDS[k], if lt == 0 { 0 } else { retries }
+            ));
             format!(
                 "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3 }}\nb = {{ share = 1 }}\n",
                 queries + spread,
                 if fail { "fail_requests" } else { "fail_readiness" }
-            )
+            ) + &locks
         })
 }
 
@@ -568,6 +581,12 @@ proptest! {
         let db = run.summary.database.as_ref().expect("a database section");
         prop_assert!(db.peak_connections <= db.usable_connections);
         prop_assert!(r.failed_by_cause["db_timeout"] <= db.pool_timeouts + db.statement_timeouts);
+        prop_assert!(db.max_lock_wait_s <= db.lock_wait_s);
+        for d in &db.ddl {
+            let (q, a, f) = (d.requested_s, d.lock_acquired_s, d.finished_s);
+            prop_assert!(a.is_none() || (q <= a && (f.is_none() || a <= f)), "{:?}", d);
+            prop_assert!(d.lock_timeouts <= d.attempts);
+        }
         prop_assert_eq!(summary_json(&run), summary_json(&again), "summary.json differs");
         prop_assert_eq!(csv, timeseries_csv(&again), "timeseries.csv differs");
     }

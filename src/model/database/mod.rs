@@ -32,6 +32,8 @@
 //! shared stream, so the same request makes the same queries whichever pod sends it and a run
 //! without a database draws exactly what it did before.
 
+pub mod ddl;
+pub mod locks;
 pub mod pool;
 pub mod server;
 
@@ -42,6 +44,7 @@ use super::dist::Dist;
 use super::ids::{PodId, VersionId};
 use super::{FailCause, ModelEvent, Schedule};
 use crate::engine::{RngStream, SimDuration, SimTime};
+use ddl::{DdlSpec, Locks, LongTxnSpec};
 use pool::{Pool, Waiter};
 use server::Server;
 
@@ -131,6 +134,10 @@ pub struct DatabaseSpec {
     pub tables: Vec<String>,
     /// Per variant (version id), its workload.
     pub workloads: Vec<Workload>,
+    /// Long-running transactions (`[[database.transactions]]`).
+    pub transactions: Vec<LongTxnSpec>,
+    /// DDL steps (`[[database.ddl]]`).
+    pub ddl: Vec<DdlSpec>,
 }
 
 impl DatabaseSpec {
@@ -152,6 +159,28 @@ pub enum DbEvent {
         /// The wait.
         ticket: u32,
     },
+    /// `statement_timeout` reaches a query of transaction `txn` still waiting for a lock.
+    LockTimeout {
+        /// The transaction.
+        txn: u32,
+        /// Its lock wait.
+        ticket: u32,
+    },
+    /// A long-running transaction requests its lock.
+    LongBegin(u16),
+    /// A long-running transaction ends.
+    LongEnd(u16),
+    /// A DDL step requests its lock (first attempt or a retry).
+    DdlTry(u16),
+    /// A DDL step's `lock_timeout` passes for its `attempt`-th attempt.
+    DdlLockTimeout {
+        /// The step.
+        ddl: u16,
+        /// The attempt (from 1).
+        attempt: u32,
+    },
+    /// A DDL step commits and releases its lock.
+    DdlEnd(u16),
 }
 
 /// One query, as drawn.
@@ -178,6 +207,16 @@ struct Txn {
     submitted: SimTime,
     /// The current query is cancelled by `statement_timeout`.
     cancelled: bool,
+    /// The current query, as drawn when it was submitted.
+    q: Query,
+    /// Tables it holds ACCESS SHARE on (bit per table; with locks only).
+    reads_held: u64,
+    /// Tables it holds ROW EXCLUSIVE on.
+    writes_held: u64,
+    /// Its current query waits for a table lock.
+    lock_waiting: bool,
+    /// Identifies that wait.
+    lock_ticket: u32,
 }
 
 /// Running totals, for `summary.json` and conservation checks.
@@ -199,6 +238,12 @@ pub struct DatabaseStats {
     pub exhausted: u64,
     /// Transactions begun (a connection borrowed).
     pub transactions: u64,
+    /// Requests' queries that waited for a table lock.
+    pub blocked_queries: u64,
+    /// Their total wait, microseconds.
+    pub lock_wait_us: u64,
+    /// The longest one, microseconds.
+    pub max_lock_wait_us: u64,
 }
 
 /// How a request's database phase begins.
@@ -236,6 +281,7 @@ pub struct Database {
     short: VecDeque<PodId>,
     next_ticket: u32,
     stats: DatabaseStats,
+    locks: Option<Locks>,
 }
 
 impl Database {
@@ -243,6 +289,8 @@ impl Database {
     pub fn new(spec: DatabaseSpec) -> Self {
         Database {
             server: Server::new(spec.cores),
+            locks: (!spec.ddl.is_empty() || !spec.transactions.is_empty())
+                .then(|| Locks::new(spec.tables.len(), spec.ddl.len())),
             spec,
             pools: Vec::new(),
             txns: Vec::new(),
@@ -318,6 +366,7 @@ impl Database {
             return;
         };
         self.open -= p.close();
+        self.abort_lock_waiters(pod, now, sched);
         self.refill(now, sched);
     }
 
@@ -429,6 +478,15 @@ impl Database {
             made: 0,
             submitted: now,
             cancelled: false,
+            q: Query {
+                table: 0,
+                write: false,
+                duration: SimDuration::ZERO,
+            },
+            reads_held: 0,
+            writes_held: 0,
+            lock_waiting: false,
+            lock_ticket: 0,
         };
         let i = match self.free_txns.pop() {
             Some(i) => {
@@ -447,6 +505,11 @@ impl Database {
         let t = &mut self.txns[i as usize];
         t.submitted = now;
         t.made += 1;
+        let (variant, luck, k) = (t.variant, t.call.luck, t.made);
+        self.txns[i as usize].q = self.query(variant, luck, k);
+        if !self.lock_query(i, now, sched) {
+            return;
+        }
         if self.server.submit(i) {
             self.run(i, now, sched);
         }
@@ -455,7 +518,7 @@ impl Database {
     /// A core takes the current query of transaction `i`.
     fn run(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) {
         let t = self.txns[i as usize];
-        let q = self.query(t.variant, t.call.luck, t.made);
+        let q = t.q;
         self.stats.queries += 1;
         self.stats.writes += u64::from(q.write);
         let mut end = now + q.duration;
@@ -497,12 +560,15 @@ impl Database {
                         self.run(n, now, sched);
                         break;
                     }
+                    // Its pod ended: the backend's transaction aborts, its locks go.
+                    self.release_locks(n, now, sched);
                     self.free_txns.push(n);
                     next = self.server.release();
                 }
                 let t = self.txns[i as usize];
                 if !alive(&t.call) {
                     // Its pod ended: the connection closed with the pool.
+                    self.release_locks(i, now, sched);
                     self.free_txns.push(i);
                     return None;
                 }
@@ -525,11 +591,13 @@ impl Database {
                     failed: None,
                 })
             }
+            _ => self.on_lock_event(event, now, sched),
         }
     }
 
     /// Transaction `i` ends: its connection goes to the pool's oldest waiter, or back idle.
     fn end_txn(&mut self, i: u32, now: SimTime, sched: &mut dyn Schedule) {
+        self.release_locks(i, now, sched);
         self.free_txns.push(i);
         let pod = self.txns[i as usize].call.pod;
         let p = &mut self.pools[pod.index()];

@@ -15,6 +15,8 @@ pub struct Server {
     pub busy: u32,
     /// Queries waiting for a core, oldest first (transaction indices).
     pub queue: VecDeque<u32>,
+    /// Cores taken by DDL work (an index build), not available to queries.
+    pub reserved: u32,
 }
 
 impl Server {
@@ -24,12 +26,13 @@ impl Server {
             cores,
             busy: 0,
             queue: VecDeque::new(),
+            reserved: 0,
         }
     }
 
     /// A query of transaction `txn` arrives: `true` if a core takes it now, else it queues.
     pub fn submit(&mut self, txn: u32) -> bool {
-        if self.busy < self.cores {
+        if self.busy + self.reserved < self.cores {
             self.busy += 1;
             true
         } else {
@@ -40,13 +43,27 @@ impl Server {
 
     /// A query left its core: the next waiting one (if any) takes it.
     pub fn release(&mut self) -> Option<u32> {
-        match self.queue.pop_front() {
-            Some(next) => Some(next),
-            None => {
-                self.busy -= 1;
-                None
-            }
+        if self.reserved == 0 {
+            return match self.queue.pop_front() {
+                Some(next) => Some(next),
+                None => {
+                    self.busy -= 1;
+                    None
+                }
+            };
         }
+        self.busy -= 1;
+        self.take_free()
+    }
+
+    /// A core is free (after DDL gave one back): the next waiting query takes it.
+    pub fn take_free(&mut self) -> Option<u32> {
+        if self.busy + self.reserved >= self.cores {
+            return None;
+        }
+        let next = self.queue.pop_front()?;
+        self.busy += 1;
+        Some(next)
     }
 }
 

@@ -34,6 +34,8 @@ fn spec(pool_size: u32, cores: u32, queries: QueryCount) -> DatabaseSpec {
         read_time: Dist::Constant(SimDuration::from_millis(2)),
         write_time: Dist::Constant(SimDuration::from_millis(5)),
         tables: vec!["users".into(), "orders".into()],
+        transactions: Vec::new(),
+        ddl: Vec::new(),
         workloads: vec![Workload {
             queries,
             tables: vec![
@@ -223,4 +225,38 @@ fn uniform_query_counts_stay_in_range_and_follow_the_luck() {
         assert!(counts.iter().filter(|c| **c == n).count() > 70, "{n}");
     }
     assert!(counts.iter().all(|c| (2..=4).contains(c)));
+}
+
+#[test]
+fn a_dead_pods_queued_query_releases_its_locks_so_a_waiting_ddl_proceeds() {
+    use super::ddl::{DdlKind, DdlSpec};
+    // One core: A's query runs, B's (holding its table lock) queues for the core. B's pod
+    // dies; when the core frees, B's transaction aborts and its lock goes, so the ALTER
+    // waiting for it gets its lock (before the fix it waited forever).
+    let mut s = spec(2, 1, QueryCount::Fixed(1));
+    let v = VersionId(0);
+    let db0 = Database::new(s.clone());
+    let table = db0.query(v, 2, 1).table;
+    s.ddl = vec![DdlSpec {
+        at: SimTime::ZERO + SimDuration::from_millis(1),
+        table,
+        kind: DdlKind::AlterTable,
+        duration: SimDuration::from_millis(8),
+        lock_timeout: None,
+        retries: 0,
+        retry_after: SimDuration::from_secs(1),
+    }];
+    let mut db = Database::new(s);
+    db.open_pool(PodId(0));
+    db.open_pool(PodId(1));
+    let mut q = Q::default();
+    db.schedule_start(&mut q);
+    db.begin(call(0, 0, 1), v, SimTime::ZERO, &mut q);
+    db.begin(call(1, 0, 2), v, SimTime::ZERO, &mut q);
+    while let Some((t, e)) = q.pop() {
+        db.on_event(e, t, &mut q, |c| c.pod != PodId(1));
+    }
+    let o = db.ddl_outcomes()[0];
+    assert!(o.acquired.is_some() && o.finished.is_some(), "{o:?}");
+    assert_eq!(db.lock_waiting(), Some(0));
 }
