@@ -122,6 +122,7 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             rollback_at_s: secs(r.rollback.or(r.abort)),
             detect_s,
             rollback_s,
+            time_breakdown_s: None,
         },
         exposure: ExposureSummary {
             mixed_version_s: m.mixed_version_s(),

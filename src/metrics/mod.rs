@@ -22,6 +22,7 @@ mod assemble;
 mod recorder;
 mod rollout;
 mod summary;
+mod time_use;
 
 pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
@@ -31,3 +32,4 @@ pub use summary::{
     FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary, Summary,
     VersionSummary,
 };
+pub use time_use::{ClockStop, RolloutClock, TimeBreakdown, TimeUse};

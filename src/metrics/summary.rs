@@ -173,6 +173,9 @@ pub struct RolloutSummary {
     pub detect_s: Option<f64>,
     /// Rollback time: from the abort decision to the last request the new variant answered.
     pub rollback_s: Option<f64>,
+    /// Where the time went, from `start_s` to the first of completion, abort, rollback or
+    /// stall (or the run's end); `null` without a rollout.
+    pub time_breakdown_s: Option<super::TimeBreakdown>,
 }
 
 /// Mixed-version exposure. A user is *handled* by a variant when a pod of that version (or

@@ -81,6 +81,10 @@ pub struct Cluster {
     pub controller_dirty: bool,
     /// Set when the census changed; the world clears it when the metrics have seen it.
     pub census_dirty: bool,
+    /// Set when a pod moved on its way up (bound, container started, listening) without
+    /// anything a controller watches changing; the world clears it after observing the pods'
+    /// wait ([`super::pod_wait`]).
+    pub wait_dirty: bool,
     /// The newest feature-flag rules revision: a starting pod's SDK initialises with it.
     pub flag_rev: u32,
     propagation: super::Propagation,
@@ -113,6 +117,7 @@ impl Cluster {
             census: Census::default(),
             controller_dirty: false,
             census_dirty: false,
+            wait_dirty: false,
             flag_rev: 0,
             propagation,
             log_processes: false,
@@ -247,6 +252,7 @@ impl Cluster {
         self.free_slots -= 1;
         let pod = &mut self.pods[id.index()];
         pod.phase = Phase::Creating;
+        self.wait_dirty = true;
         let startup = self.versions[pod.version.index()]
             .pod
             .startup
@@ -281,6 +287,7 @@ impl Cluster {
         }
         pod.phase = Phase::Running;
         pod.flag_rev = self.flag_rev;
+        self.wait_dirty = true;
         let epoch = pod.epoch;
         let version = &self.versions[pod.version.index()];
         let spec = &version.pod;
@@ -310,6 +317,7 @@ impl Cluster {
         if pod.phase == Phase::Running && !pod.sigterm {
             pod.listening = true;
             pod.listening_since = now;
+            self.wait_dirty = true;
             if self.log_processes {
                 self.process_log.push((id, true));
             }

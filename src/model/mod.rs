@@ -13,6 +13,7 @@ mod fault;
 mod ids;
 mod lb;
 mod pod;
+mod pod_wait;
 mod session;
 mod spec;
 mod traffic;
@@ -31,6 +32,7 @@ pub use lb::{
     Affinity, Balancer, HealthScope, LbPolicy, LbSpec, Pick, Propagation, TargetHealthCheck, Update,
 };
 pub use pod::{draw_service, Accept, Phase, Pod, ServiceOutcome};
+pub use pod_wait::{pod_wait, PodWait};
 pub use session::{
     JwtSpec, OnLoss, SessionCheck, SessionSpec, SessionStore, Sessions, SharedStoreSpec,
 };

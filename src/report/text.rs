@@ -95,6 +95,9 @@ pub fn summary_text(s: &Summary) -> String {
         let _ = write!(line, ", rollback from {t:.1} s");
     }
     let _ = writeln!(o, "{line}");
+    if let Some(t) = &ro.time_breakdown_s {
+        let _ = writeln!(o, "time went  {}", time_breakdown(t));
+    }
     if let (Some(detect), Some(rollback)) = (ro.detect_s, ro.rollback_s) {
         let _ = writeln!(
             o,
@@ -192,6 +195,46 @@ pub fn summary_text(s: &Summary) -> String {
         );
     }
     o
+}
+
+/// "163.7 s to completed: waiting for pods 43.7 (start-up 31.2, readiness 12.5), pause 90.0,
+/// scale-down delay 30.0" — the parts that are not zero, in the summary's order.
+fn time_breakdown(t: &crate::metrics::TimeBreakdown) -> String {
+    let mut line = format!("{:.1} s to {}", t.total, t.until.replace('_', " "));
+    let pods: Vec<String> = [
+        ("scheduling", t.scheduling),
+        ("start-up", t.starting),
+        ("readiness", t.readiness),
+        ("termination", t.terminating),
+    ]
+    .iter()
+    .filter(|(_, v)| *v > 0.0)
+    .map(|(k, v)| format!("{k} {v:.1}"))
+    .collect();
+    let mut parts = Vec::new();
+    if !pods.is_empty() {
+        parts.push(format!(
+            "waiting for pods {:.1} ({})",
+            t.waiting_for_pods,
+            pods.join(", ")
+        ));
+    }
+    for (k, v) in [
+        ("pauses", t.pause),
+        ("analysis", t.analysis),
+        ("scale-down delay", t.scale_down_delay),
+        ("controller ticks", t.controller),
+        ("other", t.other),
+    ] {
+        if v > 0.0 {
+            parts.push(format!("{k} {v:.1}"));
+        }
+    }
+    if !parts.is_empty() {
+        line.push_str(": ");
+        line.push_str(&parts.join(", "));
+    }
+    line
 }
 
 #[cfg(test)]

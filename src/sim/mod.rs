@@ -132,6 +132,10 @@ pub struct Simulation {
     /// Queries waiting for a table lock per (bucket, version slot), aligned with `db_series`.
     db_lock_series: Vec<u32>,
     immediate_sync_pending: bool,
+    /// What the controller waits for since its last reconcile (for the rollout's clock).
+    rollout_wait: crate::strategy::Wait,
+    /// Where the rollout's time goes (`rollout.time_breakdown_s`).
+    rollout_clock: crate::metrics::RolloutClock,
     in_flight: u64,
     rollout: RolloutRecord,
     scenario: Scenario,
@@ -219,6 +223,8 @@ impl Simulation {
             connections: None,
             db_lock_series: Vec::new(),
             immediate_sync_pending: false,
+            rollout_wait: crate::strategy::Wait::Pods,
+            rollout_clock: crate::metrics::RolloutClock::default(),
             in_flight: 0,
             rollout: RolloutRecord::default(),
             traffic_end: scenario.traffic.end,
@@ -461,6 +467,10 @@ impl Simulation {
     /// Book-keeping after every event: wake the controller if the cluster changed, show pod
     /// count changes to the metrics.
     fn after_event(&mut self, now: SimTime) {
+        if self.cluster.wait_dirty || self.cluster.controller_dirty {
+            self.cluster.wait_dirty = false;
+            self.observe_rollout_time(now);
+        }
         if self.cluster.controller_dirty {
             self.cluster.controller_dirty = false;
             if !self.immediate_sync_pending {

@@ -2,7 +2,7 @@
 
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{summarise, RunFacts, Summary};
+use crate::metrics::{summarise, ClockStop, RunFacts, Summary, TimeUse};
 use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
@@ -29,6 +29,7 @@ impl Simulation {
             return;
         };
         self.rollout.start = Some(now);
+        self.rollout_clock.start(now);
         self.controller.start(target, now);
         self.controller_sync(now);
     }
@@ -38,6 +39,7 @@ impl Simulation {
         if self.rollout.start.is_some() && self.controller.undo(&statuses, now) {
             self.rollout.rollback = Some(now);
             self.rollout.end = None;
+            self.rollout_clock.stop(now, ClockStop::Rollback);
             self.controller_sync(now);
         }
     }
@@ -93,17 +95,21 @@ impl Simulation {
                 Report::Completed => {
                     if self.rollout.start.is_some() {
                         self.rollout.end = Some(now);
+                        self.rollout_clock.stop(now, ClockStop::Completed);
                     }
                 }
                 Report::Stalled => {
                     self.rollout.stalled.get_or_insert(now);
+                    self.rollout_clock.stop(now, ClockStop::Stalled);
                 }
                 Report::RollbackStarted => {
+                    self.rollout_clock.stop(now, ClockStop::Rollback);
                     self.rollout.rollback = Some(now);
                     self.rollout.abort.get_or_insert(now);
                     self.rollout.end = None;
                 }
                 Report::Aborted => {
+                    self.rollout_clock.stop(now, ClockStop::Aborted);
                     self.rollout.abort.get_or_insert(now);
                 }
                 Report::Paused => {
@@ -116,6 +122,17 @@ impl Simulation {
         }
         if let Some(at) = decision.requeue_at {
             self.queue.schedule(at.max(now), Event::ControllerSync);
+        }
+        self.rollout_wait = decision.wait;
+        self.observe_rollout_time(now);
+    }
+
+    /// Tells the rollout's clock what it waits for now (metrics observe; nothing steers).
+    pub(super) fn observe_rollout_time(&mut self, now: SimTime) {
+        if self.rollout_clock.running() {
+            let pods = crate::model::pod_wait(&self.cluster);
+            self.rollout_clock
+                .observe(now, TimeUse::of(self.rollout_wait, pods));
         }
     }
 
@@ -150,6 +167,7 @@ impl Simulation {
             },
         );
         summary.database = self.database_summary();
+        summary.rollout.time_breakdown_s = self.rollout_clock.breakdown(self.traffic_end());
         summary
     }
 }

@@ -16,7 +16,9 @@
 //!   so a rollback inside that window is instant; after an abort the preview is scaled down
 //!   after `abortScaleDownDelaySeconds` (default 30 s; `None` keeps it).
 
-use super::{all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus};
+use super::{
+    all_traffic_to, newest_of, Action, Controller, Decision, Limit, Report, RsStatus, Wait,
+};
 use super::{settings, DeploymentCtx, PeakPods, StrategyConfig, StrategyDef, StrategySpec, View};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
@@ -276,6 +278,7 @@ impl BlueGreen {
                             "pre-promotion analysis: {} measurements taken",
                             run.taken()
                         ));
+                        d.wait = Wait::Analysis;
                         return;
                     }
                     RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
@@ -285,6 +288,7 @@ impl BlueGreen {
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: pre-promotion analysis inconclusive");
+                        d.wait = Wait::Pause;
                         return;
                     }
                     RunPhase::Successful => {}
@@ -300,6 +304,7 @@ impl BlueGreen {
                         }
                         d.requeue_at = other;
                         d.why.set("paused (BlueGreenPause): waiting for a promote");
+                        d.wait = Wait::Pause;
                         return;
                     }
                 }
@@ -310,6 +315,7 @@ impl BlueGreen {
                     d.requeue_at = Some(at + SimDuration::from_micros(1));
                     d.why
                         .set(crate::why!("paused: auto-promotion in {}", at - now));
+                    d.wait = Wait::Pause;
                     return;
                 }
             }
@@ -334,6 +340,7 @@ impl BlueGreen {
         if let Some(spec) = self.spec.post_promotion.clone() {
             let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
             d.requeue_at = run.due();
+            d.wait = Wait::Analysis;
             self.post = Some(run);
         } else {
             self.promote(d, now);
@@ -344,6 +351,9 @@ impl BlueGreen {
         d.reports.push(Report::Promoted);
         self.stage = Stage::Promoted { at: now };
         d.requeue_at = Some(now + self.spec.scale_down_delay);
+        if !self.spec.scale_down_delay.is_zero() {
+            d.wait = Wait::ScaleDownDelay;
+        }
     }
 }
 
@@ -426,6 +436,7 @@ impl Controller for BlueGreen {
                             "post-promotion analysis: {} measurements",
                             run.taken()
                         ));
+                        d.wait = Wait::Analysis;
                     }
                     RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
                     RunPhase::Inconclusive => {
@@ -434,6 +445,7 @@ impl Controller for BlueGreen {
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: post-promotion analysis inconclusive");
+                        d.wait = Wait::Pause;
                     }
                     RunPhase::Successful => self.promote(&mut d, now),
                 }
@@ -446,6 +458,7 @@ impl Controller for BlueGreen {
                     .collect();
                 if now < scale_at && old.iter().any(|r| r.spec > 0) {
                     d.requeue_at = Some(scale_at);
+                    d.wait = Wait::ScaleDownDelay;
                     d.why.set(crate::why!(
                         "keep the old ReplicaSet until scaleDownDelaySeconds ({})",
                         self.spec.scale_down_delay

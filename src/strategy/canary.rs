@@ -20,7 +20,7 @@ use super::argo_canary::{
 };
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, IntOrPercent};
 use super::{DeploymentCtx, Limit, PeakPods, StrategyConfig, StrategyDef};
-use super::{Report, RsStatus, View};
+use super::{Report, RsStatus, View, Wait};
 use crate::analysis::{AnalysisRun, AnalysisSpec, RunPhase};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::VersionId;
@@ -320,6 +320,7 @@ impl Canary {
                 } else {
                     merge_requeue(d, Some(end + SimDuration::from_micros(1)));
                     d.why.set(crate::why!("pause {} (until {})", dur, end));
+                    d.wait = Wait::Pause;
                     Some(false)
                 }
             }
@@ -345,6 +346,7 @@ impl Canary {
                     .min();
                 merge_requeue(d, next);
                 d.why.set("paused indefinitely: waiting for a promote");
+                d.wait = Wait::Pause;
                 Some(false)
             }
             CanaryStep::Analysis(spec) => {
@@ -366,12 +368,14 @@ impl Canary {
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: analysis inconclusive");
+                        d.wait = Wait::Pause;
                         Some(false)
                     }
                     RunPhase::Running => {
                         merge_requeue(d, run.due());
                         d.why
                             .set(crate::why!("analysis step: {} measurements", run.taken()));
+                        d.wait = Wait::Analysis;
                         Some(false)
                     }
                 }
@@ -455,6 +459,7 @@ impl Controller for Canary {
             if old.iter().any(|r| r.spec > 0) {
                 if now < at + delay {
                     d.requeue_at = Some(at + delay);
+                    d.wait = Wait::ScaleDownDelay;
                     d.why.set(crate::why!(
                         "keep the previous stable for scaleDownDelaySeconds ({})",
                         delay

@@ -26,7 +26,9 @@
 //! duration as Flagger, with the new version's pods standing in for the updated primary.
 
 use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decision, Limit, Report};
-use super::{DeploymentCtx, PeakPods, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View};
+use super::{
+    DeploymentCtx, PeakPods, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View, Wait,
+};
 use crate::analysis::{evaluate, Measurement, MetricSpec};
 use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
@@ -308,6 +310,33 @@ impl Controller for Flagger {
     }
 
     fn reconcile(&mut self, view: &View<'_>) -> Decision {
+        let mut d = self.tick(view);
+        d.wait = self.waiting(view);
+        d
+    }
+
+    fn limits(&self) -> Vec<Limit> {
+        self.limit_list()
+    }
+}
+
+impl Flagger {
+    /// What the rollout waits for between ticks: detection and the promotion phases wait for
+    /// the ticker; while progressing, the interval checks are the analysis, unless the canary
+    /// Deployment is still bringing its pods up.
+    fn waiting(&self, view: &View<'_>) -> Wait {
+        match self.phase {
+            Phase::Initializing | Phase::Promoting | Phase::Finalising => Wait::Controller,
+            Phase::Progressing => match newest_of(view.replica_sets, self.canary) {
+                Some(c) if c.available >= self.spec.replicas => Wait::Analysis,
+                _ => Wait::Pods,
+            },
+            Phase::Idle | Phase::Done | Phase::Failed => Wait::Pods,
+        }
+    }
+
+    /// One reconcile: at most one move per interval tick (`scheduleCanaries`' ticker).
+    fn tick(&mut self, view: &View<'_>) -> Decision {
         let mut d = Decision::default();
         let now = view.now;
         let rss = view.replica_sets;
@@ -431,7 +460,7 @@ impl Controller for Flagger {
         d
     }
 
-    fn limits(&self) -> Vec<Limit> {
+    fn limit_list(&self) -> Vec<Limit> {
         let mut v = vec![
             Limit::count("replicas", self.spec.replicas),
             Limit::duration("interval", self.spec.interval),

@@ -133,6 +133,28 @@ pub enum Report {
     Promoted,
 }
 
+/// What a controller waits for after a reconcile, for "where the time goes"
+/// (`rollout.time_breakdown_s`): the question Argo Rollouts users keep asking — how much of a
+/// deploy is waiting for pods, how much is pauses and analysis. Data only; it never steers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Wait {
+    /// Pods: ReplicaSet counts not reached, pods not yet available, old pods going. The world
+    /// refines this into scheduling, start-up, readiness and termination from the pods' phases.
+    #[default]
+    Pods,
+    /// A timed or indefinite pause (a canary `pause` step, blue-green's autoPromotionSeconds
+    /// or a pause waiting for a promote, a pause after an inconclusive analysis).
+    Pause,
+    /// An analysis run the rollout waits for (an inline canary step, blue-green pre/post
+    /// promotion, Flagger's interval checks).
+    Analysis,
+    /// Old pods kept for `scaleDownDelaySeconds` after the promotion.
+    ScaleDownDelay,
+    /// The controller's own clock: Flagger detecting the new revision at its next tick and
+    /// promoting one phase per tick.
+    Controller,
+}
+
 /// The result of one reconcile.
 #[derive(Clone, Debug, Default)]
 pub struct Decision {
@@ -145,6 +167,8 @@ pub struct Decision {
     pub requeue_at: Option<SimTime>,
     /// Status changes to record.
     pub reports: Vec<Report>,
+    /// What the rollout waits for until the next reconcile (observed, never acted on).
+    pub wait: Wait,
 }
 
 /// A rollout strategy's controller.

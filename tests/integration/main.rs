@@ -23,4 +23,5 @@ mod robustness;
 mod scenarios;
 mod sessions;
 mod strategies;
+mod time_breakdown;
 mod warnings;
