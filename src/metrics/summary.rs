@@ -344,7 +344,7 @@ pub struct BackfillSummary {
 pub struct DdlStepSummary {
     /// The table.
     pub table: String,
-    /// `alter_table`, `create_index` or `create_index_concurrently`.
+    /// The step's kind (`alter_table`, `add_column`, `alter_column_type`, … : `model::database::kind`).
     pub kind: String,
     /// When it was first requested, seconds.
     pub requested_s: Option<f64>,

@@ -9,7 +9,7 @@ use super::raw::*;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::database::backfill::BackfillSpec;
 use crate::model::database::ddl::{DdlKind, DdlSpec, LongTxnSpec};
-use crate::model::database::kind::Rates;
+use crate::model::database::kind::{Rates, TableSize, REFERENCE_ROW_BYTES};
 use crate::model::database::locks::LockMode;
 use crate::model::database::{DatabaseSpec, OnExhausted, QueryCount, TableShare, Workload};
 use crate::model::Dist;
@@ -134,10 +134,10 @@ pub(super) fn database(
         };
         workloads[v.index()] = Workload { queries, tables };
     }
-    let table_rows = table_rows(pr, &p, &raw.tables);
+    let table_sizes = table_sizes(pr, &p, &raw.tables);
     let rates = rates(pr, &p, raw);
     let sized = Sized {
-        rows: &table_rows,
+        sizes: &table_sizes,
         rates,
     };
     Some(DatabaseSpec {
@@ -153,7 +153,7 @@ pub(super) fn database(
         transactions: long_txns(pr, &p, &raw.transactions, &tables),
         ddl: ddl_steps(pr, &p, &raw.ddl, &tables, &sized),
         backfills: backfills(pr, &p, &raw.backfills, &tables, &sized),
-        table_rows,
+        table_sizes,
         rates,
         tables,
         workloads,
@@ -374,36 +374,59 @@ fn mix(
     out
 }
 
-/// What size-based durations are computed from: each declared table's `rows` and the
+/// What size-based durations are computed from: each declared table's size and the
 /// database's migration rates.
 struct Sized<'a> {
-    rows: &'a [Option<u64>],
+    sizes: &'a [TableSize],
     rates: Rates,
 }
+
+impl Sized<'_> {
+    fn of(&self, table: u16) -> TableSize {
+        self.sizes.get(table as usize).copied().unwrap_or_default()
+    }
+}
+
+/// Widest average row accepted, bytes (PostgreSQL's 1 GB field limit).
+const MAX_ROW_BYTES: i64 = 1 << 30;
 
 /// Most rows a table or a backfill may declare (2^48: far beyond any real table, and small
 /// enough that rows × 10^6 µs never overflows).
 const MAX_ROWS: i64 = 1 << 48;
 
-/// Each declared table's `rows` (its size, for size-based DDL durations and backfills).
-fn table_rows(
+/// Each declared table's `rows` and `row_bytes` (for size-based DDL durations and backfills).
+fn table_sizes(
     pr: &mut Problems<'_>,
     p: &Path,
     raw: &IndexMap<String, RawDbTable>,
-) -> Vec<Option<u64>> {
+) -> Vec<TableSize> {
     raw.iter()
         .map(|(name, t)| {
-            let n = t.rows?;
-            let rp = child(&child(&child(p, "tables"), name), "rows");
-            if !(0..=MAX_ROWS).contains(&n) {
+            let tp = child(&child(p, "tables"), name);
+            let rows = t.rows.and_then(|n| {
+                if (0..=MAX_ROWS).contains(&n) {
+                    return Some(n as u64);
+                }
                 pr.add(
-                    &rp,
+                    &child(&tp, "rows"),
                     format!("`rows` = {n} is not a table size"),
                     format!("give the number of rows in the table, 0 to {MAX_ROWS}"),
                 );
-                return None;
-            }
-            Some(n as u64)
+                None
+            });
+            let row_bytes = match t.row_bytes {
+                None => REFERENCE_ROW_BYTES,
+                Some(n) if (1..=MAX_ROW_BYTES).contains(&n) => n as u64,
+                Some(n) => {
+                    pr.add(
+                        &child(&tp, "row_bytes"),
+                        format!("`row_bytes` = {n} is not a row width"),
+                        format!("give the average row width in bytes, 1 to {MAX_ROW_BYTES} (default {REFERENCE_ROW_BYTES})"),
+                    );
+                    REFERENCE_ROW_BYTES
+                }
+            };
+            TableSize { rows, row_bytes }
         })
         .collect()
 }
@@ -411,11 +434,14 @@ fn table_rows(
 /// A version's own table mix gives shares and writes only; a table's size is declared once.
 fn sizes_only_in_declarations(pr: &mut Problems<'_>, p: &Path, raw: &IndexMap<String, RawDbTable>) {
     for (name, t) in raw {
-        if t.rows.is_some() {
+        for (key, given) in [("rows", t.rows), ("row_bytes", t.row_bytes)] {
+            if given.is_none() {
+                continue;
+            }
             pr.add(
-                &child(&child(p, name), "rows"),
+                &child(&child(p, name), key),
                 "a version's table mix cannot set a table's size",
-                format!("move rows to [database.tables] {name} = {{ rows = … }}"),
+                format!("move {key} to [database.tables] {name} = {{ {key} = … }}"),
             );
         }
     }
@@ -472,8 +498,7 @@ fn ddl_duration(
         return pr.duration(&child(dp, "duration"), raw);
     }
     let (table, kind) = (table?, kind?);
-    let rows = sized.rows.get(table as usize).copied().flatten();
-    if let Some(duration) = kind.sized_duration(rows, &sized.rates) {
+    if let Some(duration) = kind.sized_duration(sized.of(table), &sized.rates) {
         return Some(duration);
     }
     let name = &declared[table as usize];
@@ -520,7 +545,7 @@ fn backfills(
             }
             (Some(n), _) => Some(n as u64),
             (None, Some(t)) => {
-                let rows = sized.rows.get(t as usize).copied().flatten();
+                let rows = sized.of(t).rows;
                 if rows.is_none() {
                     let name = &declared[t as usize];
                     pr.add(
@@ -556,6 +581,7 @@ fn backfills(
                 batch_size,
                 pause,
                 rate,
+                row_bytes: sized.of(table).row_bytes,
             });
         }
     }

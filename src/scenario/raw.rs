@@ -520,6 +520,7 @@ pub struct RawDbTable {
     pub share: Option<f64>,
     pub writes: Option<f64>,
     pub rows: Option<i64>,
+    pub row_bytes: Option<i64>,
 }
 
 /// `[database.versions.<name>]`: one version's own query mix.

@@ -116,20 +116,27 @@ fn the_backfills_own_load_costs_a_measurable_but_small_latency() {
     }
 }
 
-#[test]
-fn an_explicit_duration_wins_over_the_tables_size() {
+/// The rewrite scenario with `from` replaced by `to`: its DDL step's lock-held seconds.
+fn rewrite_held(tag: &str, from: &str, to: &str) -> f64 {
     let text = std::fs::read_to_string(root().join("scenarios/migration-table-rewrite.toml"))
         .unwrap()
-        .replace(
-            "kind = \"alter_column_type\"",
-            "kind = \"alter_column_type\"\nduration = \"3s\"",
-        );
-    let dir = crate::common::temp_dir("mig-duration");
-    let file = dir.join("s.toml");
+        .replace(from, to);
+    let file = crate::common::temp_dir(tag).join("s.toml");
     std::fs::write(&file, text).unwrap();
     let o = run(&Scenario::load(&file).unwrap_or_else(|e| panic!("{e}")));
     let ddl = &db(&o).ddl[0];
-    assert!((ddl.finished_s.unwrap() - ddl.lock_acquired_s.unwrap() - 3.0).abs() < 1e-9);
+    ddl.finished_s.unwrap() - ddl.lock_acquired_s.unwrap()
+}
+
+#[test]
+fn an_explicit_duration_wins_and_wider_rows_take_longer() {
+    let kind = "kind = \"alter_column_type\"";
+    let held = rewrite_held("mig-duration", kind, &format!("{kind}\nduration = \"3s\""));
+    assert!((held - 3.0).abs() < 1e-9, "{held}");
+    // Rows of 250 bytes instead of the rates' 100: 2.5 × the 20 s rewrite.
+    let rows = "rows = 2_000_000 }";
+    let held = rewrite_held("mig-row-bytes", rows, "rows = 2_000_000, row_bytes = 250 }");
+    assert!((held - 50.0).abs() < 1e-9, "{held}");
 }
 
 #[test]
@@ -188,6 +195,14 @@ fn bad_migration_input_is_named_with_its_line_and_fix() {
         "{BASE}[database]\n[database.tables]\nusers = {{ rows = 10 }}\n[database.versions.v1]\ntables = {{ users = {{ rows = 5 }} }}\n"
     );
     rejected(&mix, "mig-mix-rows", 13, &["cannot set a table's size"]);
+    let width =
+        format!("{BASE}[database]\n[database.tables]\nusers = {{ rows = 10, row_bytes = 0 }}\n");
+    rejected(
+        &width,
+        "mig-row-bytes",
+        11,
+        &["`row_bytes` = 0 is not a row width"],
+    );
     let rate = format!("{BASE}[database]\nrewrite_rate = 0\n[database.tables]\nusers = {{}}\n");
     rejected(
         &rate,

@@ -437,11 +437,11 @@ fn database_toml() -> impl Strategy<Value = String> {
             prop::option::of((0u32..=20, 1u32..=30, 0usize..8)),
             prop::option::of((0u32..=30, 0usize..12, prop::option::of(1u32..=5_000), 0u32..=1_000, 0u32..=3)),
             prop::option::of((0u32..=30, prop::option::of(0u32..=50_000), 1u32..=5_000, 0u32..=500)),
-            0u32..=400_000,
+            (0u32..=400_000, 1u32..=1_000),
         ),
     )
         .prop_filter("a pool fits the usable slots", |((max, pool, _), _, _, _)| *pool <= max - 3)
-        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail), (long, ddl, backfill, rows))| {
+        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail), (long, ddl, backfill, (rows, row_bytes)))| {
             let st = st.map_or(String::new(), |ms| format!("statement_timeout = \"{ms}ms\"\n"));
             const MODES: [&str; 8] = ["access_share", "row_share", "row_exclusive", "share_update_exclusive", "share", "share_row_exclusive", "exclusive", "access_exclusive"];
             const KINDS: [&str; 12] = ["alter_table", "create_index", "create_index_concurrently", "add_column", "add_column_volatile_default", "alter_column_type", "set_not_null", "add_constraint", "add_constraint_not_valid", "validate_constraint", "rename_column", "drop_column"];
@@ -464,7 +464,7 @@ fn database_toml() -> impl Strategy<Value = String> {
                 n.map_or(String::new(), |n| format!("rows = {n}\n"))
             ));
             format!(
-                "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3, rows = {rows} }}\nb = {{ share = 1 }}\n",
+                "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3, rows = {rows}, row_bytes = {row_bytes} }}\nb = {{ share = 1 }}\n",
                 queries + spread,
                 if fail { "fail_requests" } else { "fail_readiness" }
             ) + &locks

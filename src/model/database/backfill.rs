@@ -14,7 +14,7 @@
 //! backfill's whole cost to them (its "own load"). Row-level locks (a request updating a row of
 //! the current batch waits for the batch's commit) are not modelled.
 
-use super::kind::at_rate;
+use super::kind::at_rate_sized;
 use super::locks::{Holder, LockMode};
 use super::{Database, DbEvent, ModelEvent, Schedule};
 use crate::engine::{SimDuration, SimTime};
@@ -32,14 +32,21 @@ pub struct BackfillSpec {
     pub batch_size: u64,
     /// Sleep between one batch's commit and the next batch.
     pub pause: SimDuration,
-    /// Rows per second one batch's backend updates.
+    /// Rows per second one batch's backend updates (rows of `REFERENCE_ROW_BYTES`).
     pub rate: u64,
+    /// The table's average row width, bytes (its `row_bytes`).
+    pub row_bytes: u64,
 }
 
 impl BackfillSpec {
     /// Batches in all: ⌈rows / batch_size⌉.
     pub fn batches(&self) -> u64 {
         self.rows.div_ceil(self.batch_size.max(1))
+    }
+
+    /// A batch of `rows` rows: its backend's work.
+    pub fn batch_time(&self, rows: u64) -> SimDuration {
+        at_rate_sized(rows, self.row_bytes, self.rate)
     }
 
     /// Rows of the batch that begins after `done` rows.
@@ -56,8 +63,8 @@ impl BackfillSpec {
         }
         let full = self.rows / self.batch_size.max(1);
         let last = self.rows - full * self.batch_size;
-        let work_us = full * at_rate(self.batch_size, self.rate).as_micros()
-            + at_rate(last, self.rate).as_micros();
+        let work_us =
+            full * self.batch_time(self.batch_size).as_micros() + self.batch_time(last).as_micros();
         self.at + SimDuration::from_micros(work_us + (n - 1) * self.pause.as_micros())
     }
 }
@@ -156,7 +163,7 @@ impl Database {
         if let Some(since) = o.since.take() {
             o.lock_wait_us += now.saturating_since(since).as_micros();
         }
-        let work = at_rate(b.batch_rows(o.rows_done), b.rate);
+        let work = b.batch_time(b.batch_rows(o.rows_done));
         self.server.reserved += 1;
         sched.schedule(now + work, ModelEvent::Db(DbEvent::BackfillBatchEnd(k)));
     }
@@ -174,6 +181,7 @@ mod tests {
             batch_size,
             pause: SimDuration::from_millis(pause_ms),
             rate: 20_000,
+            row_bytes: 100,
         }
     }
 
@@ -196,5 +204,19 @@ mod tests {
         let b = spec(0, 1_000, 100);
         assert_eq!(b.batches(), 0);
         assert_eq!(b.unhindered_finish(), b.at);
+    }
+
+    #[test]
+    fn wider_rows_make_slower_batches() {
+        let b = BackfillSpec {
+            row_bytes: 300,
+            ..spec(2_000, 1_000, 0)
+        };
+        // 1,000 rows of 300 bytes at 20,000 rows of 100 bytes per second: 150 ms.
+        assert_eq!(b.batch_time(1_000), SimDuration::from_millis(150));
+        assert_eq!(
+            b.unhindered_finish(),
+            SimTime::ZERO + SimDuration::from_millis(10_300)
+        );
     }
 }

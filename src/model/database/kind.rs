@@ -28,7 +28,10 @@
 //!   **`CREATE INDEX CONCURRENTLY`** takes SHARE UPDATE EXCLUSIVE and scans the table twice, so
 //!   it works twice as long ([`DdlKind::work`]).
 //!
-//! An explicit `duration` on the step always wins over the size-based one.
+//! Work is proportional to the table's bytes: the rates are rows per second of
+//! [`REFERENCE_ROW_BYTES`]-byte rows, and a table's `row_bytes` scales them (a simplification
+//! for index builds, whose sort depends on the key's width). An explicit `duration` on the
+//! step always wins over the size-based one.
 
 use super::locks::LockMode;
 use crate::engine::SimDuration;
@@ -64,10 +67,38 @@ impl Default for Rates {
     }
 }
 
+/// The row width the rates are given for, bytes (`row_bytes`' default).
+pub const REFERENCE_ROW_BYTES: u64 = 100;
+
+/// A declared table's size (`[database.tables]` `rows`, `row_bytes`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TableSize {
+    /// Rows (`None`: not given; size-based work then needs an explicit `duration`).
+    pub rows: Option<u64>,
+    /// Average row width, bytes.
+    pub row_bytes: u64,
+}
+
+impl Default for TableSize {
+    fn default() -> Self {
+        TableSize {
+            rows: None,
+            row_bytes: REFERENCE_ROW_BYTES,
+        }
+    }
+}
+
 /// `rows` at `rate` rows/s, rounded up to the microsecond.
 pub fn at_rate(rows: u64, rate: u64) -> SimDuration {
-    let rate = u128::from(rate.max(1));
-    let us = (u128::from(rows) * 1_000_000).div_ceil(rate);
+    at_rate_sized(rows, REFERENCE_ROW_BYTES, rate)
+}
+
+/// `rows` of `row_bytes` each at `rate` rows/s of [`REFERENCE_ROW_BYTES`]: rewrites, scans and
+/// updates move pages, so their time grows with the bytes, not the row count (rows twice as
+/// wide take twice as long). Rounded up to the microsecond.
+pub fn at_rate_sized(rows: u64, row_bytes: u64, rate: u64) -> SimDuration {
+    let per_s = u128::from(rate.max(1)) * u128::from(REFERENCE_ROW_BYTES);
+    let us = (u128::from(rows) * u128::from(row_bytes) * 1_000_000).div_ceil(per_s);
     SimDuration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
 }
 
@@ -181,16 +212,16 @@ impl DdlKind {
         })
     }
 
-    /// Its `duration` when the step gives none: from the table's `rows` and the rates.
+    /// Its `duration` when the step gives none: from the table's size and the rates.
     /// `None` when it needs a size the table does not give (or is `alter_table`).
-    pub fn sized_duration(self, rows: Option<u64>, rates: &Rates) -> Option<SimDuration> {
+    pub fn sized_duration(self, size: TableSize, rates: &Rates) -> Option<SimDuration> {
         let rate = match self.work_kind()? {
             Work::Catalog => return Some(CATALOG_UPDATE),
             Work::Rewrite => rates.rewrite,
             Work::Scan => rates.scan,
             Work::IndexBuild => rates.index_build,
         };
-        Some(at_rate(rows?, rate))
+        Some(at_rate_sized(size.rows?, size.row_bytes, rate))
     }
 
     /// How long the work takes once the lock is held, for a step of `duration`.
@@ -211,7 +242,10 @@ mod tests {
     #[test]
     fn kinds_take_postgresqls_lock_for_their_sized_work() {
         let r = Rates::default();
-        let rows = Some(10_000_000);
+        let rows = TableSize {
+            rows: Some(10_000_000),
+            ..TableSize::default()
+        };
         let s = SimDuration::from_secs;
         let table = [
             (DdlKind::AddColumn, AccessExclusive, CATALOG_UPDATE),
@@ -243,15 +277,28 @@ mod tests {
         assert_eq!(DdlKind::AlterColumnType.work(s(100)), s(100));
         assert_eq!(DdlKind::AlterTable.mode(), AccessExclusive);
         assert_eq!(DdlKind::AlterTable.sized_duration(rows, &r), None);
+        // Rows four times as wide: four times the pages to rewrite.
+        let wide = TableSize {
+            row_bytes: 400,
+            ..rows
+        };
+        assert_eq!(
+            DdlKind::AlterColumnType.sized_duration(wide, &r),
+            Some(s(400))
+        );
+        assert_eq!(
+            DdlKind::AddColumn.sized_duration(wide, &r),
+            Some(CATALOG_UPDATE)
+        );
     }
 
     #[test]
     fn size_based_kinds_need_rows_and_catalog_ones_do_not() {
-        let r = Rates::default();
-        assert_eq!(DdlKind::AlterColumnType.sized_duration(None, &r), None);
-        assert_eq!(DdlKind::CreateIndex.sized_duration(None, &r), None);
+        let (r, none) = (Rates::default(), TableSize::default());
+        assert_eq!(DdlKind::AlterColumnType.sized_duration(none, &r), None);
+        assert_eq!(DdlKind::CreateIndex.sized_duration(none, &r), None);
         assert_eq!(
-            DdlKind::AddColumn.sized_duration(None, &r),
+            DdlKind::AddColumn.sized_duration(none, &r),
             Some(CATALOG_UPDATE)
         );
     }
@@ -265,5 +312,9 @@ mod tests {
         assert_eq!(at_rate(1, 3), SimDuration::from_micros(333_334));
         assert_eq!(at_rate(0, 3), SimDuration::ZERO);
         assert_eq!(at_rate(5_000, 20_000), SimDuration::from_millis(250));
+        assert_eq!(
+            at_rate_sized(5_000, 50, 20_000),
+            SimDuration::from_millis(125)
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use super::backfill::BackfillSpec;
 use super::ddl::{DdlSpec, LongTxnSpec};
-use super::kind::Rates;
+use super::kind::{Rates, TableSize};
 use crate::engine::SimDuration;
 use crate::model::dist::Dist;
 
@@ -98,8 +98,8 @@ pub struct DatabaseSpec {
     pub transactions: Vec<LongTxnSpec>,
     /// DDL steps (`[[database.ddl]]`).
     pub ddl: Vec<DdlSpec>,
-    /// Each declared table's size in rows (`rows`; `None`: not given).
-    pub table_rows: Vec<Option<u64>>,
+    /// Each declared table's size (`rows`, `row_bytes`), in declaration order.
+    pub table_sizes: Vec<TableSize>,
     /// The server's migration work rates (`rewrite_rate`, `scan_rate`, …).
     pub rates: Rates,
     /// Backfills (`[[database.backfills]]`).

@@ -37,7 +37,7 @@ fn spec(pool_size: u32, cores: u32, queries: QueryCount) -> DatabaseSpec {
         tables: vec!["users".into(), "orders".into()],
         transactions: Vec::new(),
         ddl: Vec::new(),
-        table_rows: vec![None, None],
+        table_sizes: vec![kind::TableSize::default(); 2],
         rates: kind::Rates::default(),
         backfills: Vec::new(),
         workloads: vec![Workload {
@@ -282,6 +282,7 @@ fn a_backfill_runs_its_batches_with_pauses_and_takes_a_core_for_each() {
         batch_size: 1_000,
         pause: SimDuration::from_millis(200),
         rate: 10_000,
+        row_bytes: 100,
     }];
     assert_eq!(s.backfills[0].unhindered_finish(), secs(1.65));
     let mut db = Database::new(s);
@@ -334,6 +335,7 @@ fn a_backfill_batch_waits_for_its_lock_behind_a_table_rewrite() {
         batch_size: 500,
         pause: SimDuration::ZERO,
         rate: 10_000,
+        row_bytes: 100,
     }];
     let mut db = Database::new(s);
     let mut q = Q::default();
