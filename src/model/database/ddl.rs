@@ -4,10 +4,13 @@
 //! * A **long-running transaction** (a report, a backup: `[[database.transactions]]`) requests
 //!   its lock at `start` and holds it for `duration` from when it gets it. Its load on the
 //!   server's cores is not modelled, only its lock.
-//! * A **DDL step** (`[[database.ddl]]`) requests its lock at `at`: `ALTER TABLE` ACCESS
-//!   EXCLUSIVE, `CREATE INDEX` SHARE, `CREATE INDEX CONCURRENTLY` SHARE UPDATE EXCLUSIVE. Once
-//!   it holds the lock it occupies one server core for its duration (an index build is CPU
-//!   work), then commits and releases. `CREATE INDEX CONCURRENTLY` scans the table twice
+//! * A **DDL step** (`[[database.ddl]]`) requests its lock at `at` (or when
+//!   [`Database::start_ddl`] is called): the mode PostgreSQL takes for its kind, and its
+//!   duration given or from the table's size (see [`super::kind`]: ACCESS EXCLUSIVE for
+//!   `ALTER TABLE` forms, SHARE for `CREATE INDEX`, SHARE UPDATE EXCLUSIVE for `CREATE INDEX
+//!   CONCURRENTLY` and `VALIDATE CONSTRAINT`). Once it holds the lock it occupies one server
+//!   core for its duration (a rewrite, a scan, an index build are server work), then commits
+//!   and releases. `CREATE INDEX CONCURRENTLY` scans the table twice
 //!   (PostgreSQL docs, "Building Indexes Concurrently"), so its build takes twice `duration`
 //!   (the plain build's time); its waits for older transactions between phases are not
 //!   modelled.
