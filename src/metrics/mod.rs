@@ -28,8 +28,8 @@ pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
 pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
 pub use summary::{
-    CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary, ExposureSummary,
-    FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary, Summary,
-    VersionSummary,
+    BackfillSummary, CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary,
+    ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary,
+    Summary, VersionSummary,
 };
 pub use time_use::{ClockStop, RolloutClock, TimeBreakdown, TimeUse};

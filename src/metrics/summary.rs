@@ -314,6 +314,32 @@ pub struct DatabaseSummary {
     pub max_lock_wait_s: f64,
     /// Each DDL step, in file order (empty without `[[database.ddl]]`).
     pub ddl: Vec<DdlStepSummary>,
+    /// Each backfill, in file order (left out without `[[database.backfills]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backfills: Vec<BackfillSummary>,
+}
+
+/// One backfill's course (`model::database::backfill`; `null`: it never got there).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BackfillSummary {
+    /// The table.
+    pub table: String,
+    /// Rows it was to update.
+    pub rows: u64,
+    /// Rows per batch.
+    pub batch_size: u64,
+    /// When its first batch was requested, seconds.
+    pub requested_s: Option<f64>,
+    /// When its first batch got its lock and began.
+    pub started_s: Option<f64>,
+    /// When its last batch committed.
+    pub finished_s: Option<f64>,
+    /// Batches committed.
+    pub batches: u64,
+    /// Rows updated.
+    pub rows_done: u64,
+    /// Seconds its batches waited for their table lock, summed.
+    pub lock_wait_s: f64,
 }
 
 /// One DDL step's course (`null`: it never got there).
@@ -321,7 +347,7 @@ pub struct DatabaseSummary {
 pub struct DdlStepSummary {
     /// The table.
     pub table: String,
-    /// `alter_table`, `create_index` or `create_index_concurrently`.
+    /// The step's kind (`alter_table`, `add_column`, `alter_column_type`, … : `model::database::kind`).
     pub kind: String,
     /// When it was first requested, seconds.
     pub requested_s: Option<f64>,

@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 use super::problems::{child, closest, Path, Problems};
 use super::raw::*;
 use crate::engine::{SimDuration, SimTime};
+use crate::model::database::backfill::BackfillSpec;
 use crate::model::database::ddl::{DdlKind, DdlSpec, LongTxnSpec};
+use crate::model::database::kind::{Rates, TableSize, REFERENCE_ROW_BYTES};
 use crate::model::database::locks::LockMode;
 use crate::model::database::{DatabaseSpec, OnExhausted, QueryCount, TableShare, Workload};
 use crate::model::Dist;
@@ -125,10 +127,19 @@ pub(super) fn database(
                 );
                 base_mix.clone()
             }
-            Some(t) => mix(pr, &child(&wp, "tables"), t, &tables),
+            Some(t) => {
+                sizes_only_in_declarations(pr, &child(&wp, "tables"), t);
+                mix(pr, &child(&wp, "tables"), t, &tables)
+            }
         };
         workloads[v.index()] = Workload { queries, tables };
     }
+    let table_sizes = table_sizes(pr, &p, &raw.tables);
+    let rates = rates(pr, &p, raw);
+    let sized = Sized {
+        sizes: &table_sizes,
+        rates,
+    };
     Some(DatabaseSpec {
         max_connections,
         superuser_reserved,
@@ -140,7 +151,10 @@ pub(super) fn database(
         read_time: read_time?,
         write_time: write_time?,
         transactions: long_txns(pr, &p, &raw.transactions, &tables),
-        ddl: ddl_steps(pr, &p, &raw.ddl, &tables),
+        ddl: ddl_steps(pr, &p, &raw.ddl, &tables, &sized),
+        backfills: backfills(pr, &p, &raw.backfills, &tables, &sized),
+        table_sizes,
+        rates,
         tables,
         workloads,
     })
@@ -219,25 +233,28 @@ fn long_txns(
 }
 
 /// `[[database.ddl]]`: DDL statements with `lock_timeout` and a retry schedule.
-fn ddl_steps(pr: &mut Problems<'_>, p: &Path, raw: &[RawDdl], declared: &[String]) -> Vec<DdlSpec> {
+fn ddl_steps(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &[RawDdl],
+    declared: &[String],
+    sized: &Sized<'_>,
+) -> Vec<DdlSpec> {
     let mut out = Vec::new();
     for (i, d) in raw.iter().enumerate() {
         let dp = child(&child(p, "ddl"), &i.to_string());
         let table = table_ref(pr, &child(&dp, "table"), &d.table, declared);
-        let kind = DdlKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == d.kind.trim())
-            .or_else(|| {
-                let names: Vec<&str> = DdlKind::ALL.iter().map(|k| k.as_str()).collect();
-                pr.add(
-                    &child(&dp, "kind"),
-                    format!("unknown DDL kind \"{}\"", d.kind),
-                    format!("use one of: {}", names.join(", ")),
-                );
-                None
-            });
+        let kind = DdlKind::parse(&d.kind).or_else(|| {
+            let names: Vec<&str> = DdlKind::ALL.iter().map(|k| k.as_str()).collect();
+            pr.add(
+                &child(&dp, "kind"),
+                format!("unknown DDL kind \"{}\"", d.kind),
+                format!("use one of: {}", names.join(", ")),
+            );
+            None
+        });
         let at = pr.duration(&child(&dp, "at"), &d.at);
-        let duration = pr.duration(&child(&dp, "duration"), &d.duration);
+        let duration = ddl_duration(pr, &dp, d, table, kind, declared, sized);
         // PostgreSQL lock_timeout: 0 (wait forever) by default.
         let lock_timeout = d
             .lock_timeout
@@ -352,6 +369,220 @@ fn mix(
     if total > 0.0 {
         for t in &mut out {
             t.cumulative /= total;
+        }
+    }
+    out
+}
+
+/// What size-based durations are computed from: each declared table's size and the
+/// database's migration rates.
+struct Sized<'a> {
+    sizes: &'a [TableSize],
+    rates: Rates,
+}
+
+impl Sized<'_> {
+    fn of(&self, table: u16) -> TableSize {
+        self.sizes.get(table as usize).copied().unwrap_or_default()
+    }
+}
+
+/// Widest average row accepted, bytes (PostgreSQL's 1 GB field limit).
+const MAX_ROW_BYTES: i64 = 1 << 30;
+
+/// Most rows a table or a backfill may declare (2^48: far beyond any real table, and small
+/// enough that rows × 10^6 µs never overflows).
+const MAX_ROWS: i64 = 1 << 48;
+
+/// Each declared table's `rows` and `row_bytes` (for size-based DDL durations and backfills).
+fn table_sizes(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &IndexMap<String, RawDbTable>,
+) -> Vec<TableSize> {
+    raw.iter()
+        .map(|(name, t)| {
+            let tp = child(&child(p, "tables"), name);
+            let rows = t.rows.and_then(|n| {
+                if (0..=MAX_ROWS).contains(&n) {
+                    return Some(n as u64);
+                }
+                pr.add(
+                    &child(&tp, "rows"),
+                    format!("`rows` = {n} is not a table size"),
+                    format!("give the number of rows in the table, 0 to {MAX_ROWS}"),
+                );
+                None
+            });
+            let row_bytes = match t.row_bytes {
+                None => REFERENCE_ROW_BYTES,
+                Some(n) if (1..=MAX_ROW_BYTES).contains(&n) => n as u64,
+                Some(n) => {
+                    pr.add(
+                        &child(&tp, "row_bytes"),
+                        format!("`row_bytes` = {n} is not a row width"),
+                        format!("give the average row width in bytes, 1 to {MAX_ROW_BYTES} (default {REFERENCE_ROW_BYTES})"),
+                    );
+                    REFERENCE_ROW_BYTES
+                }
+            };
+            TableSize { rows, row_bytes }
+        })
+        .collect()
+}
+
+/// A version's own table mix gives shares and writes only; a table's size is declared once.
+fn sizes_only_in_declarations(pr: &mut Problems<'_>, p: &Path, raw: &IndexMap<String, RawDbTable>) {
+    for (name, t) in raw {
+        for (key, given) in [("rows", t.rows), ("row_bytes", t.row_bytes)] {
+            if given.is_none() {
+                continue;
+            }
+            pr.add(
+                &child(&child(p, name), key),
+                "a version's table mix cannot set a table's size",
+                format!("move {key} to [database.tables] {name} = {{ {key} = … }}"),
+            );
+        }
+    }
+}
+
+/// A rows-per-second rate of `[database]` (or of a backfill).
+fn rate(pr: &mut Problems<'_>, p: &Path, v: Option<i64>, default: u64) -> u64 {
+    match v {
+        None => default,
+        Some(n) if (1..=MAX_ROWS).contains(&n) => n as u64,
+        Some(n) => {
+            pr.add(
+                p,
+                format!("`{}` = {n} is not a rate", p.join(".")),
+                format!("give rows per second, 1 to {MAX_ROWS} (default {default})"),
+            );
+            default
+        }
+    }
+}
+
+/// `rewrite_rate`, `scan_rate`, `index_build_rate`, `backfill_rate` (rows/s).
+fn rates(pr: &mut Problems<'_>, p: &Path, raw: &RawDatabase) -> Rates {
+    let d = Rates::default();
+    Rates {
+        rewrite: rate(pr, &child(p, "rewrite_rate"), raw.rewrite_rate, d.rewrite),
+        scan: rate(pr, &child(p, "scan_rate"), raw.scan_rate, d.scan),
+        index_build: rate(
+            pr,
+            &child(p, "index_build_rate"),
+            raw.index_build_rate,
+            d.index_build,
+        ),
+        backfill: rate(
+            pr,
+            &child(p, "backfill_rate"),
+            raw.backfill_rate,
+            d.backfill,
+        ),
+    }
+}
+
+/// A DDL step's work: its `duration` when given, else from its kind and its table's size.
+fn ddl_duration(
+    pr: &mut Problems<'_>,
+    dp: &Path,
+    d: &RawDdl,
+    table: Option<u16>,
+    kind: Option<DdlKind>,
+    declared: &[String],
+    sized: &Sized<'_>,
+) -> Option<SimDuration> {
+    if let Some(raw) = &d.duration {
+        return pr.duration(&child(dp, "duration"), raw);
+    }
+    let (table, kind) = (table?, kind?);
+    if let Some(duration) = kind.sized_duration(sized.of(table), &sized.rates) {
+        return Some(duration);
+    }
+    let name = &declared[table as usize];
+    if kind.work_kind().is_none() {
+        pr.add(
+            &child(dp, "kind"),
+            "alter_table has no duration: its work depends on the form of ALTER TABLE",
+            "give the step a duration, or use a kind that says what it does (add_column, alter_column_type, set_not_null, …)",
+        );
+    } else {
+        pr.add(
+            &child(dp, "kind"),
+            format!(
+                "{} takes its duration from the table's size, and table \"{name}\" declares no rows",
+                kind.as_str()
+            ),
+            format!("give the table rows = … (e.g. [database.tables] {name} = {{ rows = 10_000_000 }}) or the step a duration"),
+        );
+    }
+    None
+}
+
+/// `[[database.backfills]]`: batched background updates of a table.
+fn backfills(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    raw: &[RawBackfill],
+    declared: &[String],
+    sized: &Sized<'_>,
+) -> Vec<BackfillSpec> {
+    let mut out = Vec::new();
+    for (i, b) in raw.iter().enumerate() {
+        let bp = child(&child(p, "backfills"), &i.to_string());
+        let table = table_ref(pr, &child(&bp, "table"), &b.table, declared);
+        let at = pr.duration(&child(&bp, "at"), &b.at);
+        let rows = match (b.rows, table) {
+            (Some(n), _) if !(0..=MAX_ROWS).contains(&n) => {
+                pr.add(
+                    &child(&bp, "rows"),
+                    format!("`rows` = {n} is not a number of rows"),
+                    format!("give the rows to update, 0 to {MAX_ROWS}"),
+                );
+                None
+            }
+            (Some(n), _) => Some(n as u64),
+            (None, Some(t)) => {
+                let rows = sized.of(t).rows;
+                if rows.is_none() {
+                    let name = &declared[t as usize];
+                    pr.add(
+                        &child(&bp, "table"),
+                        format!("the backfill of table \"{name}\" gives no rows, and the table declares none"),
+                        format!("give the table rows = … (e.g. [database.tables] {name} = {{ rows = 10_000_000 }}) or the backfill rows = …"),
+                    );
+                }
+                rows
+            }
+            (None, None) => None,
+        };
+        let batch_size = match b.batch_size {
+            None => Some(1_000),
+            Some(n) if (1..=MAX_ROWS).contains(&n) => Some(n as u64),
+            Some(n) => {
+                pr.add(
+                    &child(&bp, "batch_size"),
+                    format!("`batch_size` = {n}: a batch must update at least one row"),
+                    "give the rows each batch updates, e.g. batch_size = 1000",
+                );
+                None
+            }
+        };
+        let pause = pr.opt_duration(&child(&bp, "pause"), &b.pause, SimDuration::ZERO);
+        let rate = rate(pr, &child(&bp, "rate"), b.rate, sized.rates.backfill);
+        if let (Some(table), Some(at), Some(rows), Some(batch_size)) = (table, at, rows, batch_size)
+        {
+            out.push(BackfillSpec {
+                at: SimTime::ZERO + at,
+                table,
+                rows,
+                batch_size,
+                pause,
+                rate,
+                row_bytes: sized.of(table).row_bytes,
+            });
         }
     }
     out

@@ -470,6 +470,24 @@ pub struct RawDatabase {
     pub transactions: Vec<RawLongTxn>,
     #[serde(default, alias = "migrations")]
     pub ddl: Vec<RawDdl>,
+    pub rewrite_rate: Option<i64>,
+    pub scan_rate: Option<i64>,
+    pub index_build_rate: Option<i64>,
+    pub backfill_rate: Option<i64>,
+    #[serde(default)]
+    pub backfills: Vec<RawBackfill>,
+}
+
+/// `[[database.backfills]]`: a batched background update of a table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackfill {
+    pub at: RawDuration,
+    pub table: String,
+    pub rows: Option<i64>,
+    pub batch_size: Option<i64>,
+    pub pause: Option<RawDuration>,
+    pub rate: Option<i64>,
 }
 
 /// `[[database.transactions]]`: a long-running transaction holding a table lock.
@@ -489,7 +507,7 @@ pub struct RawDdl {
     pub at: RawDuration,
     pub table: String,
     pub kind: String,
-    pub duration: RawDuration,
+    pub duration: Option<RawDuration>,
     pub lock_timeout: Option<RawDuration>,
     pub retries: Option<i64>,
     pub retry_after: Option<RawDuration>,
@@ -501,6 +519,8 @@ pub struct RawDdl {
 pub struct RawDbTable {
     pub share: Option<f64>,
     pub writes: Option<f64>,
+    pub rows: Option<i64>,
+    pub row_bytes: Option<i64>,
 }
 
 /// `[database.versions.<name>]`: one version's own query mix.

@@ -87,6 +87,22 @@ impl Simulation {
                     lock_timeouts: o.lock_timeouts,
                 })
                 .collect(),
+            backfills: spec
+                .backfills
+                .iter()
+                .zip(db.backfill_outcomes())
+                .map(|(b, o)| crate::metrics::BackfillSummary {
+                    table: spec.tables[b.table as usize].clone(),
+                    rows: b.rows,
+                    batch_size: b.batch_size,
+                    requested_s: o.requested.map(|t| t.as_secs_f64()),
+                    started_s: o.started.map(|t| t.as_secs_f64()),
+                    finished_s: o.finished.map(|t| t.as_secs_f64()),
+                    batches: o.batches,
+                    rows_done: o.rows_done,
+                    lock_wait_s: o.lock_wait_us as f64 / 1e6,
+                })
+                .collect(),
         })
     }
 

@@ -14,6 +14,7 @@ mod faults;
 mod golden;
 mod locks;
 mod metrics;
+mod migrations;
 mod outputs;
 mod plan;
 mod properties;

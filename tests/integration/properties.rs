@@ -425,7 +425,9 @@ fn any_scenario() -> impl Strategy<Value = ScenarioText> {
 }
 
 /// A `[database]` table: 10–60 connections, pools of 1–12, 1–4 cores, 0–6 queries of
-/// 1–10 ms, a short pool timeout, a statement timeout or none, either exhaustion behaviour.
+/// 1–10 ms, a short pool timeout, a statement timeout or none, either exhaustion behaviour;
+/// sometimes a long transaction, a DDL step of any kind (its duration given or from the
+/// table's rows) and a batched backfill.
 fn database_toml() -> impl Strategy<Value = String> {
     (
         (10u32..=60, 1u32..=12, 1u32..=4),
@@ -433,23 +435,36 @@ fn database_toml() -> impl Strategy<Value = String> {
         (250u32..=3_000, prop::option::of(5u32..=100), any::<bool>()),
         (
             prop::option::of((0u32..=20, 1u32..=30, 0usize..8)),
-            prop::option::of((0u32..=30, 0usize..3, 1u32..=5_000, 0u32..=1_000, 0u32..=3)),
+            prop::option::of((0u32..=30, 0usize..12, prop::option::of(1u32..=5_000), 0u32..=1_000, 0u32..=3)),
+            prop::option::of((0u32..=30, prop::option::of(0u32..=50_000), 1u32..=5_000, 0u32..=500)),
+            (0u32..=400_000, 1u32..=1_000),
         ),
     )
         .prop_filter("a pool fits the usable slots", |((max, pool, _), _, _, _)| *pool <= max - 3)
-        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail), (long, ddl))| {
+        .prop_map(|((max, pool, cpu), (queries, spread, read_ms), (wait_ms, st, fail), (long, ddl, backfill, (rows, row_bytes)))| {
             let st = st.map_or(String::new(), |ms| format!("statement_timeout = \"{ms}ms\"\n"));
             const MODES: [&str; 8] = ["access_share", "row_share", "row_exclusive", "share_update_exclusive", "share", "share_row_exclusive", "exclusive", "access_exclusive"];
-            const KINDS: [&str; 3] = ["alter_table", "create_index", "create_index_concurrently"];
-            // A long transaction and a DDL step (with lock_timeout and retries when drawn).
+            const KINDS: [&str; 12] = ["alter_table", "create_index", "create_index_concurrently", "add_column", "add_column_volatile_default", "alter_column_type", "set_not_null", "add_constraint", "add_constraint_not_valid", "validate_constraint", "rename_column", "drop_column"];
+            // A long transaction, a DDL step (with lock_timeout and retries when drawn; its
+            // duration from table a's rows when none is drawn, alter_table excepted) and a
+            // backfill of table a.
             let locks = long.map_or(String::new(), |(start, dur, m)| format!(
                 "[[database.transactions]]\ntable = \"a\"\nmode = \"{}\"\nstart = \"{start}s\"\nduration = \"{dur}s\"\n", MODES[m]
             )) + &ddl.map_or(String::new(), |(at, k, ms, lt, retries)| format!(
-                "[[database.ddl]]\nat = \"{at}s\"\ntable = \"a\"\nkind = \"{}\"\nduration = \"{ms}ms\"\nlock_timeout = \"{lt}ms\"\nretries = {}\nretry_after = \"1s\"\n",
-                KINDS[k], if lt == 0 { 0 } else { retries }
+                "[[database.ddl]]\nat = \"{at}s\"\ntable = \"a\"\nkind = \"{}\"\n{}lock_timeout = \"{lt}ms\"\nretries = {}\nretry_after = \"1s\"\n",
+                KINDS[k],
+                match (ms, k) {
+                    (Some(ms), _) => format!("duration = \"{ms}ms\"\n"),
+                    (None, 0) => "duration = \"8ms\"\n".into(),
+                    (None, _) => String::new(),
+                },
+                if lt == 0 { 0 } else { retries }
+            )) + &backfill.map_or(String::new(), |(at, n, batch, pause)| format!(
+                "[[database.backfills]]\nat = \"{at}s\"\ntable = \"a\"\n{}batch_size = {batch}\npause = \"{pause}ms\"\n",
+                n.map_or(String::new(), |n| format!("rows = {n}\n"))
             ));
             format!(
-                "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3 }}\nb = {{ share = 1 }}\n",
+                "\n[database]\nmax_connections = {max}\npool_size = {pool}\ncpu = {cpu}\nqueries = {queries}\nqueries_max = {}\nread_time = {{ dist = \"exponential\", mean = \"{read_ms}ms\" }}\nconnection_timeout = \"{wait_ms}ms\"\n{st}on_exhausted = \"{}\"\n[database.tables]\na = {{ share = 2, writes = 0.3, rows = {rows}, row_bytes = {row_bytes} }}\nb = {{ share = 1 }}\n",
                 queries + spread,
                 if fail { "fail_requests" } else { "fail_readiness" }
             ) + &locks
@@ -586,6 +601,13 @@ proptest! {
             let (q, a, f) = (d.requested_s, d.lock_acquired_s, d.finished_s);
             prop_assert!(a.is_none() || (q <= a && (f.is_none() || a <= f)), "{:?}", d);
             prop_assert!(d.lock_timeouts <= d.attempts);
+        }
+        for b in &db.backfills {
+            let (q, s, f) = (b.requested_s, b.started_s, b.finished_s);
+            prop_assert!(s.is_none() || (q <= s && (f.is_none() || s <= f)), "{:?}", b);
+            prop_assert!(b.rows_done <= b.rows, "{:?}", b);
+            prop_assert!(b.batches <= b.rows.div_ceil(b.batch_size), "{:?}", b);
+            prop_assert!(f.is_none() || b.rows_done == b.rows, "{:?}", b);
         }
         prop_assert_eq!(summary_json(&run), summary_json(&again), "summary.json differs");
         prop_assert_eq!(csv, timeseries_csv(&again), "timeseries.csv differs");

@@ -4,10 +4,13 @@
 //! * A **long-running transaction** (a report, a backup: `[[database.transactions]]`) requests
 //!   its lock at `start` and holds it for `duration` from when it gets it. Its load on the
 //!   server's cores is not modelled, only its lock.
-//! * A **DDL step** (`[[database.ddl]]`) requests its lock at `at`: `ALTER TABLE` ACCESS
-//!   EXCLUSIVE, `CREATE INDEX` SHARE, `CREATE INDEX CONCURRENTLY` SHARE UPDATE EXCLUSIVE. Once
-//!   it holds the lock it occupies one server core for its duration (an index build is CPU
-//!   work), then commits and releases. `CREATE INDEX CONCURRENTLY` scans the table twice
+//! * A **DDL step** (`[[database.ddl]]`) requests its lock at `at` (or when
+//!   [`Database::start_ddl`] is called): the mode PostgreSQL takes for its kind, and its
+//!   duration given or from the table's size (see [`super::kind`]: ACCESS EXCLUSIVE for
+//!   `ALTER TABLE` forms, SHARE for `CREATE INDEX`, SHARE UPDATE EXCLUSIVE for `CREATE INDEX
+//!   CONCURRENTLY` and `VALIDATE CONSTRAINT`). Once it holds the lock it occupies one server
+//!   core for its duration (a rewrite, a scan, an index build are server work), then commits
+//!   and releases. `CREATE INDEX CONCURRENTLY` scans the table twice
 //!   (PostgreSQL docs, "Building Indexes Concurrently"), so its build takes twice `duration`
 //!   (the plain build's time); its waits for older transactions between phases are not
 //!   modelled.
@@ -27,6 +30,7 @@
 //! once could deadlock with requests holding both tables' locks; a DDL step's own connection
 //! slot.
 
+use super::backfill::BackfillOutcome;
 use super::locks::{Holder, LockMode, LockWaiter, TableLock};
 use super::{Database, DbEvent, FailCause, ModelEvent, PhaseEnd, Schedule};
 use crate::engine::{SimDuration, SimTime};
@@ -44,51 +48,7 @@ pub struct LongTxnSpec {
     pub duration: SimDuration,
 }
 
-/// What a DDL step does.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum DdlKind {
-    /// `ALTER TABLE` (most forms): ACCESS EXCLUSIVE.
-    AlterTable,
-    /// `CREATE INDEX`: SHARE.
-    CreateIndex,
-    /// `CREATE INDEX CONCURRENTLY`: SHARE UPDATE EXCLUSIVE, two table scans.
-    CreateIndexConcurrently,
-}
-
-impl DdlKind {
-    /// Every kind.
-    pub const ALL: [DdlKind; 3] = [
-        DdlKind::AlterTable,
-        DdlKind::CreateIndex,
-        DdlKind::CreateIndexConcurrently,
-    ];
-
-    /// Its name in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DdlKind::AlterTable => "alter_table",
-            DdlKind::CreateIndex => "create_index",
-            DdlKind::CreateIndexConcurrently => "create_index_concurrently",
-        }
-    }
-
-    /// The table lock PostgreSQL takes for it.
-    pub fn mode(self) -> LockMode {
-        match self {
-            DdlKind::AlterTable => LockMode::AccessExclusive,
-            DdlKind::CreateIndex => LockMode::Share,
-            DdlKind::CreateIndexConcurrently => LockMode::ShareUpdateExclusive,
-        }
-    }
-
-    /// How long the work takes once the lock is held, for a step of `duration`.
-    pub fn work(self, duration: SimDuration) -> SimDuration {
-        match self {
-            DdlKind::CreateIndexConcurrently => duration + duration,
-            _ => duration,
-        }
-    }
-}
+pub use super::kind::DdlKind;
 
 /// A DDL step of the scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,16 +91,18 @@ pub(super) struct Locks {
     pub tables: Vec<TableLock>,
     pub woken: Vec<LockWaiter>,
     pub ddl: Vec<DdlOutcome>,
+    pub backfills: Vec<BackfillOutcome>,
     /// Requests' queries waiting for a lock now.
     pub waiting: u32,
     pub next_ticket: u32,
 }
 
 impl Locks {
-    pub fn new(tables: usize, ddl: usize) -> Self {
+    pub fn new(tables: usize, ddl: usize, backfills: usize) -> Self {
         Locks {
             tables: vec![TableLock::default(); tables],
             ddl: vec![DdlOutcome::default(); ddl],
+            backfills: vec![BackfillOutcome::default(); backfills],
             ..Locks::default()
         }
     }
@@ -151,13 +113,31 @@ fn bit(table: u16) -> u64 {
 }
 
 impl Database {
-    /// Schedules the scenario's long transactions and DDL steps (before the run).
+    /// Schedules the scenario's long transactions, DDL steps and backfills (before the run).
     pub fn schedule_start(&self, sched: &mut dyn Schedule) {
         for (k, t) in self.spec.transactions.iter().enumerate() {
             sched.schedule(t.start, ModelEvent::Db(DbEvent::LongBegin(k as u16)));
         }
         for (k, d) in self.spec.ddl.iter().enumerate() {
-            sched.schedule(d.at, ModelEvent::Db(DbEvent::DdlTry(k as u16)));
+            self.start_ddl(k as u16, d.at, sched);
+        }
+        for (k, b) in self.spec.backfills.iter().enumerate() {
+            self.start_backfill(k as u16, b.at, sched);
+        }
+    }
+
+    /// Starts DDL step `k` at `now` (what its `at` does; a sequence of steps may call it
+    /// instead): its first attempt requests the lock at `now`. Starting one already started
+    /// does nothing. Its course is in [`Database::ddl_outcomes`] (`finished` once committed).
+    pub fn start_ddl(&self, k: u16, now: SimTime, sched: &mut dyn Schedule) {
+        sched.schedule(now, ModelEvent::Db(DbEvent::DdlStart(k)));
+    }
+
+    /// A DDL step or a backfill batch gave its core back: queued queries take free cores.
+    pub(super) fn give_back_core(&mut self, now: SimTime, sched: &mut dyn Schedule) {
+        self.server.reserved -= 1;
+        while let Some(n) = self.server.take_free() {
+            self.run(n, now, sched);
         }
     }
 
@@ -242,7 +222,7 @@ impl Database {
 
     /// Whoever a release or a cancellation unblocked proceeds, in queue order. (A grant never
     /// releases a lock, so nothing is woken meanwhile.)
-    fn grant_woken(&mut self, now: SimTime, sched: &mut dyn Schedule) {
+    pub(super) fn grant_woken(&mut self, now: SimTime, sched: &mut dyn Schedule) {
         let Some(locks) = self.locks.as_mut() else {
             return;
         };
@@ -271,6 +251,7 @@ impl Database {
                 }
                 Holder::Long(k) => self.long_granted(k, now, sched),
                 Holder::Ddl(k) => self.ddl_granted(k, now, sched),
+                Holder::Backfill(k) => self.backfill_granted(k, now, sched),
             }
         }
         self.locks.as_mut().expect("locks").woken = woken;
@@ -309,6 +290,11 @@ impl Database {
                 locks.tables[t.table as usize].release(t.mode, &mut locks.woken);
                 self.grant_woken(now, sched);
             }
+            DbEvent::DdlStart(k) => {
+                if locks.ddl[k as usize].requested.is_none() {
+                    return self.on_lock_event(DbEvent::DdlTry(k), now, sched);
+                }
+            }
             DbEvent::DdlTry(k) => {
                 let d = &self.spec.ddl[k as usize];
                 let o = &mut locks.ddl[k as usize];
@@ -341,10 +327,7 @@ impl Database {
                 let d = &self.spec.ddl[k as usize];
                 locks.ddl[k as usize].finished = Some(now);
                 locks.tables[d.table as usize].release(d.kind.mode(), &mut locks.woken);
-                self.server.reserved -= 1;
-                while let Some(n) = self.server.take_free() {
-                    self.run(n, now, sched);
-                }
+                self.give_back_core(now, sched);
                 self.grant_woken(now, sched);
             }
             DbEvent::LockTimeout { txn: i, ticket } => {
@@ -367,6 +350,9 @@ impl Database {
                     failed: Some(FailCause::DbTimeout),
                 });
             }
+            DbEvent::BackfillStart(_)
+            | DbEvent::BackfillBatch(_)
+            | DbEvent::BackfillBatchEnd(_) => self.on_backfill_event(event, now, sched),
             DbEvent::QueryDone(_) | DbEvent::PoolTimeout { .. } => {}
         }
         None

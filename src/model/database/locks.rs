@@ -146,6 +146,8 @@ pub enum Holder {
     Long(u16),
     /// A DDL step of the scenario.
     Ddl(u16),
+    /// The current batch of a backfill of the scenario.
+    Backfill(u16),
 }
 
 /// A waiting request.

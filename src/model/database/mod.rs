@@ -32,120 +32,25 @@
 //! shared stream, so the same request makes the same queries whichever pod sends it and a run
 //! without a database draws exactly what it did before.
 
+pub mod backfill;
 pub mod ddl;
+pub mod kind;
 pub mod locks;
 pub mod pool;
 pub mod server;
+mod spec;
+
+pub use spec::{DatabaseSpec, OnExhausted, QueryCount, TableShare, Workload};
 
 use std::collections::VecDeque;
 
 use super::dependency::Call;
-use super::dist::Dist;
 use super::ids::{PodId, VersionId};
 use super::{FailCause, ModelEvent, Schedule};
 use crate::engine::{RngStream, SimDuration, SimTime};
-use ddl::{DdlSpec, Locks, LongTxnSpec};
+use ddl::Locks;
 use pool::{Pool, Waiter};
 use server::Server;
-
-/// What a pod whose pool could open no connection does.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum OnExhausted {
-    /// Its readiness probe fails until it gets a connection (it receives no traffic).
-    FailReadiness,
-    /// It serves; every request that needs the database fails `db_connections_exhausted`.
-    FailRequests,
-}
-
-/// How many queries a request makes.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub enum QueryCount {
-    /// Always this many.
-    Fixed(u32),
-    /// Uniform between the two, inclusive.
-    Uniform {
-        /// Fewest.
-        min: u32,
-        /// Most.
-        max: u32,
-    },
-}
-
-impl QueryCount {
-    /// The mean count (reports, warnings).
-    pub fn mean(self) -> f64 {
-        match self {
-            QueryCount::Fixed(n) => f64::from(n),
-            QueryCount::Uniform { min, max } => (f64::from(min) + f64::from(max)) / 2.0,
-        }
-    }
-
-    /// Whether a request of this version never queries.
-    pub fn is_zero(self) -> bool {
-        matches!(
-            self,
-            QueryCount::Fixed(0) | QueryCount::Uniform { max: 0, .. }
-        )
-    }
-}
-
-/// One table's part of a version's queries.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TableShare {
-    /// The table (index into [`DatabaseSpec::tables`]).
-    pub table: u16,
-    /// Cumulative share of queries up to and including this table (the last one is 1).
-    pub cumulative: f64,
-    /// Share of this table's queries that are writes.
-    pub writes: f64,
-}
-
-/// What one version's requests do at the database.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Workload {
-    /// Queries per request.
-    pub queries: QueryCount,
-    /// Tables queried, with their shares.
-    pub tables: Vec<TableShare>,
-}
-
-/// The `[database]` table, validated.
-#[derive(Clone, Debug)]
-pub struct DatabaseSpec {
-    /// PostgreSQL `max_connections`.
-    pub max_connections: u32,
-    /// PostgreSQL `superuser_reserved_connections` (plus `reserved_connections`).
-    pub superuser_reserved: u32,
-    /// Connections each pod's pool opens (HikariCP `maximumPoolSize` = `minimumIdle`).
-    pub pool_size: u32,
-    /// HikariCP `connectionTimeout`.
-    pub connection_timeout: SimDuration,
-    /// What a pod without connections does.
-    pub on_exhausted: OnExhausted,
-    /// Queries executing at once.
-    pub cores: u32,
-    /// PostgreSQL `statement_timeout` (`None`: off).
-    pub statement_timeout: Option<SimDuration>,
-    /// Service time of a read.
-    pub read_time: Dist,
-    /// Service time of a write.
-    pub write_time: Dist,
-    /// Declared table names.
-    pub tables: Vec<String>,
-    /// Per variant (version id), its workload.
-    pub workloads: Vec<Workload>,
-    /// Long-running transactions (`[[database.transactions]]`).
-    pub transactions: Vec<LongTxnSpec>,
-    /// DDL steps (`[[database.ddl]]`).
-    pub ddl: Vec<DdlSpec>,
-}
-
-impl DatabaseSpec {
-    /// Slots ordinary roles may use: `max_connections − superuser_reserved_connections`.
-    pub fn usable(&self) -> u32 {
-        self.max_connections.saturating_sub(self.superuser_reserved)
-    }
-}
 
 /// The database's timed events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -170,6 +75,8 @@ pub enum DbEvent {
     LongBegin(u16),
     /// A long-running transaction ends.
     LongEnd(u16),
+    /// A DDL step is started (its `at`, or a sequence of steps); nothing if it already was.
+    DdlStart(u16),
     /// A DDL step requests its lock (first attempt or a retry).
     DdlTry(u16),
     /// A DDL step's `lock_timeout` passes for its `attempt`-th attempt.
@@ -181,6 +88,12 @@ pub enum DbEvent {
     },
     /// A DDL step commits and releases its lock.
     DdlEnd(u16),
+    /// A backfill is started; nothing if it already was.
+    BackfillStart(u16),
+    /// A backfill's next batch requests its lock.
+    BackfillBatch(u16),
+    /// A backfill's current batch commits.
+    BackfillBatchEnd(u16),
 }
 
 /// One query, as drawn.
@@ -289,8 +202,10 @@ impl Database {
     pub fn new(spec: DatabaseSpec) -> Self {
         Database {
             server: Server::new(spec.cores),
-            locks: (!spec.ddl.is_empty() || !spec.transactions.is_empty())
-                .then(|| Locks::new(spec.tables.len(), spec.ddl.len())),
+            locks: (!spec.ddl.is_empty()
+                || !spec.transactions.is_empty()
+                || !spec.backfills.is_empty())
+            .then(|| Locks::new(spec.tables.len(), spec.ddl.len(), spec.backfills.len())),
             spec,
             pools: Vec::new(),
             txns: Vec::new(),
