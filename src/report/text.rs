@@ -154,6 +154,43 @@ pub fn summary_text(s: &Summary) -> String {
             thousands(d.pool_timeouts),
             thousands(d.statement_timeouts)
         );
+        if d.blocked_queries > 0 {
+            let _ = writeln!(
+                o,
+                "locks      {} queries waited for a table lock, {:.1} s in all, longest {:.1} s",
+                thousands(d.blocked_queries),
+                d.lock_wait_s,
+                d.max_lock_wait_s
+            );
+        }
+        for step in &d.ddl {
+            let _ = writeln!(
+                o,
+                "migration  {} on {}: requested {}, waited {} for its lock, held it {} ({} attempt{}, {} lock timeout{})",
+                step.kind,
+                step.table,
+                secs(step.requested_s),
+                between(step.requested_s, step.lock_acquired_s),
+                between(step.lock_acquired_s, step.finished_s),
+                step.attempts,
+                if step.attempts == 1 { "" } else { "s" },
+                step.lock_timeouts,
+                if step.lock_timeouts == 1 { "" } else { "s" }
+            );
+        }
+        for b in &d.backfills {
+            let _ = writeln!(
+                o,
+                "backfill   {}: {} of {} rows in {} batches of {}, {} → {}",
+                b.table,
+                thousands(b.rows_done),
+                thousands(b.rows),
+                thousands(b.batches),
+                thousands(b.batch_size),
+                secs(b.started_s),
+                secs(b.finished_s)
+            );
+        }
     }
     if let Some(c) = &s.connections {
         let _ = writeln!(
@@ -235,6 +272,16 @@ fn time_breakdown(t: &crate::metrics::TimeBreakdown) -> String {
         line.push_str(&parts.join(", "));
     }
     line
+}
+
+/// The time from `a` to `b` in a unit that shows it ("8 ms", "2.0 s"); "—" when either is
+/// missing (a step that never got its lock).
+fn between(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b - a < 1.0 => format!("{:.0} ms", (b - a) * 1000.0),
+        (Some(a), Some(b)) => format!("{:.1} s", b - a),
+        _ => "—".to_owned(),
+    }
 }
 
 #[cfg(test)]

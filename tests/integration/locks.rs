@@ -159,3 +159,24 @@ fn the_time_series_counts_queries_waiting_on_locks() {
     assert_eq!(waiting("75"), 48);
     assert_eq!(waiting("120"), 0);
 }
+
+#[test]
+fn the_text_summary_tells_how_long_a_migration_waited_for_its_lock() {
+    let out = crate::common::temp_dir("lock-text");
+    let o = crate::common::rollsim(&[
+        "run",
+        "scenarios/migration-lock-queue.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(
+            "migration  alter_table on users: requested 60.0 s, waited 30.0 s for its lock, \
+             held it 8 ms (1 attempt, 0 lock timeouts)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("longest 30.0 s"), "{text}");
+}
