@@ -154,7 +154,7 @@ pub fn all() -> Vec<Metric> {
         field("peak_pods", "peak pods", Kind::Count, |s| {
             Some(s.capacity.peak_pods as f64)
         }),
-        field("pod_seconds", "pod-seconds (s)", Kind::Secs, |s| {
+        field("pod_seconds", "pod-seconds", Kind::Secs, |s| {
             Some(s.capacity.pod_seconds)
         }),
         field("cost", "cost", Kind::Money, |s| Some(s.capacity.cost)),

@@ -300,7 +300,7 @@ pub fn comparison_text(c: &Comparison) -> String {
     };
     let _ = writeln!(
         out,
-        "compare    {} variants, {seeds}; (Δ from {})",
+        "compare    {} variants, {seeds}; in parentheses: the difference from {}",
         c.variants.len(),
         c.variants.first().map_or("", |v| v.name.as_str())
     );
