@@ -206,3 +206,51 @@ pub fn run_all(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+    impl Observer for Quiet {
+        fn finished(&self, _: usize, _: u32, _: &RunOutput) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn input(name: &str, strategy: &str) -> Input {
+        let text = format!(
+            "seed = 3\nduration = \"40s\"\nbucket = \"10s\"\n[traffic]\nrate = 20\n[versions.v1]\nservice = \"10ms\"\n[versions.v2]\nservice = \"10ms\"\n[deployment]\nreplicas = 2\nversion = \"v1\"\n[rollout]\nto = \"v2\"\nat = \"5s\"\nstrategy = \"{strategy}\"\n"
+        );
+        Input {
+            name: name.into(),
+            file: "t.toml".into(),
+            scenario: Scenario::parse("t.toml", name, &text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn runs_come_back_in_input_order_with_paired_seeds_and_a_compact_series() {
+        let inputs = [input("a", "rolling"), input("b", "recreate")];
+        let runs = run_all(&inputs, 2, &Quiet).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].name.as_str(), runs[1].name.as_str()), ("a", "b"));
+        assert_eq!(runs[0].seeds, [3, 4]);
+        assert_eq!(runs[1].seeds, runs[0].seeds);
+        assert_eq!(runs[1].summaries[1].seed, 4);
+        assert_eq!(runs[1].strategy, "recreate");
+        // The same run alone gives the same summary.
+        let mut alone = inputs[1].scenario.clone();
+        alone.seed = 4;
+        let s = Simulation::new(&alone).run().unwrap().summary;
+        assert_eq!(s.requests, runs[1].summaries[1].requests);
+        // Four 10 s buckets × two versions; the last bucket has every pod on v2, all ready.
+        let series = &runs[0].series;
+        assert_eq!(series.bucket_s, 10.0);
+        assert_eq!(series.versions, ["v1", "v2"]);
+        assert_eq!(series.points.len(), 8);
+        let last = &series.points[6..];
+        assert_eq!((last[0].pods, last[1].pods, last[1].ready), (0, 2, 2));
+        assert!((last[1].traffic_share - 1.0).abs() < 1e-6);
+    }
+}

@@ -528,3 +528,34 @@ fn the_shipped_comparison_matches_its_snapshot() {
     let json = std::fs::read_to_string(out.join("comparison.json")).unwrap();
     insta::assert_snapshot!("comparison-compare-strategies", json);
 }
+
+#[test]
+fn progress_goes_to_stderr_and_changes_no_output() {
+    let dir = temp_dir("compare-progress");
+    let file = variants_file(&dir);
+    let mut trees = Vec::new();
+    for (tag, env) in [
+        ("quiet", vec![]),
+        ("lines", vec![("ROLLSIM_PROGRESS", "lines")]),
+    ] {
+        let out = dir.join(tag);
+        let o = rollsim_env(
+            &[
+                "compare",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &env,
+        );
+        ok(&o);
+        if tag == "lines" {
+            let e = stderr(&o);
+            assert!(e.contains("estimate   2 runs on"), "{e}");
+            assert!(e.contains("100%: 180 of 180 s simulated (all runs)"), "{e}");
+            assert!(!String::from_utf8_lossy(&o.stdout).contains("s simulated"));
+        }
+        trees.push(tree(&out));
+    }
+    assert!(trees[0] == trees[1], "progress changed an output");
+}
