@@ -66,14 +66,10 @@ impl Series {
     /// The compact series of a finished run.
     pub fn of(run: &RunOutput) -> Series {
         let n = run.version_names.len();
-        let mut bucket_s = 0.0;
         let mut points = Vec::new();
-        for (t, slot, r) in run.metrics.rows() {
+        for (_, slot, r) in run.metrics.rows() {
             if slot >= n {
                 continue;
-            }
-            if bucket_s == 0.0 && t.as_secs_f64() > 0.0 {
-                bucket_s = t.as_secs_f64();
             }
             points.push(Point {
                 pods: r.pods,
@@ -82,7 +78,7 @@ impl Series {
             });
         }
         Series {
-            bucket_s,
+            bucket_s: run.metrics.bucket().as_secs_f64(),
             versions: run.version_names.clone(),
             points,
         }
