@@ -301,6 +301,21 @@ max_surge = 1
                 .unwrap_err();
         assert_eq!(e.diagnostics[0].line, 21, "{e}");
         assert!(e.to_string().contains("strategy"), "did you mean: {e}");
+        // A base value the variant makes invalid is placed at the base's line, naming it.
+        let e =
+            variants("[[variant]]\nname = \"re\"\n[variant.rollout]\nstrategy = \"recreate\"\n")
+                .unwrap_err();
+        let at = BASE
+            .lines()
+            .position(|l| l.starts_with("max_surge"))
+            .unwrap()
+            + 1;
+        assert!(
+            e.diagnostics
+                .iter()
+                .any(|d| d.line == at && d.message.starts_with("variant `re`: ")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -320,6 +335,35 @@ max_surge = 1
         }
         let e = resolve_variants("v.toml", "v", &format!("variant = 3\n{BASE}")).unwrap_err();
         assert!(e.to_string().contains("list of tables"), "{e}");
+    }
+
+    /// Every line of the shipped variants file dropped, doubled or followed by a stray
+    /// header or key: problems are reported (or the file still resolves), never a panic.
+    #[test]
+    fn a_mangled_variants_file_never_panics() {
+        let text = include_str!("../../scenarios/compare-strategies.toml");
+        let lines: Vec<&str> = text.lines().collect();
+        let extras = [
+            "[[variant]]",
+            "[variant]",
+            "name = 3",
+            "variant = []",
+            "[variant.variant]",
+        ];
+        for i in 0..lines.len() {
+            let mut edits = vec![
+                [&lines[..i], &lines[i + 1..]].concat(),
+                [&lines[..=i], &lines[i..]].concat(),
+            ];
+            for e in extras {
+                edits.push([&lines[..=i], &[e][..], &lines[i + 1..]].concat());
+            }
+            for edited in edits {
+                let t = edited.join("\n");
+                let r = std::panic::catch_unwind(|| resolve_variants("m.toml", "m", &t).is_ok());
+                assert!(r.is_ok(), "panic on:\n{t}");
+            }
+        }
     }
 
     #[test]
