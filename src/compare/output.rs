@@ -202,10 +202,15 @@ pub fn comparison_csv(c: &Comparison) -> String {
     out
 }
 
-/// A number as the table writes it for `kind` (`signed`: a difference, with its sign).
+/// A number as the table writes it for `kind` (`signed`: a difference, with its sign); a
+/// count is whole unless it is a mean (`fraction`).
 fn fmt_num(kind: Kind, x: f64, signed: bool) -> String {
+    fmt_num_of(kind, x, signed, x.fract() != 0.0)
+}
+
+fn fmt_num_of(kind: Kind, x: f64, signed: bool, fraction: bool) -> String {
     let decimals = match kind {
-        Kind::Count if x.fract() == 0.0 => 0,
+        Kind::Count if !fraction => 0,
         Kind::Count | Kind::Secs | Kind::Ms => 1,
         Kind::Share => 2,
         Kind::Money => 3,
@@ -222,10 +227,11 @@ fn fmt_estimate(kind: Kind, e: &Estimate, signed: bool) -> String {
     match (e.mean, e.ci95) {
         (None, _) => "—".into(),
         (Some(m), None) => fmt_num(kind, m, signed),
+        // A mean over runs: counts get a decimal too, so a column reads alike.
         (Some(m), Some((lo, hi))) => format!(
             "{} ±{}",
-            fmt_num(kind, m, signed),
-            fmt_num(kind, (hi - lo) / 2.0, false)
+            fmt_num_of(kind, m, signed, true),
+            fmt_num_of(kind, (hi - lo) / 2.0, false, true)
         ),
     }
 }
