@@ -559,3 +559,30 @@ fn progress_goes_to_stderr_and_changes_no_output() {
     }
     assert!(trees[0] == trees[1], "progress changed an output");
 }
+
+/// The merge is exact: each variant of the shipped comparison is the shipped single-strategy
+/// scenario it stands for, so its summary is that file's (but for its name).
+#[test]
+fn each_shipped_variant_runs_exactly_as_the_scenario_it_stands_for() {
+    use rollsim::report::summary_json;
+    use rollsim::scenario::Scenario;
+    use rollsim::sim::Simulation;
+    let v = Scenario::load_variants(&root().join("scenarios/compare-strategies.toml")).unwrap();
+    let json = |s: &Scenario| {
+        let out = Simulation::new(s).run().unwrap();
+        summary_json(&out)
+            .lines()
+            .filter(|l| !l.contains("\"scenario\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (variant, file) in [
+        ("rolling", "rolling-bad-release"),
+        ("blue-green", "blue-green-bad-release"),
+        ("canary", "canary-bad-release"),
+    ] {
+        let s = v.variants.iter().find(|s| s.name == variant).unwrap();
+        let alone = Scenario::load(&root().join(format!("scenarios/{file}.toml"))).unwrap();
+        assert!(json(s) == json(&alone), "{variant} differs from {file}");
+    }
+}
