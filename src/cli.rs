@@ -1,4 +1,4 @@
-//! The command line: `rollsim run | validate | plan`.
+//! The command line: `rollsim run | validate | compare | plan` (`compare` lives in `compare`).
 //!
 //! Exit codes: 0 success; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
@@ -32,7 +32,7 @@ const SHOW_PROGRESS_AFTER_S: f64 = 3.0;
 /// Runs estimated longer than this print progress lines even when stderr is not a terminal.
 const PROGRESS_LINES_AFTER_S: f64 = 60.0;
 /// `ROLLSIM_PROGRESS=lines` forces the estimate and progress lines (for logs and tests).
-const PROGRESS_ENV: &str = "ROLLSIM_PROGRESS";
+pub(crate) const PROGRESS_ENV: &str = "ROLLSIM_PROGRESS";
 
 /// What a run will cost, estimated from the scenario before it starts.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +57,7 @@ impl Estimate {
         }
     }
 
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "about {:.2e} requests, {:.2e} events, {} of wall time (release build)",
             self.requests,
@@ -117,6 +117,9 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Run several scenarios (or a file's [[variant]]s) on identical traffic, side by side,
+    /// with each one's difference from the first; write comparison.json and comparison.csv.
+    Compare(crate::compare::CompareArgs),
     /// Show the controller's steps as if every pod became ready instantly.
     Plan {
         /// The scenario file (TOML).
@@ -152,6 +155,7 @@ where
             force,
         } => cmd_run(&scenario, out, seed, quiet, force),
         Command::Validate { scenarios } => cmd_validate(&scenarios),
+        Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Plan {
             scenario,
             json,
@@ -192,14 +196,20 @@ fn cmd_validate(paths: &[PathBuf]) -> u8 {
                     eprintln!("{msg}");
                     code = EXIT_BAD_INPUT;
                 }
-                Ok(_) => println!(
-                    "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
-                    path.display(),
-                    s.versions.len(),
-                    s.deployment.replicas,
-                    s.strategy_name(),
-                    s.expected_requests()
-                ),
+                Ok(_) => {
+                    println!(
+                        "{}: ok ({} versions, {} replicas, strategy {}, ~{:.0} requests)",
+                        path.display(),
+                        s.versions.len(),
+                        s.deployment.replicas,
+                        s.strategy_name(),
+                        s.expected_requests()
+                    );
+                    // A file's [[variant]]s are checked as `compare` would run them.
+                    if let Err(c) = crate::compare::validate_variants(path) {
+                        code = c;
+                    }
+                }
             },
             Err(c) => code = c,
         }
@@ -235,13 +245,13 @@ fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
 
 /// How a run shows its progress on stderr (never on stdout, never in the outputs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Progress {
+pub(crate) enum Progress {
     Silent,
     Bar,
     Lines,
 }
 
-fn progress_mode(quiet: bool, estimate: &Estimate) -> Progress {
+pub(crate) fn progress_mode(quiet: bool, estimate: &Estimate) -> Progress {
     if quiet {
         return Progress::Silent;
     }
@@ -360,7 +370,7 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
     0
 }
 
-fn cannot_write(dir: &Path, e: &std::io::Error) -> u8 {
+pub(crate) fn cannot_write(dir: &Path, e: &std::io::Error) -> u8 {
     eprintln!(
         "error: cannot write outputs to {}: {e}\n  = help: choose a new or writable folder with --out",
         dir.display()

@@ -76,6 +76,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod flags;
 pub mod metrics;

@@ -49,6 +49,15 @@ impl OutputSet {
     /// run's files, and its parent accepts a staging folder that can be written. Keeps the
     /// staging folder for [`OutputSet::commit`] (it is removed if the set is dropped).
     pub fn prepare(dir: &Path) -> io::Result<OutputSet> {
+        Self::prepare_owning(dir, &|p: &Path| {
+            p.file_name()
+                .is_some_and(|n| RUN_FILES.iter().any(|f| n == *f))
+        })
+    }
+
+    /// As [`OutputSet::prepare`], for a folder whose entries rollsim wrote are those for
+    /// which `ours` is true (`compare` writes a folder per run beside its own files).
+    pub fn prepare_owning(dir: &Path, ours: &dyn Fn(&Path) -> bool) -> io::Result<OutputSet> {
         let name = dir
             .file_name()
             .filter(|n| *n != "." && *n != "..")
@@ -64,10 +73,18 @@ impl OutputSet {
             if !dir.is_dir() {
                 return Err(refuse("it exists and is not a folder".into()));
             }
-            let mut others: Vec<String> = fs::read_dir(dir)?
-                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-                .collect::<io::Result<_>>()?;
-            others.retain(|n| !RUN_FILES.contains(&n.as_str()));
+            let mut others: Vec<String> = Vec::new();
+            for e in fs::read_dir(dir)? {
+                let p = e?.path();
+                if !ours(&p) {
+                    others.push(
+                        p.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
             others.sort();
             if let Some(first) = others.first() {
                 return Err(refuse(format!(
@@ -102,6 +119,19 @@ impl OutputSet {
     /// The output folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Writes one file into the staging folder now (creating its folders), so a set of many
+    /// runs need not hold every file in memory until [`OutputSet::commit`]; `rel` is relative
+    /// to the output folder.
+    pub fn stage(&self, rel: &Path, contents: &str) -> io::Result<()> {
+        let path = self.staging.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut f = fs::File::create(path)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()
     }
 
     /// Writes `files` (name, contents) into the staging folder, then puts it in the output

@@ -224,6 +224,11 @@ impl<'a> Locator<'a> {
         Locator { file, text, doc }
     }
 
+    /// The length of the scenario text, bytes (stand-in values get spans past it).
+    pub(super) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The file's name as given.
     pub(super) fn file(&self) -> &'a str {
         self.file

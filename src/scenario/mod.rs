@@ -20,6 +20,7 @@ mod rollout;
 mod sessions;
 mod suggest;
 mod traffic;
+mod variant;
 mod warnings;
 
 /// Which strategy, with its settings (defined beside the controllers).
@@ -31,6 +32,7 @@ pub(crate) use raw::{
     RawAnalysis, RawCanaryStep, RawDuration, RawDurations, RawIntOrPercent, RawPause, RawPauseTable,
 };
 pub use rollout::RolloutInput;
+pub use variant::{Variants, RESERVED_NAMES};
 pub use warnings::Warning;
 
 use std::path::Path;
@@ -107,22 +109,41 @@ pub struct Scenario {
     pub warnings: Vec<Warning>,
 }
 
+/// A scenario file's name (as given), default scenario name (its stem) and bytes.
+fn read(path: &Path) -> Result<(String, String, Vec<u8>), ScenarioError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+        diagnostics: vec![Diagnostic::whole_file(
+            &file,
+            format!("cannot read the scenario file: {e}"),
+            Some("check the path; scenarios ship in scenarios/".into()),
+        )],
+    })?;
+    let stem = path
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    Ok((file, stem, bytes))
+}
+
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ScenarioError {
-            diagnostics: vec![Diagnostic::whole_file(
-                &file,
-                format!("cannot read the scenario file: {e}"),
-                Some("check the path; scenarios ship in scenarios/".into()),
-            )],
-        })?;
+        let (file, stem, bytes) = read(path)?;
         let text = parse::decode(&file, &bytes)?;
-        let stem = path
-            .file_stem()
-            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
         Self::parse(&file, &stem, text)
+    }
+
+    /// Reads and validates the scenario at `path` and each of its `[[variant]]`s.
+    pub fn load_variants(path: &Path) -> Result<Variants, ScenarioError> {
+        let (file, stem, bytes) = read(path)?;
+        let text = parse::decode(&file, &bytes)?;
+        variant::resolve_variants(&file, &stem, text)
+    }
+
+    /// Validates scenario `text` and each of its variants; `file` names it in errors, `stem`
+    /// is the default name.
+    pub fn parse_variants(file: &str, stem: &str, text: &str) -> Result<Variants, ScenarioError> {
+        variant::resolve_variants(file, stem, text)
     }
 
     /// Validates scenario `text`; `file` names it in errors, `stem` is the default name.

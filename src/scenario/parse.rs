@@ -57,12 +57,8 @@ pub(super) fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<&'b str, Scenari
     })
 }
 
-/// Parses `text` into the raw structs and a locator over the same parse, or every structural
-/// problem found.
-pub(super) fn parse<'a>(
-    file: &'a str,
-    text: &'a str,
-) -> Result<(RawScenario, Locator<'a>), Vec<Diagnostic>> {
+/// The TOML parse of `text`, or its syntax errors (a Kubernetes manifest is named as such).
+pub(super) fn parse_text<'a>(file: &'a str, text: &'a str) -> Result<Locator<'a>, Vec<Diagnostic>> {
     let (doc, errors) = DeTable::parse_recoverable(text);
     let loc = Locator::new(file, text, doc);
     if let Some(d) = kubernetes_manifest(&loc, text, !errors.is_empty()) {
@@ -78,9 +74,18 @@ pub(super) fn parse<'a>(
         found.dedup();
         return Err(found);
     }
+    Ok(loc)
+}
+
+/// The raw structs from the parse `loc` holds (for a variant: the base with the variant's
+/// tables merged in), or every structural problem found.
+pub(super) fn deserialize_checked(
+    loc: Locator<'_>,
+) -> Result<(RawScenario, Locator<'_>), Vec<Diagnostic>> {
+    let text_len = loc.text_len();
     let mut work = loc.doc.clone();
     let mut found = Vec::new();
-    let fake = text.len() + 1;
+    let fake = text_len + 1;
     while found.len() < MAX_PROBLEMS {
         match deserialize(&work) {
             Ok(raw) if found.is_empty() => return Ok((raw, loc)),

@@ -5,7 +5,7 @@
 //! maxUnavailable at most 100 %; a Recreate deployment may not carry rolling-update settings).
 
 use super::diagnostic::ScenarioError;
-use super::parse::parse;
+use super::parse::{deserialize_checked, parse_text};
 use super::pod::{fault, pod_spec};
 use super::problems::{child, path, Problems};
 use super::raw::*;
@@ -20,15 +20,31 @@ use crate::model::{
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let (raw, loc) = parse(file, text).map_err(|diagnostics| ScenarioError { diagnostics })?;
+    let err = |diagnostics| ScenarioError { diagnostics };
+    let mut loc = parse_text(file, text).map_err(err)?;
+    // A file's `[[variant]]` tables are set aside: this is the base scenario.
+    let aside = super::variant::set_aside(&mut loc.doc);
+    let extra = super::variant::base_warning(&loc, aside.as_ref());
+    let (raw, loc) = deserialize_checked(loc).map_err(err)?;
+    let mut scenario = resolve_parsed(stem, &raw, loc)?;
+    scenario.warnings.extend(extra);
+    Ok(scenario)
+}
+
+/// Validates deserialised `raw`, whose parse `loc` places its problems and warnings.
+pub(super) fn resolve_parsed(
+    stem: &str,
+    raw: &RawScenario,
+    loc: super::diagnostic::Locator<'_>,
+) -> Result<Scenario, ScenarioError> {
     let mut pr = Problems {
         loc,
         found: Vec::new(),
     };
-    let scenario = build(&mut pr, stem, &raw);
+    let scenario = build(&mut pr, stem, raw);
     if pr.found.is_empty() {
         let mut scenario = scenario.expect("no problems means a scenario");
-        scenario.warnings = warnings(&pr.loc, &raw, &scenario);
+        scenario.warnings = warnings(&pr.loc, raw, &scenario);
         Ok(scenario)
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));

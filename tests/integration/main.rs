@@ -4,6 +4,7 @@
 mod balancers;
 mod cli;
 mod common;
+mod compare;
 mod connections;
 mod controllers;
 mod database;
