@@ -8,6 +8,7 @@
 //! never thrown away for want of a writable folder.
 
 mod csv;
+pub mod html;
 mod plan;
 mod text;
 

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::metrics::Summary;
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

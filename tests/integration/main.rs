@@ -21,6 +21,7 @@ mod plan;
 mod properties;
 mod queueing;
 mod readme;
+mod report_html;
 mod robustness;
 mod scenarios;
 mod sessions;
