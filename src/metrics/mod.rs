@@ -21,11 +21,13 @@
 mod assemble;
 mod recorder;
 mod rollout;
+mod steps;
 mod summary;
 
 pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
 pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
+pub use steps::{StepOutcome, StepSummary};
 pub use summary::{
     CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary, ExposureSummary,
     FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary, Summary,

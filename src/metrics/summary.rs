@@ -44,6 +44,9 @@ pub struct Summary {
     /// The database (absent without a `[database]` table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseSummary>,
+    /// Each `[[steps]]` entry's course, in file order (absent without steps).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::StepSummary>,
     /// The load balancer the traffic went through.
     pub load_balancer: String,
     /// The scenario's pre-flight warnings (`line N: …`), always present (empty when none).
@@ -309,6 +312,9 @@ pub struct DatabaseSummary {
     pub lock_wait_s: f64,
     /// The longest single wait, seconds.
     pub max_lock_wait_s: f64,
+    /// Requests failed `schema_error`: a query of their version named a column the schema
+    /// did not have, or left a NOT NULL column null (`null`: no table declares columns).
+    pub schema_errors: Option<u64>,
     /// Each DDL step, in file order (empty without `[[database.ddl]]`).
     pub ddl: Vec<DdlStepSummary>,
 }

@@ -129,6 +129,8 @@ pub(super) fn database(
         };
         workloads[v.index()] = Workload { queries, tables };
     }
+    let ddl = ddl_steps(pr, &p, raw, &tables);
+    let schema = super::schema::schema(pr, &p, raw, &tables, names, &ddl);
     Some(DatabaseSpec {
         max_connections,
         superuser_reserved,
@@ -140,9 +142,10 @@ pub(super) fn database(
         read_time: read_time?,
         write_time: write_time?,
         transactions: long_txns(pr, &p, &raw.transactions, &tables),
-        ddl: ddl_steps(pr, &p, &raw.ddl, &tables),
+        ddl,
         tables,
         workloads,
+        schema,
     })
 }
 
@@ -219,9 +222,14 @@ fn long_txns(
 }
 
 /// `[[database.ddl]]`: DDL statements with `lock_timeout` and a retry schedule.
-fn ddl_steps(pr: &mut Problems<'_>, p: &Path, raw: &[RawDdl], declared: &[String]) -> Vec<DdlSpec> {
+fn ddl_steps(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    db: &RawDatabase,
+    declared: &[String],
+) -> Vec<DdlSpec> {
     let mut out = Vec::new();
-    for (i, d) in raw.iter().enumerate() {
+    for (i, d) in db.ddl.iter().enumerate() {
         let dp = child(&child(p, "ddl"), &i.to_string());
         let table = table_ref(pr, &child(&dp, "table"), &d.table, declared);
         let kind = DdlKind::ALL
@@ -236,8 +244,10 @@ fn ddl_steps(pr: &mut Problems<'_>, p: &Path, raw: &[RawDdl], declared: &[String
                 );
                 None
             });
-        let at = pr.duration(&child(&dp, "at"), &d.at);
+        // No `at`: a `migrate` step runs it (`steps.rs` checks that one does).
+        let at = d.at.as_ref().map(|a| pr.duration(&child(&dp, "at"), a));
         let duration = pr.duration(&child(&dp, "duration"), &d.duration);
+        let effect = super::schema::ddl_effect(pr, &dp, d, table, &db.tables);
         // PostgreSQL lock_timeout: 0 (wait forever) by default.
         let lock_timeout = d
             .lock_timeout
@@ -257,15 +267,20 @@ fn ddl_steps(pr: &mut Problems<'_>, p: &Path, raw: &[RawDdl], declared: &[String
             &d.retry_after,
             SimDuration::from_secs(1),
         );
-        if let (Some(table), Some(kind), Some(at), Some(duration)) = (table, kind, at, duration) {
+        if let (Some(table), Some(kind), Some(duration)) = (table, kind, duration) {
+            let Some(at) = at.map_or(Some(None), |a| a.map(Some)) else {
+                continue;
+            };
             out.push(DdlSpec {
-                at: SimTime::ZERO + at,
+                name: d.name.clone(),
+                at: at.map(|a| SimTime::ZERO + a),
                 table,
                 kind,
                 duration,
                 lock_timeout,
                 retries,
                 retry_after,
+                effect,
             });
         }
     }

@@ -7,7 +7,7 @@ use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
 impl Simulation {
-    fn statuses(&self) -> Vec<RsStatus> {
+    pub(super) fn statuses(&self) -> Vec<RsStatus> {
         self.cluster
             .replica_sets
             .iter()
@@ -89,6 +89,7 @@ impl Simulation {
             self.handle_dropped(now);
         }
         for report in &decision.reports {
+            self.step_report(now, *report);
             match report {
                 Report::Completed => {
                     if self.rollout.start.is_some() {
@@ -150,6 +151,7 @@ impl Simulation {
             },
         );
         summary.database = self.database_summary();
+        summary.steps = self.steps_summary();
         summary
     }
 }

@@ -53,14 +53,28 @@ pub enum DdlKind {
     CreateIndex,
     /// `CREATE INDEX CONCURRENTLY`: SHARE UPDATE EXCLUSIVE, two table scans.
     CreateIndexConcurrently,
+    /// `ALTER TABLE … ADD COLUMN` (nullable or a constant default: catalog only since
+    /// PostgreSQL 11): ACCESS EXCLUSIVE.
+    AddColumn,
+    /// `ALTER TABLE … RENAME COLUMN` (catalog only): ACCESS EXCLUSIVE.
+    RenameColumn,
+    /// `ALTER TABLE … DROP COLUMN` (catalog only): ACCESS EXCLUSIVE.
+    DropColumn,
+    /// `ALTER TABLE … ALTER COLUMN … SET NOT NULL` (a scan, its time being `duration`):
+    /// ACCESS EXCLUSIVE.
+    SetNotNull,
 }
 
 impl DdlKind {
     /// Every kind.
-    pub const ALL: [DdlKind; 3] = [
+    pub const ALL: [DdlKind; 7] = [
         DdlKind::AlterTable,
         DdlKind::CreateIndex,
         DdlKind::CreateIndexConcurrently,
+        DdlKind::AddColumn,
+        DdlKind::RenameColumn,
+        DdlKind::DropColumn,
+        DdlKind::SetNotNull,
     ];
 
     /// Its name in files.
@@ -69,13 +83,21 @@ impl DdlKind {
             DdlKind::AlterTable => "alter_table",
             DdlKind::CreateIndex => "create_index",
             DdlKind::CreateIndexConcurrently => "create_index_concurrently",
+            DdlKind::AddColumn => "add_column",
+            DdlKind::RenameColumn => "rename_column",
+            DdlKind::DropColumn => "drop_column",
+            DdlKind::SetNotNull => "set_not_null",
         }
     }
 
     /// The table lock PostgreSQL takes for it.
     pub fn mode(self) -> LockMode {
         match self {
-            DdlKind::AlterTable => LockMode::AccessExclusive,
+            DdlKind::AlterTable
+            | DdlKind::AddColumn
+            | DdlKind::RenameColumn
+            | DdlKind::DropColumn
+            | DdlKind::SetNotNull => LockMode::AccessExclusive,
             DdlKind::CreateIndex => LockMode::Share,
             DdlKind::CreateIndexConcurrently => LockMode::ShareUpdateExclusive,
         }
@@ -93,8 +115,10 @@ impl DdlKind {
 /// A DDL step of the scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DdlSpec {
-    /// When it is first requested.
-    pub at: SimTime,
+    /// Its name (`[[steps]]` trigger a step by name).
+    pub name: Option<String>,
+    /// When it is first requested (`None`: when a `migrate` step reaches it).
+    pub at: Option<SimTime>,
     /// The table.
     pub table: u16,
     /// What it does.
@@ -107,6 +131,8 @@ pub struct DdlSpec {
     pub retries: u32,
     /// Pause between a timed-out attempt and the next.
     pub retry_after: SimDuration,
+    /// What it does to the schema when it commits (`super::schema`).
+    pub effect: Option<super::schema::SchemaEffect>,
 }
 
 /// What became of a DDL step (`summary.json`'s `database.ddl[]`).
@@ -157,7 +183,9 @@ impl Database {
             sched.schedule(t.start, ModelEvent::Db(DbEvent::LongBegin(k as u16)));
         }
         for (k, d) in self.spec.ddl.iter().enumerate() {
-            sched.schedule(d.at, ModelEvent::Db(DbEvent::DdlTry(k as u16)));
+            if let Some(at) = d.at {
+                sched.schedule(at, ModelEvent::Db(DbEvent::DdlTry(k as u16)));
+            }
         }
     }
 
@@ -341,6 +369,8 @@ impl Database {
                 let d = &self.spec.ddl[k as usize];
                 locks.ddl[k as usize].finished = Some(now);
                 locks.tables[d.table as usize].release(d.kind.mode(), &mut locks.woken);
+                // The catalog change is visible from the commit on.
+                self.schema_commit(k);
                 self.server.reserved -= 1;
                 while let Some(n) = self.server.take_free() {
                     self.run(n, now, sched);

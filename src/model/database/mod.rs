@@ -35,6 +35,7 @@
 pub mod ddl;
 pub mod locks;
 pub mod pool;
+pub mod schema;
 pub mod server;
 
 use std::collections::VecDeque;
@@ -46,6 +47,7 @@ use super::{FailCause, ModelEvent, Schedule};
 use crate::engine::{RngStream, SimDuration, SimTime};
 use ddl::{DdlSpec, Locks, LongTxnSpec};
 use pool::{Pool, Waiter};
+use schema::{Schema, SchemaSpec};
 use server::Server;
 
 /// What a pod whose pool could open no connection does.
@@ -138,6 +140,8 @@ pub struct DatabaseSpec {
     pub transactions: Vec<LongTxnSpec>,
     /// DDL steps (`[[database.ddl]]`).
     pub ddl: Vec<DdlSpec>,
+    /// Columns and what each version uses (`None`: no table declares columns; no checks).
+    pub schema: Option<SchemaSpec>,
 }
 
 impl DatabaseSpec {
@@ -207,6 +211,8 @@ struct Txn {
     submitted: SimTime,
     /// The current query is cancelled by `statement_timeout`.
     cancelled: bool,
+    /// The current query fails: its version does not fit the schema (`schema`).
+    schema_failed: bool,
     /// The current query, as drawn when it was submitted.
     q: Query,
     /// Tables it holds ACCESS SHARE on (bit per table; with locks only).
@@ -244,6 +250,8 @@ pub struct DatabaseStats {
     pub lock_wait_us: u64,
     /// The longest one, microseconds.
     pub max_lock_wait_us: u64,
+    /// Requests failed because their version's query did not fit the schema.
+    pub schema_errors: u64,
 }
 
 /// How a request's database phase begins.
@@ -282,6 +290,7 @@ pub struct Database {
     next_ticket: u32,
     stats: DatabaseStats,
     locks: Option<Locks>,
+    schema: Option<Schema>,
 }
 
 impl Database {
@@ -291,6 +300,7 @@ impl Database {
             server: Server::new(spec.cores),
             locks: (!spec.ddl.is_empty() || !spec.transactions.is_empty())
                 .then(|| Locks::new(spec.tables.len(), spec.ddl.len())),
+            schema: spec.schema.as_ref().map(Schema::new),
             spec,
             pools: Vec::new(),
             txns: Vec::new(),
@@ -478,6 +488,7 @@ impl Database {
             made: 0,
             submitted: now,
             cancelled: false,
+            schema_failed: false,
             q: Query {
                 table: 0,
                 write: false,
@@ -521,9 +532,15 @@ impl Database {
         let q = t.q;
         self.stats.queries += 1;
         self.stats.writes += u64::from(q.write);
-        let mut end = now + q.duration;
+        // A statement that does not fit the schema fails in parse analysis: no execution time.
+        let schema_failed = self
+            .schema
+            .as_ref()
+            .is_some_and(|s| s.fails(t.variant.index(), q.table, q.write));
+        self.txns[i as usize].schema_failed = schema_failed;
+        let mut end = if schema_failed { now } else { now + q.duration };
         let mut cancelled = false;
-        if let Some(st) = self.spec.statement_timeout {
+        if let Some(st) = self.spec.statement_timeout.filter(|_| !schema_failed) {
             let deadline = t.submitted + st;
             if end > deadline {
                 end = deadline.max(now);
@@ -571,6 +588,14 @@ impl Database {
                     self.release_locks(i, now, sched);
                     self.free_txns.push(i);
                     return None;
+                }
+                if t.schema_failed {
+                    self.stats.schema_errors += 1;
+                    self.end_txn(i, now, sched);
+                    return Some(PhaseEnd {
+                        call: t.call,
+                        failed: Some(FailCause::SchemaError),
+                    });
                 }
                 if t.cancelled {
                     self.stats.statement_timeouts += 1;
