@@ -21,6 +21,7 @@ mod queueing;
 mod readme;
 mod robustness;
 mod scenarios;
+mod schema;
 mod sessions;
 mod strategies;
 mod warnings;
