@@ -312,8 +312,9 @@ pub struct DatabaseSummary {
     pub lock_wait_s: f64,
     /// The longest single wait, seconds.
     pub max_lock_wait_s: f64,
-    /// Requests failed `schema_error`: a query of their version named a column the schema
-    /// did not have, or left a NOT NULL column null (`null`: no table declares columns).
+    /// Queries that failed for the schema: their version named a column the schema did not
+    /// have, or left a NOT NULL column null. Each fails its request `schema_error` unless the
+    /// client already gave up (`null`: no table declares columns).
     pub schema_errors: Option<u64>,
     /// Each DDL step, in file order (empty without `[[database.ddl]]`).
     pub ddl: Vec<DdlStepSummary>,

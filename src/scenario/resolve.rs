@@ -262,7 +262,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .database
         .as_ref()
         .and_then(|d| super::database::database(pr, d, &names));
-    let steps = super::steps::steps(pr, &raw, &names, initial, database.as_ref());
+    let steps = super::steps::steps(pr, raw, &names, initial, database.as_ref());
     // With steps, `rollout` stands for the first deployment (plan, warnings, exposure).
     if let Some(r) = rollout.as_mut() {
         if let Some((v, at)) = steps.iter().find_map(|s| match s.kind {

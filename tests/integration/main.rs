@@ -22,6 +22,7 @@ mod readme;
 mod robustness;
 mod scenarios;
 mod schema;
+mod schema_properties;
 mod sessions;
 mod strategies;
 mod warnings;

@@ -250,7 +250,7 @@ pub struct DatabaseStats {
     pub lock_wait_us: u64,
     /// The longest one, microseconds.
     pub max_lock_wait_us: u64,
-    /// Requests failed because their version's query did not fit the schema.
+    /// Queries that failed because their version did not fit the schema (`schema_error`).
     pub schema_errors: u64,
 }
 
