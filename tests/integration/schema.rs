@@ -122,15 +122,20 @@ fn a_second_deployment_starts_from_the_first_ones_version_with_every_strategy() 
         "strategy = \"recreate\"",
         "strategy = \"blue_green\"",
         "strategy = \"canary\"\nsteps = [{ set_weight = 50 }, { pause = \"10s\" }]",
+        "strategy = \"flagger\"\ninterval = \"10s\"\nstep_weight = 50\nmax_weight = 50",
     ];
     for (i, s) in settings.iter().enumerate() {
         let file = variant(
             "migration-expand-contract",
             &format!("steps-strategy-{i}"),
-            &[(
-                "strategy = \"rolling\"\nmax_surge = \"25%\"\nmax_unavailable = \"25%\"",
-                s,
-            )],
+            &[
+                (
+                    "strategy = \"rolling\"\nmax_surge = \"25%\"\nmax_unavailable = \"25%\"",
+                    s,
+                ),
+                // Flagger's ticks make its rollouts slower: room for all the steps.
+                ("duration = \"3m\"", "duration = \"5m\""),
+            ],
         );
         let o = run_file(&file, 42);
         for st in &o.summary.steps {
@@ -142,7 +147,7 @@ fn a_second_deployment_starts_from_the_first_ones_version_with_every_strategy() 
         let last: u64 = o
             .metrics
             .rows()
-            .filter(|(t, slot, _)| t.as_micros() >= 170_000_000 && *slot != 2)
+            .filter(|(t, slot, _)| t.as_micros() >= 280_000_000 && *slot != 2)
             .map(|(_, _, r)| r.ok + r.failed_total())
             .sum();
         assert_eq!(last, 0, "{s}");
