@@ -254,3 +254,55 @@ fn undo(
     history.pop();
     Some(StepKind::Undo)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{Scenario, StepKind};
+
+    const HEAD: &str = "duration = \"60s\"\n[traffic]\nrate = 10\n[versions.v1]\nservice = \"10ms\"\n[versions.v2]\nservice = \"10ms\"\n[deployment]\nreplicas = 2\nversion = \"v1\"\n[rollout]\nstrategy = \"rolling\"\n[database]\n[database.tables]\nusers = { columns = [\"id\"] }\n[[database.ddl]]\nname = \"add\"\ntable = \"users\"\nkind = \"add_column\"\ncolumn = \"email\"\nduration = \"1ms\"\n";
+
+    fn messages(steps: &str) -> Vec<String> {
+        match Scenario::parse("s.toml", "s", &format!("{HEAD}{steps}")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    #[test]
+    fn steps_resolve_in_order_and_the_rollout_stands_for_the_first_deployment() {
+        let text = format!("{HEAD}[[steps]]\nmigrate = \"add\"\nat = \"5s\"\n[[steps]]\ndeploy = \"v2\"\nat = \"10s\"\n[[steps]]\nwait = \"3s\"\n[[steps]]\nundo = true\n");
+        let s = Scenario::parse("s.toml", "s", &text).unwrap();
+        let kinds: Vec<&str> = s.steps.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["migrate", "deploy", "wait", "undo"]);
+        assert_eq!(s.steps[0].kind, StepKind::Migrate(0));
+        let r = s.rollout.as_ref().unwrap();
+        assert_eq!((r.target.index(), r.at.as_secs_f64()), (1, 10.0));
+        assert_eq!(s.database.as_ref().unwrap().ddl[0].at, None);
+    }
+
+    #[test]
+    fn a_sequence_that_cannot_run_is_refused() {
+        let undo_first = messages("[[steps]]\nundo = true\n[[steps]]\nmigrate = \"add\"\n");
+        assert!(
+            undo_first[0].starts_with("nothing to undo"),
+            "{undo_first:?}"
+        );
+        let same = messages("[[steps]]\nmigrate = \"add\"\n[[steps]]\ndeploy = \"v1\"\n");
+        assert_eq!(same, ["\"v1\" is already running at this step"]);
+        let twice = messages("[[steps]]\nmigrate = \"add\"\n[[steps]]\nmigrate = \"add\"\n");
+        assert_eq!(
+            twice,
+            ["DDL step \"add\" is already run by an earlier step"]
+        );
+        let empty = messages("[[steps]]\nat = \"1s\"\n[[steps]]\nmigrate = \"add\"\n");
+        assert_eq!(empty, ["this step does nothing"]);
+        let text = HEAD.replace("name = \"add\"\n", "name = \"add\"\nat = \"1s\"\n");
+        let e = Scenario::parse(
+            "s.toml",
+            "s",
+            &format!("{text}[[steps]]\nmigrate = \"add\"\n"),
+        )
+        .unwrap_err();
+        assert!(e.diagnostics[0].message.contains("has its own `at`"));
+    }
+}
