@@ -21,6 +21,19 @@ pub enum StepOutcome {
     Failed,
 }
 
+impl StepOutcome {
+    /// Its name in `summary.json` and the text summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepOutcome::NotReached => "not_reached",
+            StepOutcome::InProgress => "in_progress",
+            StepOutcome::Completed => "completed",
+            StepOutcome::Aborted => "aborted",
+            StepOutcome::Failed => "failed",
+        }
+    }
+}
+
 /// One step's course (`null`: it never got there).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct StepSummary {
@@ -51,7 +64,11 @@ mod tests {
             StepOutcome::Failed,
         ]
         .iter()
-        .map(|o| serde_json::to_string(o).unwrap())
+        .map(|o| {
+            let json = serde_json::to_string(o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+            json
+        })
         .collect();
         assert_eq!(
             names.join(","),

@@ -155,6 +155,26 @@ fn a_second_deployment_starts_from_the_first_ones_version_with_every_strategy() 
 }
 
 #[test]
+fn the_text_summary_lists_the_steps_and_the_schema_errors() {
+    let o = crate::common::rollsim(&[
+        "run",
+        "scenarios/migration-expand-contract.toml",
+        "--out",
+        crate::common::temp_dir("steps-text").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("schema     0 queries failed schema_error"),
+        "{text}"
+    );
+    assert!(
+        text.contains("steps      1 migrate add-email-address: 30.0 s → 30.0 s, completed"),
+        "{text}"
+    );
+    assert!(text.contains("           2 deploy v2: 30.0 s → "), "{text}");
+}
+
+#[test]
 fn a_rollback_after_the_contract_step_fails_the_old_version_on_the_dropped_column() {
     let file = variant(
         "migration-expand-contract",
