@@ -79,6 +79,36 @@ fn a_one_shot_rename_fails_the_old_versions_requests_on_the_table_until_it_is_go
     }
 }
 
+/// Blue-green does not save a one-shot rename: v1 keeps every request until the switch (the
+/// preview's start-up, ≈ 12 s here, plus the balancer learning the switch), so the errors are
+/// ≈ 91 % of everything v1 serves after the rename — the same order as rolling's.
+#[test]
+fn with_blue_green_the_old_version_fails_until_the_switch() {
+    let file = variant(
+        "migration-breaking",
+        "breaking-blue-green",
+        &[(
+            "strategy = \"rolling\"\nmax_surge = \"25%\"\nmax_unavailable = \"25%\"",
+            "strategy = \"blue_green\"",
+        )],
+    );
+    for seed in SEEDS {
+        let o = run_file(&file, seed);
+        let errors = schema_errors(&o) as f64;
+        let expected = (1.0 - 0.3f64 * 0.3) * requests_from(&o, 0, 60) as f64;
+        assert!(
+            (errors - expected).abs() < 0.05 * expected,
+            "seed {seed}: {errors} errors, expected ≈ {expected:.0}"
+        );
+        let rolling = schema_errors(&run("migration-breaking", seed)) as f64;
+        assert!(
+            errors > 0.5 * rolling,
+            "seed {seed}: {errors} vs rolling {rolling}"
+        );
+        assert_eq!(o.summary.versions["v2"].failed_by_cause["schema_error"], 0);
+    }
+}
+
 #[test]
 fn steps_run_in_order_each_starting_when_the_previous_one_finished() {
     for seed in SEEDS {
