@@ -109,6 +109,46 @@ fn with_blue_green_the_old_version_fails_until_the_switch() {
     }
 }
 
+/// `SET NOT NULL` on a column the old version never writes: its reads go on, its writes to the
+/// table fail (an insert leaving the column null, SQLSTATE 23502) — the requests with a write
+/// on users, 1 − (1 − 0.7 × 0.05)² ≈ 6.9 % of v1's requests after 60 s.
+#[test]
+fn a_not_null_column_fails_only_the_writes_of_a_version_unaware_of_it() {
+    let file = variant(
+        "migration-breaking",
+        "breaking-not-null",
+        &[
+            (
+                "columns = [\"id\", \"email\"]",
+                "columns = [\"id\", \"email\", \"phone\"]",
+            ),
+            (
+                "writes = [\"users.email_address\", ",
+                "writes = [\"users.email\", \"users.phone\", ",
+            ),
+            (
+                "reads = [\"users.id\", \"users.email_address\", ",
+                "reads = [\"users.id\", ",
+            ),
+            (
+                "kind = \"rename_column\"\ncolumn = \"email\"\nrename_to = \"email_address\"",
+                "kind = \"set_not_null\"\ncolumn = \"phone\"",
+            ),
+        ],
+    );
+    for seed in SEEDS {
+        let o = run_file(&file, seed);
+        let errors = schema_errors(&o) as f64;
+        let p = 0.7 * 0.05;
+        let expected = (1.0 - (1.0 - p) * (1.0 - p)) * requests_from(&o, 0, 60) as f64;
+        assert!(
+            (errors - expected).abs() < 0.2 * expected,
+            "seed {seed}: {errors} errors, expected ≈ {expected:.0}"
+        );
+        assert_eq!(o.summary.versions["v2"].failed_by_cause["schema_error"], 0);
+    }
+}
+
 #[test]
 fn steps_run_in_order_each_starting_when_the_previous_one_finished() {
     for seed in SEEDS {
