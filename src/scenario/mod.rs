@@ -176,7 +176,13 @@ impl Scenario {
 
     /// The variants a rollout introduces (its target version), whose exposure is reported.
     pub fn new_variants(&self) -> Vec<VersionId> {
-        let mut v: Vec<VersionId> = self.rollout.iter().map(|r| r.target).collect();
+        // (With `[[steps]]` but no deploy step, `rollout.target` is the running version.)
+        let mut v: Vec<VersionId> = self
+            .rollout
+            .iter()
+            .map(|r| r.target)
+            .filter(|t| *t != self.deployment.initial)
+            .collect();
         for s in &self.steps {
             if let StepKind::Deploy(t) = s.kind {
                 if t != self.deployment.initial && !v.contains(&t) {

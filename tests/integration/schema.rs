@@ -430,3 +430,20 @@ fn bad_steps_are_named_with_their_line_and_fix() {
         ],
     );
 }
+
+/// Steps need no deployment: migrations and waits alone run in order, and the rollout section
+/// says none happened even with `[rollout]` settings present (no version counts as new).
+#[test]
+fn migrations_alone_run_as_steps_without_a_rollout() {
+    let text = format!(
+        "{BASE}[rollout]\nstrategy = \"rolling\"\n{SCHEMA}[[database.ddl]]\nname = \"add\"\ntable = \"users\"\nkind = \"add_column\"\ncolumn = \"phone\"\nduration = \"10ms\"\n[[database.ddl]]\nname = \"drop\"\ntable = \"users\"\nkind = \"drop_column\"\ncolumn = \"phone\"\nduration = \"10ms\"\n[[steps]]\nmigrate = \"add\"\nat = \"2s\"\n[[steps]]\nwait = \"1s\"\n[[steps]]\nmigrate = \"drop\"\n"
+    );
+    let s = Scenario::parse("m.toml", "m", &text).unwrap();
+    let o = Simulation::new(&s).run().unwrap();
+    let steps = &o.summary.steps;
+    assert_eq!(steps.len(), 3);
+    assert!(steps.iter().all(|s| s.outcome == StepOutcome::Completed));
+    assert_eq!(steps[2].requested_s, Some(3.01));
+    assert_eq!(o.summary.rollout.outcome, "none");
+    assert_eq!(o.summary.exposure.users_exposed, 0);
+}
