@@ -3,6 +3,10 @@
 //! finished (a deployment when its rollout completes, a migration when its DDL commits, a wait
 //! when its time is up), and not before its own `at` if it has one. Deployments use the
 //! scenario's `[rollout]` strategy settings; `[rollout]` then gives no `to` or `at`.
+//!
+//! A background backfill (`[[database.backfills]]`) joins as one more kind the same way: a
+//! `backfill = "<name>"` key in `RawSeqStep`, a `StepKind::Backfill(index)` resolved like
+//! `migrate`, started by the simulation and finished when its last batch commits.
 
 use super::problems::{child, closest, Path, Problems};
 use super::raw::*;
