@@ -195,6 +195,7 @@ fn cause_key(c: FailCause) -> &'static str {
         FailCause::SessionLost => "failed.session_lost",
         FailCause::DbConnectionsExhausted => "failed.db_connections_exhausted",
         FailCause::DbTimeout => "failed.db_timeout",
+        FailCause::SchemaError => "failed.schema_error",
     }
 }
 

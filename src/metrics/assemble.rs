@@ -146,6 +146,7 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             cost: (pod_seconds / 3600.0 * scenario.cluster.cost_per_pod_hour * 1e6).round() / 1e6,
         },
         database: None,
+        steps: Vec::new(),
         load_balancer: scenario.load_balancer.preset.clone(),
         warnings: scenario.warnings.iter().map(|w| w.to_string()).collect(),
     }

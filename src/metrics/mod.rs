@@ -21,12 +21,14 @@
 mod assemble;
 mod recorder;
 mod rollout;
+mod steps;
 mod summary;
 mod time_use;
 
 pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
 pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
+pub use steps::{StepOutcome, StepSummary};
 pub use summary::{
     BackfillSummary, CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary,
     ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary,

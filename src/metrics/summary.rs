@@ -44,6 +44,9 @@ pub struct Summary {
     /// The database (absent without a `[database]` table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseSummary>,
+    /// Each `[[steps]]` entry's course, in file order (absent without steps).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::StepSummary>,
     /// The load balancer the traffic went through.
     pub load_balancer: String,
     /// The scenario's pre-flight warnings (`line N: …`), always present (empty when none).
@@ -312,6 +315,10 @@ pub struct DatabaseSummary {
     pub lock_wait_s: f64,
     /// The longest single wait, seconds.
     pub max_lock_wait_s: f64,
+    /// Queries that failed for the schema: their version named a column the schema did not
+    /// have, or left a NOT NULL column null. Each fails its request `schema_error` unless the
+    /// client already gave up (`null`: no table declares columns).
+    pub schema_errors: Option<u64>,
     /// Each DDL step, in file order (empty without `[[database.ddl]]`).
     pub ddl: Vec<DdlStepSummary>,
     /// Each backfill, in file order (left out without `[[database.backfills]]`).

@@ -74,11 +74,14 @@ pub enum FailCause {
     /// The database did not answer in time: no pool connection within `connection_timeout`
     /// (HikariCP), or a statement cancelled by `statement_timeout` (PostgreSQL).
     DbTimeout,
+    /// A query of the serving version did not fit the database's schema now: it named a column
+    /// that does not exist (PostgreSQL SQLSTATE 42703) or left a `NOT NULL` column null (23502).
+    SchemaError,
 }
 
 impl FailCause {
     /// Every cause, in reporting order.
-    pub const ALL: [FailCause; 10] = [
+    pub const ALL: [FailCause; 11] = [
         FailCause::ConnectionRefused,
         FailCause::ResetOnShutdown,
         FailCause::NoEndpoints,
@@ -89,6 +92,7 @@ impl FailCause {
         FailCause::SessionLost,
         FailCause::DbConnectionsExhausted,
         FailCause::DbTimeout,
+        FailCause::SchemaError,
     ];
 
     /// The contract name of this cause.
@@ -104,6 +108,7 @@ impl FailCause {
             FailCause::SessionLost => "session_lost",
             FailCause::DbConnectionsExhausted => "db_connections_exhausted",
             FailCause::DbTimeout => "db_timeout",
+            FailCause::SchemaError => "schema_error",
         }
     }
 

@@ -192,6 +192,22 @@ pub fn summary_text(s: &Summary) -> String {
             );
         }
     }
+    if let Some(n) = s.database.as_ref().and_then(|d| d.schema_errors) {
+        let _ = writeln!(o, "schema     {} queries failed schema_error", thousands(n));
+    }
+    for (i, st) in s.steps.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "{:<10} {} {} {}: {} → {}, {}",
+            if i == 0 { "steps" } else { "" },
+            i + 1,
+            st.kind,
+            st.target.as_deref().unwrap_or("—"),
+            secs(st.requested_s),
+            secs(st.finished_s),
+            st.outcome.as_str()
+        );
+    }
     if let Some(c) = &s.connections {
         let _ = writeln!(
             o,

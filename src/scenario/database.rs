@@ -140,6 +140,8 @@ pub(super) fn database(
         sizes: &table_sizes,
         rates,
     };
+    let ddl = ddl_steps(pr, &p, raw, &tables, &sized);
+    let schema = super::schema::schema(pr, &p, raw, &tables, names, &ddl);
     Some(DatabaseSpec {
         max_connections,
         superuser_reserved,
@@ -151,12 +153,13 @@ pub(super) fn database(
         read_time: read_time?,
         write_time: write_time?,
         transactions: long_txns(pr, &p, &raw.transactions, &tables),
-        ddl: ddl_steps(pr, &p, &raw.ddl, &tables, &sized),
+        ddl,
         backfills: backfills(pr, &p, &raw.backfills, &tables, &sized),
         table_sizes,
         rates,
         tables,
         workloads,
+        schema,
     })
 }
 
@@ -236,12 +239,12 @@ fn long_txns(
 fn ddl_steps(
     pr: &mut Problems<'_>,
     p: &Path,
-    raw: &[RawDdl],
+    db: &RawDatabase,
     declared: &[String],
     sized: &Sized<'_>,
 ) -> Vec<DdlSpec> {
     let mut out = Vec::new();
-    for (i, d) in raw.iter().enumerate() {
+    for (i, d) in db.ddl.iter().enumerate() {
         let dp = child(&child(p, "ddl"), &i.to_string());
         let table = table_ref(pr, &child(&dp, "table"), &d.table, declared);
         let kind = DdlKind::parse(&d.kind).or_else(|| {
@@ -253,8 +256,10 @@ fn ddl_steps(
             );
             None
         });
-        let at = pr.duration(&child(&dp, "at"), &d.at);
+        // No `at`: a `migrate` step runs it (`steps.rs` checks that one does).
+        let at = d.at.as_ref().map(|a| pr.duration(&child(&dp, "at"), a));
         let duration = ddl_duration(pr, &dp, d, table, kind, declared, sized);
+        let effect = super::schema::ddl_effect(pr, &dp, d, table, &db.tables);
         // PostgreSQL lock_timeout: 0 (wait forever) by default.
         let lock_timeout = d
             .lock_timeout
@@ -274,15 +279,20 @@ fn ddl_steps(
             &d.retry_after,
             SimDuration::from_secs(1),
         );
-        if let (Some(table), Some(kind), Some(at), Some(duration)) = (table, kind, at, duration) {
+        if let (Some(table), Some(kind), Some(duration)) = (table, kind, duration) {
+            let Some(at) = at.map_or(Some(None), |a| a.map(Some)) else {
+                continue;
+            };
             out.push(DdlSpec {
-                at: SimTime::ZERO + at,
+                name: d.name.clone(),
+                at: at.map(|a| SimTime::ZERO + a),
                 table,
                 kind,
                 duration,
                 lock_timeout,
                 retries,
                 retry_after,
+                effect,
             });
         }
     }

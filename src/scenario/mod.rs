@@ -17,7 +17,9 @@ mod problems;
 mod raw;
 mod resolve;
 mod rollout;
+mod schema;
 mod sessions;
+mod steps;
 mod suggest;
 mod traffic;
 mod variant;
@@ -32,6 +34,7 @@ pub(crate) use raw::{
     RawAnalysis, RawCanaryStep, RawDuration, RawDurations, RawIntOrPercent, RawPause, RawPauseTable,
 };
 pub use rollout::RolloutInput;
+pub use steps::{StepKind, StepSpec};
 pub use variant::{Variants, RESERVED_NAMES};
 pub use warnings::Warning;
 
@@ -103,6 +106,8 @@ pub struct Scenario {
     pub database: Option<crate::model::DatabaseSpec>,
     /// Long-lived connections (`None`: users hold none).
     pub connections: Option<crate::model::ConnectionSpec>,
+    /// `[[steps]]`: deployments, migrations and waits in sequence (empty: `[rollout]` alone).
+    pub steps: Vec<StepSpec>,
     /// Width of a time-series bucket.
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.
@@ -192,7 +197,20 @@ impl Scenario {
 
     /// The variants a rollout introduces (its target version), whose exposure is reported.
     pub fn new_variants(&self) -> Vec<VersionId> {
-        let mut v: Vec<VersionId> = self.rollout.iter().map(|r| r.target).collect();
+        // (With `[[steps]]` but no deploy step, `rollout.target` is the running version.)
+        let mut v: Vec<VersionId> = self
+            .rollout
+            .iter()
+            .map(|r| r.target)
+            .filter(|t| *t != self.deployment.initial)
+            .collect();
+        for s in &self.steps {
+            if let StepKind::Deploy(t) = s.kind {
+                if t != self.deployment.initial && !v.contains(&t) {
+                    v.push(t);
+                }
+            }
+        }
         v.extend(self.flag.iter().map(|f| f.variant));
         v
     }

@@ -84,7 +84,7 @@ pub(super) fn deserialize_checked(
 ) -> Result<(RawScenario, Locator<'_>), Vec<Diagnostic>> {
     let text_len = loc.text_len();
     let mut work = loc.doc.clone();
-    let mut found = Vec::new();
+    let mut found = rollout_needs(&loc);
     let fake = text_len + 1;
     while found.len() < MAX_PROBLEMS {
         match deserialize(&work) {
@@ -101,6 +101,29 @@ pub(super) fn deserialize_checked(
     // Serde meets problems in its own order; show them in the file's.
     found.sort_by_key(|d| (d.line, d.column));
     Err(found)
+}
+
+/// `[rollout]` needs `to` and `at` unless the scenario has `[[steps]]` (whose deploy steps
+/// give them): a structural problem like a missing key, reported with the others.
+fn rollout_needs(loc: &Locator<'_>) -> Vec<Diagnostic> {
+    let doc = loc.doc.get_ref();
+    if doc.get("steps").is_some() {
+        return Vec::new();
+    }
+    let Some(DeValue::Table(t)) = doc.get("rollout").map(|v| v.get_ref()) else {
+        return Vec::new();
+    };
+    ["to", "at"]
+        .into_iter()
+        .filter(|k| t.get(*k).is_none())
+        .map(|k| {
+            loc.at_path(
+                &["rollout".to_string()],
+                format!("`rollout` needs `{k}`"),
+                Some(missing_help(k)),
+            )
+        })
+        .collect()
 }
 
 fn deserialize(doc: &Spanned<DeTable<'_>>) -> Result<RawScenario, toml::de::Error> {

@@ -92,6 +92,19 @@ pub struct RawScenario {
     pub sessions: Option<RawSessions>,
     pub database: Option<RawDatabase>,
     pub connections: Option<RawConnections>,
+    #[serde(default)]
+    pub steps: Vec<RawSeqStep>,
+}
+
+/// `[[steps]]`: deployments, migrations and waits run one after another (`steps.rs`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeqStep {
+    pub deploy: Option<String>,
+    pub migrate: Option<String>,
+    pub wait: Option<RawDuration>,
+    pub undo: Option<bool>,
+    pub at: Option<RawDuration>,
 }
 
 /// `[connections]`: long-lived connections (resolved in `connections.rs`).
@@ -332,8 +345,8 @@ pub struct RawDeployment {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRollout {
-    pub to: String,
-    pub at: RawDuration,
+    pub to: Option<String>,
+    pub at: Option<RawDuration>,
     pub strategy: String,
     pub max_surge: Option<RawIntOrPercent>,
     pub max_unavailable: Option<RawIntOrPercent>,
@@ -504,13 +517,16 @@ pub struct RawLongTxn {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDdl {
-    pub at: RawDuration,
+    pub name: Option<String>,
+    pub at: Option<RawDuration>,
     pub table: String,
     pub kind: String,
     pub duration: Option<RawDuration>,
     pub lock_timeout: Option<RawDuration>,
     pub retries: Option<i64>,
     pub retry_after: Option<RawDuration>,
+    pub column: Option<String>,
+    pub rename_to: Option<String>,
 }
 
 /// A table's share of a version's queries and its share of writes.
@@ -521,6 +537,8 @@ pub struct RawDbTable {
     pub writes: Option<f64>,
     pub rows: Option<i64>,
     pub row_bytes: Option<i64>,
+    pub columns: Option<Vec<String>>,
+    pub not_null: Option<Vec<String>>,
 }
 
 /// `[database.versions.<name>]`: one version's own query mix.
@@ -530,4 +548,6 @@ pub struct RawDbWorkload {
     pub queries: Option<i64>,
     pub queries_max: Option<i64>,
     pub tables: Option<IndexMap<String, RawDbTable>>,
+    pub reads: Option<Vec<String>>,
+    pub writes: Option<Vec<String>>,
 }

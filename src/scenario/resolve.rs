@@ -250,12 +250,13 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
     };
 
     // rollout
-    let rollout = raw.rollout.as_ref().and_then(|r| {
+    let mut rollout = raw.rollout.as_ref().and_then(|r| {
         let ctx = RolloutContext {
             names: &names,
             initial,
             replicas,
             end: duration.map(|_| end),
+            with_steps: !raw.steps.is_empty(),
         };
         rollout(pr, r, &ctx)
     });
@@ -277,6 +278,17 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         .database
         .as_ref()
         .and_then(|d| super::database::database(pr, d, &names));
+    let steps = super::steps::steps(pr, raw, &names, initial, database.as_ref());
+    // With steps, `rollout` stands for the first deployment (plan, warnings, exposure).
+    if let Some(r) = rollout.as_mut() {
+        if let Some((v, at)) = steps.iter().find_map(|s| match s.kind {
+            super::StepKind::Deploy(v) => Some((v, s.at)),
+            _ => None,
+        }) {
+            r.target = v;
+            r.at = at.unwrap_or(SimTime::ZERO);
+        }
+    }
 
     if let Some(name) = &raw.name {
         if let Err(why) = check_name(name) {
@@ -310,6 +322,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         sessions,
         database,
         connections,
+        steps,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
     })

@@ -20,6 +20,8 @@ pub(super) struct RolloutContext<'a> {
     pub(super) initial: Option<VersionId>,
     pub(super) replicas: u32,
     pub(super) end: Option<SimTime>,
+    /// The scenario has `[[steps]]`: deployments are steps, `to` and `at` are not used.
+    pub(super) with_steps: bool,
 }
 
 /// The `[rollout]` keys every strategy takes; every other key belongs to the strategies whose
@@ -141,34 +143,84 @@ fn set_keys(pr: &Problems<'_>) -> Vec<String> {
     }
 }
 
-/// Resolves `[rollout]`.
-pub(super) fn rollout(
+/// With `[[steps]]`, each deployment is a step: `to`, `at` and `undo_at` have no place here.
+/// The target and start are the first deploy step's, filled in after the steps resolve.
+fn steps_rollout(
     pr: &mut Problems<'_>,
     r: &RawRollout,
     ctx: &RolloutContext<'_>,
-) -> Option<RolloutSpec> {
+) -> (Option<VersionId>, Option<SimTime>, Option<SimTime>) {
     let rp: Path = vec!["rollout".into()];
-    let target = pr.version_ref(&child(&rp, "to"), &r.to, ctx.names);
+    for (key, set, help) in [
+        (
+            "to",
+            r.to.is_some(),
+            "write each deployment as a step: [[steps]] deploy = \"v2\"",
+        ),
+        (
+            "at",
+            r.at.is_some(),
+            "give the deploy step its start: [[steps]] deploy = \"v2\", at = \"30s\"",
+        ),
+        (
+            "undo_at",
+            r.undo_at.is_some(),
+            "write the rollback as a step: [[steps]] undo = true",
+        ),
+    ] {
+        if set {
+            pr.add(
+                &child(&rp, key),
+                format!("with [[steps]], `rollout.{key}` is not used: deployments are steps"),
+                format!("remove it; {help}"),
+            );
+        }
+    }
+    (
+        Some(ctx.initial.unwrap_or(VersionId(0))),
+        Some(SimTime::ZERO),
+        None,
+    )
+}
+
+/// One rollout: `to` at `at`, and an optional `undo_at`.
+fn single_rollout(
+    pr: &mut Problems<'_>,
+    r: &RawRollout,
+    ctx: &RolloutContext<'_>,
+) -> (Option<VersionId>, Option<SimTime>, Option<SimTime>) {
+    let rp: Path = vec!["rollout".into()];
+    let missing = |pr: &mut Problems<'_>, key: &str| {
+        pr.add(
+            &rp,
+            format!("`rollout` needs `{key}`"),
+            super::suggest::missing_help(key),
+        );
+    };
+    let target = match &r.to {
+        None => {
+            missing(pr, "to");
+            None
+        }
+        Some(to) => pr.version_ref(&child(&rp, "to"), to, ctx.names),
+    };
     if ctx.initial.is_some() && target == ctx.initial {
         pr.add(
             &child(&rp, "to"),
             format!(
                 "the rollout goes to \"{}\", the version already running",
-                r.to
+                r.to.as_deref().unwrap_or_default()
             ),
             "roll out to another version defined under [versions]",
         );
     }
-    if ctx.replicas == 0 {
-        pr.add(
-            &vec!["deployment".into(), "replicas".into()],
-            "a rollout of 0 replicas moves nothing",
-            "set deployment.replicas ≥ 1, or remove [rollout]",
-        );
-    }
-    let at = pr
-        .duration(&child(&rp, "at"), &r.at)
-        .map(|d| SimTime::ZERO + d);
+    let at = match &r.at {
+        None => {
+            missing(pr, "at");
+            None
+        }
+        Some(a) => pr.duration(&child(&rp, "at"), a).map(|d| SimTime::ZERO + d),
+    };
     if let (Some(at), Some(end)) = (at, ctx.end) {
         if at >= end {
             pr.add(
@@ -192,6 +244,28 @@ pub(super) fn rollout(
             );
         }
     }
+    (target, at, undo_at)
+}
+
+/// Resolves `[rollout]`.
+pub(super) fn rollout(
+    pr: &mut Problems<'_>,
+    r: &RawRollout,
+    ctx: &RolloutContext<'_>,
+) -> Option<RolloutSpec> {
+    let rp: Path = vec!["rollout".into()];
+    if ctx.replicas == 0 {
+        pr.add(
+            &vec!["deployment".into(), "replicas".into()],
+            "a rollout of 0 replicas moves nothing",
+            "set deployment.replicas ≥ 1, or remove [rollout]",
+        );
+    }
+    let (target, at, undo_at) = if ctx.with_steps {
+        steps_rollout(pr, r, ctx)
+    } else {
+        single_rollout(pr, r, ctx)
+    };
     let kind = r.strategy.as_str();
     let Some(def) = strategy_named(kind) else {
         let names: Vec<String> = STRATEGIES

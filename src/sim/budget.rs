@@ -153,6 +153,7 @@ fn describe(event: &Event) -> &'static str {
         Event::ControllerSync => "a rollout controller reconciling",
         Event::RolloutStart => "the rollout starting",
         Event::Undo => "a rollout undo",
+        Event::Step { .. } => "a [[steps]] entry starting or its wait ending",
         Event::BucketEnd => "a metrics bucket closing",
         Event::WeightsLearned(_) => "the router learning traffic weights",
         Event::TargetHealthCheck { .. } => "a load-balancer target health check",

@@ -73,6 +73,7 @@ impl Simulation {
             blocked_queries: s.blocked_queries,
             lock_wait_s: s.lock_wait_us as f64 / 1e6,
             max_lock_wait_s: s.max_lock_wait_us as f64 / 1e6,
+            schema_errors: spec.schema.as_ref().map(|_| s.schema_errors),
             ddl: spec
                 .ddl
                 .iter()
@@ -162,7 +163,11 @@ impl Simulation {
         let pods = &self.cluster.pods;
         let end = db.on_event(e, now, &mut self.queue, |c| {
             pods[c.pod.index()].holds(c.slot, c.epoch)
-        })?;
+        });
+        if let DbEvent::DdlEnd(k) | DbEvent::DdlLockTimeout { ddl: k, .. } = e {
+            self.ddl_progress(now, k);
+        }
+        let end = end?;
         let Call {
             pod, slot, epoch, ..
         } = end.call;

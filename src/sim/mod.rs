@@ -15,6 +15,7 @@ mod flags;
 mod requests;
 mod rollout;
 mod sessions;
+mod steps;
 
 use crate::analysis::Monitor;
 use crate::engine::{EventQueue, RngStream, SimDuration, SimTime, StreamName};
@@ -67,6 +68,13 @@ pub enum Event {
     FlagAnalysis,
     /// A long-lived connection's client (the user) tries to reconnect.
     Reconnect(u32),
+    /// `[[steps]]` entry `k` starts (`done: false`), or its wait is over (`done: true`).
+    Step {
+        /// The step.
+        k: u16,
+        /// Its wait is over.
+        done: bool,
+    },
     /// A smoke-test request to `version`; `left` more follow, `gap` apart.
     Smoke {
         /// The version under test.
@@ -138,6 +146,8 @@ pub struct Simulation {
     rollout_clock: crate::metrics::RolloutClock,
     in_flight: u64,
     rollout: RolloutRecord,
+    /// `[[steps]]` and how far they got.
+    steps: steps::Steps,
     scenario: Scenario,
     traffic_end: SimTime,
     /// Arrivals stop at `traffic_end`; requests in flight may finish until this.
@@ -193,7 +203,12 @@ impl Simulation {
         if let Some(t) = traffic.next_arrival_time() {
             queue.schedule_in_order(t, Event::Arrival);
         }
-        if let Some(r) = &scenario.rollout {
+        // With `[[steps]]`, deployments are steps (`steps.rs`).
+        if let Some(r) = scenario
+            .rollout
+            .as_ref()
+            .filter(|_| scenario.steps.is_empty())
+        {
             queue.schedule(r.at, Event::RolloutStart);
             if let Some(u) = r.undo_at {
                 queue.schedule(u, Event::Undo);
@@ -227,6 +242,7 @@ impl Simulation {
             rollout_clock: crate::metrics::RolloutClock::default(),
             in_flight: 0,
             rollout: RolloutRecord::default(),
+            steps: steps::Steps::new(scenario.steps.len(), initial),
             traffic_end: scenario.traffic.end,
             hard_end: scenario.traffic.end,
             done: false,
@@ -237,6 +253,7 @@ impl Simulation {
         if let Some(db) = &scenario.database {
             sim.add_database(db.clone());
         }
+        sim.schedule_steps();
         sim.schedule_flag();
         sim.setup_sessions();
         sim.setup_connections();
@@ -375,6 +392,7 @@ impl Simulation {
             Event::ControllerSync => self.controller_sync(now),
             Event::RolloutStart => self.rollout_start(now),
             Event::Undo => self.undo(now),
+            Event::Step { k, done } => self.step_event(now, k, done),
             Event::WeightsLearned(generation) => self.weights_learned(now, generation),
             Event::TargetHealthCheck { pod, generation } => {
                 let update = self

@@ -7,7 +7,7 @@ use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
 impl Simulation {
-    fn statuses(&self) -> Vec<RsStatus> {
+    pub(super) fn statuses(&self) -> Vec<RsStatus> {
         self.cluster
             .replica_sets
             .iter()
@@ -91,6 +91,7 @@ impl Simulation {
             self.handle_dropped(now);
         }
         for report in &decision.reports {
+            self.step_report(now, *report);
             match report {
                 Report::Completed => {
                     if self.rollout.start.is_some() {
@@ -168,6 +169,7 @@ impl Simulation {
         );
         summary.database = self.database_summary();
         summary.rollout.time_breakdown_s = self.rollout_clock.breakdown(self.traffic_end());
+        summary.steps = self.steps_summary();
         summary
     }
 }

@@ -367,8 +367,17 @@ impl Controller for BlueGreen {
     }
 
     fn start(&mut self, target: VersionId, _now: SimTime) {
+        // A later rollout (`[[steps]]`) starts afresh from the promoted (stable) ReplicaSet:
+        // Argo keeps no state of the previous one but the stable hash.
         self.target = target;
         self.stage = Stage::Preview;
+        self.checkpoint = false;
+        self.smoke_started = false;
+        self.pause_started = None;
+        self.paused_reported = false;
+        self.pre = None;
+        self.post = None;
+        self.pending = None;
     }
 
     fn undo(&mut self, _replica_sets: &[RsStatus], now: SimTime) -> bool {

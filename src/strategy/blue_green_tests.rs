@@ -113,3 +113,53 @@ fn an_abort_after_the_switch_goes_back_to_the_still_running_old_set() {
         }]
     );
 }
+
+/// A later rollout (`[[steps]]`) starts afresh from the promoted version: the preview at
+/// `previewReplicaCount` again and the smoke test again, not the previous rollout's checkpoint.
+#[test]
+fn a_second_rollout_starts_afresh_from_the_promoted_version() {
+    let v3 = VersionId(2);
+    let mut s = spec();
+    s.versions = 3;
+    s.preview_replicas = Some(1);
+    s.smoke_test = Some(SmokeTest {
+        requests: 10,
+        over: SimDuration::from_secs(5),
+    });
+    let mut c = BlueGreen::new(s, V1);
+    c.start(V2, at(0));
+    decide(&mut c, at(0), &[rs(0, V1, 4, 4)]);
+    let d = decide(&mut c, at(5), &[rs(0, V1, 4, 4), rs(1, V2, 1, 1)]);
+    assert!(
+        matches!(d.actions[..], [Action::SmokeTest { .. }, ..]),
+        "{d:?}"
+    );
+    decide(&mut c, at(6), &[rs(0, V1, 4, 4), rs(1, V2, 4, 4)]);
+    decide(&mut c, at(40), &[rs(0, V1, 4, 4), rs(1, V2, 4, 4)]);
+    let d = decide(&mut c, at(40), &[rs(0, V1, 0, 0), rs(1, V2, 4, 4)]);
+    assert!(d.reports.contains(&Report::Completed), "{d:?}");
+    // The second rollout: v2 is the stable (active) version now.
+    c.start(v3, at(100));
+    let done = [rs(0, V1, 0, 0), rs(1, V2, 4, 4)];
+    let d = decide(&mut c, at(100), &done);
+    assert!(
+        matches!(
+            d.actions[..],
+            [Action::CreateReplicaSet {
+                version,
+                replicas: 1,
+                revision: 3
+            }] if version == v3
+        ),
+        "{d:?}"
+    );
+    let d = decide(
+        &mut c,
+        at(105),
+        &[done[0].clone(), done[1].clone(), rs(2, v3, 1, 1)],
+    );
+    assert!(
+        matches!(d.actions[..], [Action::SmokeTest { .. }, ..]),
+        "{d:?}"
+    );
+}

@@ -402,10 +402,15 @@ impl Controller for Canary {
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
+        // A later rollout (`[[steps]]`) starts afresh from the stable (last promoted) version.
         self.target = target;
         self.stage = Stage::Stepping;
         self.step = 0;
         self.step_started = now;
+        self.paused_reported = false;
+        self.inline = None;
+        self.background = None;
+        self.pending = None;
         if self.spec.traffic_routing.is_some() {
             self.router = Some(TrafficWeights {
                 canary: 0,

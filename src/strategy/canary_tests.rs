@@ -178,3 +178,27 @@ fn an_indefinite_pause_ends_at_an_absolute_promote_time() {
     let d = decide(&mut c, at(180), &rss);
     assert_eq!(scales(&d), [(1, 10)], "{d:?}");
 }
+
+/// A later rollout (`[[steps]]`) starts afresh: its own indefinite pause is reported again,
+/// not taken for the previous rollout's.
+#[test]
+fn a_second_rollout_reports_its_own_pause() {
+    let v3 = VersionId(2);
+    let steps = vec![CanaryStep::SetWeight(30), CanaryStep::Pause(None)];
+    let mut s = spec(steps, routed(100));
+    s.versions = 3;
+    let mut c = Canary::new(s, V1);
+    c.start(V2, at(0));
+    let rss = [rs(0, V1, 10, 10), rs(1, V2, 3, 3)];
+    decide(&mut c, at(0), &rss);
+    assert!(decide(&mut c, at(0), &rss)
+        .reports
+        .contains(&Report::Paused));
+    assert!(c.undo(&rss, at(5)));
+    decide(&mut c, at(5), &rss);
+    c.start(v3, at(100));
+    let rss = [rs(0, V1, 10, 10), rs(1, V2, 0, 0), rs(2, v3, 3, 3)];
+    decide(&mut c, at(100), &rss);
+    let d = decide(&mut c, at(100), &rss);
+    assert!(d.reports.contains(&Report::Paused), "{d:?}");
+}

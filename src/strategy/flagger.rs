@@ -294,8 +294,12 @@ impl Controller for Flagger {
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
+        // A later rollout (`[[steps]]`) starts afresh from the promoted primary.
         self.canary = target;
         self.phase = Phase::Initializing;
+        self.weight = 0;
+        self.failed_checks = 0;
+        self.analysed_once = false;
         // The revision is detected on the ticker's next tick, at or after the update.
         self.next_tick = self.spec.tick_at_or_after(now);
         self.last_tick = now;

@@ -47,6 +47,7 @@ impl Controller for Recreate {
         self.template = target;
         self.progress.restart(now);
         self.reported_complete = false;
+        self.rolled_back = false;
     }
 
     fn undo(&mut self, replica_sets: &[RsStatus], now: SimTime) -> bool {

@@ -99,10 +99,13 @@ impl Controller for RollingUpdate {
     }
 
     fn start(&mut self, target: VersionId, now: SimTime) {
+        // A later rollout (`[[steps]]`) starts from the template in force: a new template
+        // hash, hence a new ReplicaSet (or an old one of that version, revision bumped).
         self.stable = self.template;
         self.template = target;
         self.progress.restart(now);
         self.reported_complete = false;
+        self.rolled_back = false;
         self.run = self
             .spec
             .analysis

@@ -24,6 +24,8 @@ mod readme;
 mod report_html;
 mod robustness;
 mod scenarios;
+mod schema;
+mod schema_properties;
 mod sessions;
 mod strategies;
 mod time_breakdown;

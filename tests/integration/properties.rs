@@ -44,7 +44,7 @@ const CASES: u32 = 64;
 
 /// `CASES` cases, or `PROPTEST_CASES` if set (for a longer hunt:
 /// `PROPTEST_CASES=5000 cargo test --release --test integration properties`).
-fn config() -> ProptestConfig {
+pub(crate) fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -58,7 +58,7 @@ fn config() -> ProptestConfig {
 
 /// A scenario file. Its `Debug` is the file itself, so a failing case prints as TOML.
 #[derive(Clone)]
-struct ScenarioText(String);
+pub(crate) struct ScenarioText(pub(crate) String);
 
 impl fmt::Debug for ScenarioText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,7 +72,7 @@ impl ScenarioText {
             .unwrap_or_else(|e| panic!("generated scenario is invalid: {e:?}\n{}", self.0))
     }
 
-    fn run(&self) -> RunOutput {
+    pub(crate) fn run(&self) -> RunOutput {
         Simulation::new(&self.parse())
             .run()
             .expect("the run finishes")
@@ -419,7 +419,7 @@ fn scenario_with(rollouts: impl Strategy<Value = Rollout>) -> impl Strategy<Valu
 }
 
 /// Any strategy, sometimes with a feature flag inside v2.
-fn any_scenario() -> impl Strategy<Value = ScenarioText> {
+pub(crate) fn any_scenario() -> impl Strategy<Value = ScenarioText> {
     (run_knobs(), pod_knobs(), any_rollout(), flag_knob())
         .prop_map(|(run, pod, rollout, flag)| render_with_flag(&run, &pod, rollout, flag))
 }
@@ -428,7 +428,7 @@ fn any_scenario() -> impl Strategy<Value = ScenarioText> {
 /// 1–10 ms, a short pool timeout, a statement timeout or none, either exhaustion behaviour;
 /// sometimes a long transaction, a DDL step of any kind (its duration given or from the
 /// table's rows) and a batched backfill.
-fn database_toml() -> impl Strategy<Value = String> {
+pub(crate) fn database_toml() -> impl Strategy<Value = String> {
     (
         (10u32..=60, 1u32..=12, 1u32..=4),
         (0u32..=4, 0u32..=2, 1u32..=10),
@@ -472,7 +472,7 @@ fn database_toml() -> impl Strategy<Value = String> {
 }
 
 /// Column `name` of a CSV text, summed over its rows.
-fn column_sum(csv: &str, name: &str) -> u64 {
+pub(crate) fn column_sum(csv: &str, name: &str) -> u64 {
     let mut lines = csv.lines();
     let header = lines.next().expect("the CSV has a header");
     let col = header

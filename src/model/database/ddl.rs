@@ -53,8 +53,10 @@ pub use super::kind::DdlKind;
 /// A DDL step of the scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DdlSpec {
-    /// When it is first requested.
-    pub at: SimTime,
+    /// Its name (`[[steps]]` trigger a step by name).
+    pub name: Option<String>,
+    /// When it is first requested (`None`: when a `migrate` step reaches it).
+    pub at: Option<SimTime>,
     /// The table.
     pub table: u16,
     /// What it does.
@@ -67,6 +69,8 @@ pub struct DdlSpec {
     pub retries: u32,
     /// Pause between a timed-out attempt and the next.
     pub retry_after: SimDuration,
+    /// What it does to the schema when it commits (`super::schema`).
+    pub effect: Option<super::schema::SchemaEffect>,
 }
 
 /// What became of a DDL step (`summary.json`'s `database.ddl[]`).
@@ -119,16 +123,18 @@ impl Database {
             sched.schedule(t.start, ModelEvent::Db(DbEvent::LongBegin(k as u16)));
         }
         for (k, d) in self.spec.ddl.iter().enumerate() {
-            self.start_ddl(k as u16, d.at, sched);
+            if let Some(at) = d.at {
+                self.start_ddl(k as u16, at, sched);
+            }
         }
         for (k, b) in self.spec.backfills.iter().enumerate() {
             self.start_backfill(k as u16, b.at, sched);
         }
     }
 
-    /// Starts DDL step `k` at `now` (what its `at` does; a sequence of steps may call it
-    /// instead): its first attempt requests the lock at `now`. Starting one already started
-    /// does nothing. Its course is in [`Database::ddl_outcomes`] (`finished` once committed).
+    /// Starts DDL step `k` at `now` (what its `at` does; a `migrate` step calls it instead):
+    /// its first attempt requests the lock at `now`. Starting one already started does
+    /// nothing. Its course is in [`Database::ddl_outcomes`] (`finished` once committed).
     pub fn start_ddl(&self, k: u16, now: SimTime, sched: &mut dyn Schedule) {
         sched.schedule(now, ModelEvent::Db(DbEvent::DdlStart(k)));
     }
@@ -327,6 +333,8 @@ impl Database {
                 let d = &self.spec.ddl[k as usize];
                 locks.ddl[k as usize].finished = Some(now);
                 locks.tables[d.table as usize].release(d.kind.mode(), &mut locks.woken);
+                // The catalog change is visible from the commit on.
+                self.schema_commit(k);
                 self.give_back_core(now, sched);
                 self.grant_woken(now, sched);
             }

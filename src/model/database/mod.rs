@@ -37,6 +37,7 @@ pub mod ddl;
 pub mod kind;
 pub mod locks;
 pub mod pool;
+pub mod schema;
 pub mod server;
 mod spec;
 
@@ -50,6 +51,7 @@ use super::{FailCause, ModelEvent, Schedule};
 use crate::engine::{RngStream, SimDuration, SimTime};
 use ddl::Locks;
 use pool::{Pool, Waiter};
+use schema::Schema;
 use server::Server;
 
 /// The database's timed events.
@@ -120,6 +122,8 @@ struct Txn {
     submitted: SimTime,
     /// The current query is cancelled by `statement_timeout`.
     cancelled: bool,
+    /// The current query fails: its version does not fit the schema (`schema`).
+    schema_failed: bool,
     /// The current query, as drawn when it was submitted.
     q: Query,
     /// Tables it holds ACCESS SHARE on (bit per table; with locks only).
@@ -157,6 +161,8 @@ pub struct DatabaseStats {
     pub lock_wait_us: u64,
     /// The longest one, microseconds.
     pub max_lock_wait_us: u64,
+    /// Queries that failed because their version did not fit the schema (`schema_error`).
+    pub schema_errors: u64,
 }
 
 /// How a request's database phase begins.
@@ -195,6 +201,7 @@ pub struct Database {
     next_ticket: u32,
     stats: DatabaseStats,
     locks: Option<Locks>,
+    schema: Option<Schema>,
 }
 
 impl Database {
@@ -206,6 +213,7 @@ impl Database {
                 || !spec.transactions.is_empty()
                 || !spec.backfills.is_empty())
             .then(|| Locks::new(spec.tables.len(), spec.ddl.len(), spec.backfills.len())),
+            schema: spec.schema.as_ref().map(Schema::new),
             spec,
             pools: Vec::new(),
             txns: Vec::new(),
@@ -393,6 +401,7 @@ impl Database {
             made: 0,
             submitted: now,
             cancelled: false,
+            schema_failed: false,
             q: Query {
                 table: 0,
                 write: false,
@@ -436,9 +445,15 @@ impl Database {
         let q = t.q;
         self.stats.queries += 1;
         self.stats.writes += u64::from(q.write);
-        let mut end = now + q.duration;
+        // A statement that does not fit the schema fails in parse analysis: no execution time.
+        let schema_failed = self
+            .schema
+            .as_ref()
+            .is_some_and(|s| s.fails(t.variant.index(), q.table, q.write));
+        self.txns[i as usize].schema_failed = schema_failed;
+        let mut end = if schema_failed { now } else { now + q.duration };
         let mut cancelled = false;
-        if let Some(st) = self.spec.statement_timeout {
+        if let Some(st) = self.spec.statement_timeout.filter(|_| !schema_failed) {
             let deadline = t.submitted + st;
             if end > deadline {
                 end = deadline.max(now);
@@ -486,6 +501,14 @@ impl Database {
                     self.release_locks(i, now, sched);
                     self.free_txns.push(i);
                     return None;
+                }
+                if t.schema_failed {
+                    self.stats.schema_errors += 1;
+                    self.end_txn(i, now, sched);
+                    return Some(PhaseEnd {
+                        call: t.call,
+                        failed: Some(FailCause::SchemaError),
+                    });
                 }
                 if t.cancelled {
                     self.stats.statement_timeouts += 1;

@@ -5,6 +5,7 @@
 use super::backfill::BackfillSpec;
 use super::ddl::{DdlSpec, LongTxnSpec};
 use super::kind::{Rates, TableSize};
+use super::schema::SchemaSpec;
 use crate::engine::SimDuration;
 use crate::model::dist::Dist;
 
@@ -104,6 +105,8 @@ pub struct DatabaseSpec {
     pub rates: Rates,
     /// Backfills (`[[database.backfills]]`).
     pub backfills: Vec<BackfillSpec>,
+    /// Columns and what each version uses (`None`: no table declares columns; no checks).
+    pub schema: Option<SchemaSpec>,
 }
 
 impl DatabaseSpec {

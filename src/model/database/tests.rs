@@ -40,6 +40,7 @@ fn spec(pool_size: u32, cores: u32, queries: QueryCount) -> DatabaseSpec {
         table_sizes: vec![kind::TableSize::default(); 2],
         rates: kind::Rates::default(),
         backfills: Vec::new(),
+        schema: None,
         workloads: vec![Workload {
             queries,
             tables: vec![
@@ -242,13 +243,15 @@ fn a_dead_pods_queued_query_releases_its_locks_so_a_waiting_ddl_proceeds() {
     let db0 = Database::new(s.clone());
     let table = db0.query(v, 2, 1).table;
     s.ddl = vec![DdlSpec {
-        at: SimTime::ZERO + SimDuration::from_millis(1),
+        name: None,
+        at: Some(SimTime::ZERO + SimDuration::from_millis(1)),
         table,
         kind: DdlKind::AlterTable,
         duration: SimDuration::from_millis(8),
         lock_timeout: None,
         retries: 0,
         retry_after: SimDuration::from_secs(1),
+        effect: None,
     }];
     let mut db = Database::new(s);
     db.open_pool(PodId(0));
@@ -320,13 +323,15 @@ fn a_backfill_batch_waits_for_its_lock_behind_a_table_rewrite() {
     use super::ddl::{DdlKind, DdlSpec};
     let mut s = spec(2, 4, QueryCount::Fixed(1));
     s.ddl = vec![DdlSpec {
-        at: secs(0.5),
+        name: None,
+        at: Some(secs(0.5)),
         table: 1,
         kind: DdlKind::AlterColumnType,
         duration: SimDuration::from_secs(2),
         lock_timeout: None,
         retries: 0,
         retry_after: SimDuration::from_secs(1),
+        effect: None,
     }];
     s.backfills = vec![BackfillSpec {
         at: secs(1.0),
@@ -349,4 +354,69 @@ fn a_backfill_batch_waits_for_its_lock_behind_a_table_rewrite() {
     assert_eq!(o.lock_wait_us, 1_500_000);
     assert_eq!(o.finished, Some(secs(2.6)));
     assert_eq!(db.ddl_outcomes()[0].finished, Some(secs(2.5)));
+}
+
+/// A rename of users.email commits at 10 ms: a request of the version reading it, sent at
+/// 20 ms, fails `schema_error` at once (parse analysis: no core time) after taking its lock;
+/// one sent before the rename succeeds, and `orders` (not renamed) is unaffected.
+#[test]
+fn a_query_naming_a_renamed_column_fails_schema_error_after_the_rename_commits() {
+    use ddl::{DdlKind, DdlSpec};
+    use schema::{Column, ColumnUse, SchemaEffect, SchemaSpec, VersionNeeds};
+    let mut s = spec(4, 4, QueryCount::Fixed(1));
+    let col = |n: &str| Column {
+        name: n.into(),
+        not_null: false,
+    };
+    s.schema = Some(SchemaSpec {
+        tables: vec![Some(vec![col("id"), col("email")]), None],
+        versions: vec![Some(VersionNeeds {
+            reads: vec![ColumnUse {
+                table: 0,
+                column: "email".into(),
+            }],
+            writes: Vec::new(),
+        })],
+    });
+    s.ddl = vec![DdlSpec {
+        name: Some("rename".into()),
+        at: Some(SimTime::ZERO + SimDuration::from_millis(5)),
+        table: 0,
+        kind: DdlKind::RenameColumn,
+        duration: SimDuration::from_millis(5),
+        lock_timeout: None,
+        retries: 0,
+        retry_after: SimDuration::from_secs(1),
+        effect: Some(SchemaEffect::RenameColumn {
+            table: 0,
+            from: "email".into(),
+            to: "email_address".into(),
+        }),
+    }];
+    let v = VersionId(0);
+    let probe = Database::new(s.clone());
+    let on_users = (1..100).find(|l| probe.query(v, *l, 1).table == 0).unwrap();
+    let on_orders = (1..100).find(|l| probe.query(v, *l, 1).table == 1).unwrap();
+    let mut db = Database::new(s);
+    db.open_pool(PodId(0));
+    let mut q = Q::default();
+    db.schedule_start(&mut q);
+    db.begin(call(0, 0, on_users), v, SimTime::ZERO, &mut q);
+    let before = drain(&mut db, &mut q);
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].1.failed, None, "before the rename");
+    let t = SimTime::ZERO + SimDuration::from_millis(20);
+    db.begin(call(0, 1, on_users), v, t, &mut q);
+    db.begin(call(0, 2, on_orders), v, t, &mut q);
+    let after = drain(&mut db, &mut q);
+    let users = after.iter().find(|(_, e)| e.call.slot == 1).unwrap();
+    assert_eq!(users.1.failed, Some(FailCause::SchemaError));
+    assert_eq!(users.0, t, "no execution time");
+    let orders = after.iter().find(|(_, e)| e.call.slot == 2).unwrap();
+    assert_eq!(orders.1.failed, None, "another table is unaffected");
+    assert_eq!(db.stats().schema_errors, 1);
+    assert_eq!(
+        db.schema().unwrap().columns(0).unwrap()[1].name,
+        "email_address"
+    );
 }
