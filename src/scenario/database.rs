@@ -543,7 +543,8 @@ fn backfills(
     for (i, b) in raw.iter().enumerate() {
         let bp = child(&child(p, "backfills"), &i.to_string());
         let table = table_ref(pr, &child(&bp, "table"), &b.table, declared);
-        let at = pr.duration(&child(&bp, "at"), &b.at);
+        // `None` when absent (a `backfill` step runs it); `Some(None)` when unreadable.
+        let at = b.at.as_ref().map(|a| pr.duration(&child(&bp, "at"), a));
         let rows = match (b.rows, table) {
             (Some(n), _) if !(0..=MAX_ROWS).contains(&n) => {
                 pr.add(
@@ -582,10 +583,12 @@ fn backfills(
         };
         let pause = pr.opt_duration(&child(&bp, "pause"), &b.pause, SimDuration::ZERO);
         let rate = rate(pr, &child(&bp, "rate"), b.rate, sized.rates.backfill);
-        if let (Some(table), Some(at), Some(rows), Some(batch_size)) = (table, at, rows, batch_size)
+        if let (Some(table), Some(rows), Some(batch_size), false) =
+            (table, rows, batch_size, at == Some(None))
         {
             out.push(BackfillSpec {
-                at: SimTime::ZERO + at,
+                name: b.name.clone(),
+                at: at.flatten().map(|d| SimTime::ZERO + d),
                 table,
                 rows,
                 batch_size,

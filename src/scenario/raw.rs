@@ -104,6 +104,7 @@ pub struct RawSeqStep {
     pub migrate: Option<String>,
     pub wait: Option<RawDuration>,
     pub undo: Option<bool>,
+    pub backfill: Option<String>,
     pub at: Option<RawDuration>,
 }
 
@@ -495,7 +496,8 @@ pub struct RawDatabase {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBackfill {
-    pub at: RawDuration,
+    pub name: Option<String>,
+    pub at: Option<RawDuration>,
     pub table: String,
     pub rows: Option<i64>,
     pub batch_size: Option<i64>,

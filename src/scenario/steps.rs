@@ -4,9 +4,9 @@
 //! when its time is up), and not before its own `at` if it has one. Deployments use the
 //! scenario's `[rollout]` strategy settings; `[rollout]` then gives no `to` or `at`.
 //!
-//! A background backfill (`[[database.backfills]]`) joins as one more kind the same way: a
-//! `backfill = "<name>"` key in `RawSeqStep`, a `StepKind::Backfill(index)` resolved like
-//! `migrate`, started by the simulation and finished when its last batch commits.
+//! A background backfill (`[[database.backfills]]`) is one more kind: `backfill = "<name>"`
+//! starts it and the step finishes when its last batch commits, as a release pipeline runs a
+//! backfill job to completion before deploying the version that reads the new column.
 
 use super::problems::{child, closest, Path, Problems};
 use super::raw::*;
@@ -21,6 +21,9 @@ pub enum StepKind {
     Deploy(VersionId),
     /// Runs this DDL step (index into `DatabaseSpec::ddl`); done when it commits.
     Migrate(u16),
+    /// Runs this backfill (index into `DatabaseSpec::backfills`); done when its last batch
+    /// commits.
+    Backfill(u16),
     /// Waits this long.
     Wait(SimDuration),
     /// `kubectl rollout undo` (an abort for Argo): back to the previous version; done when the
@@ -34,6 +37,7 @@ impl StepKind {
         match self {
             StepKind::Deploy(_) => "deploy",
             StepKind::Migrate(_) => "migrate",
+            StepKind::Backfill(_) => "backfill",
             StepKind::Wait(_) => "wait",
             StepKind::Undo => "undo",
         }
@@ -68,6 +72,15 @@ pub(super) fn steps(
         })
         .unwrap_or_default();
     let mut migrated = vec![false; ddl_names.len()];
+    let backfill_names: Vec<String> = database
+        .map(|d| {
+            d.backfills
+                .iter()
+                .map(|x| x.name.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut backfilled = vec![false; backfill_names.len()];
     let mut out = Vec::new();
     // Versions deployed so far, the running one last (for `undo` and "already running").
     let mut history: Vec<VersionId> = initial.into_iter().collect();
@@ -78,6 +91,7 @@ pub(super) fn steps(
             ("migrate", s.migrate.is_some()),
             ("wait", s.wait.is_some()),
             ("undo", s.undo.is_some()),
+            ("backfill", s.backfill.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, on)| on.then_some(k))
@@ -90,7 +104,7 @@ pub(super) fn steps(
                 } else {
                     format!("this step has {}: a step does one thing", set.join(" and "))
                 },
-                "give each step one of deploy = \"v2\", migrate = \"<a [[database.ddl]] name>\", wait = \"30s\" or undo = true",
+                "give each step one of deploy = \"v2\", migrate = \"<a [[database.ddl]] name>\", backfill = \"<a [[database.backfills]] name>\", wait = \"30s\" or undo = true",
             );
             continue;
         }
@@ -101,6 +115,7 @@ pub(super) fn steps(
         let kind = match set[0] {
             "deploy" => deploy(pr, &p, raw, s, names, &mut history),
             "migrate" => migrate(pr, &p, s, &ddl_names, database, &mut migrated),
+            "backfill" => backfill(pr, &p, s, &backfill_names, database, &mut backfilled),
             "wait" => pr
                 .duration(&child(&p, "wait"), s.wait.as_ref().expect("set"))
                 .map(StepKind::Wait),
@@ -123,6 +138,22 @@ pub(super) fn steps(
                     match &d.name {
                         Some(n) => format!("add at = \"60s\", or a step: [[steps]] migrate = \"{n}\""),
                         None => "add at = \"60s\", or name it (name = \"add-email\") and add a step: [[steps]] migrate = \"add-email\"".into(),
+                    },
+                );
+            }
+        }
+        for (k, b) in db.backfills.iter().enumerate() {
+            if b.at.is_none() && !backfilled[k] {
+                let p: Path = ["database", "backfills", &k.to_string()]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                pr.add(
+                    &p,
+                    "this backfill has no `at` and no [[steps]] entry runs it: it would never run",
+                    match &b.name {
+                        Some(n) => format!("add at = \"60s\", or a step: [[steps]] backfill = \"{n}\""),
+                        None => "add at = \"60s\", or name it (name = \"fill-email\") and add a step: [[steps]] backfill = \"fill-email\"".into(),
                     },
                 );
             }
@@ -233,6 +264,64 @@ fn migrate(
     Some(StepKind::Migrate(k as u16))
 }
 
+/// A `backfill = "<name>"` step: the named `[[database.backfills]]` entry, which has no `at`
+/// and no other step running it.
+fn backfill(
+    pr: &mut Problems<'_>,
+    p: &Path,
+    s: &RawSeqStep,
+    names: &[String],
+    database: Option<&DatabaseSpec>,
+    run: &mut [bool],
+) -> Option<StepKind> {
+    let name = s.backfill.as_deref().expect("set");
+    let bp = child(p, "backfill");
+    let Some(db) = database else {
+        pr.add(
+            &bp,
+            "a backfill step needs [database] with [[database.backfills]]",
+            "add [database] with a [[database.backfills]] entry named by `name`",
+        );
+        return None;
+    };
+    let Some(k) = names.iter().position(|n| !n.is_empty() && n == name) else {
+        let named: Vec<String> = names.iter().filter(|n| !n.is_empty()).cloned().collect();
+        let help = match closest(name, &named) {
+            Some(c) => format!(
+                "did you mean \"{c}\"? Named backfills: {}",
+                named.join(", ")
+            ),
+            None if named.is_empty() => {
+                "give a [[database.backfills]] entry name = \"…\" and use it here".into()
+            }
+            None => format!("use one of the named backfills: {}", named.join(", ")),
+        };
+        pr.add(
+            &bp,
+            format!("no [[database.backfills]] entry is named \"{name}\""),
+            help,
+        );
+        return None;
+    };
+    if db.backfills[k].at.is_some() {
+        pr.add(
+            &bp,
+            format!("backfill \"{name}\" has its own `at`: it would run twice"),
+            "remove `at` from the backfill (the step runs it), or remove this step",
+        );
+        return None;
+    }
+    if std::mem::replace(&mut run[k], true) {
+        pr.add(
+            &bp,
+            format!("backfill \"{name}\" is already run by an earlier step"),
+            "declare another [[database.backfills]] entry for a second pass",
+        );
+        return None;
+    }
+    Some(StepKind::Backfill(k as u16))
+}
+
 fn undo(
     pr: &mut Problems<'_>,
     p: &Path,
@@ -308,5 +397,96 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.diagnostics[0].message.contains("has its own `at`"));
+    }
+
+    const BACKFILL: &str =
+        "[[database.backfills]]\nname = \"fill-email\"\ntable = \"users\"\nrows = 1000\n";
+
+    fn diagnostics(tail: &str) -> Vec<(usize, String, String)> {
+        let text = format!("{HEAD}{BACKFILL}{tail}");
+        match Scenario::parse("s.toml", "s", &text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .diagnostics
+                .into_iter()
+                .map(|d| (d.line, d.message, d.help.unwrap_or_default()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_backfill_step_runs_the_named_backfill() {
+        let text = format!(
+            "{HEAD}{BACKFILL}[[steps]]\nmigrate = \"add\"\n[[steps]]\nbackfill = \"fill-email\"\n"
+        );
+        let s = Scenario::parse("s.toml", "s", &text).unwrap();
+        assert_eq!(s.steps[1].kind, StepKind::Backfill(0));
+        assert_eq!(s.steps[1].kind.as_str(), "backfill");
+        let b = &s.database.as_ref().unwrap().backfills[0];
+        assert_eq!((b.name.as_deref(), b.at), (Some("fill-email"), None));
+    }
+
+    #[test]
+    fn a_backfill_step_that_cannot_run_is_refused() {
+        // An unknown name (listed second: diagnostics go in file order): the ones that exist.
+        let d = diagnostics("[[steps]]\nmigrate = \"add\"\n[[steps]]\nbackfill = \"fill-emial\"\n");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(
+            d[1].1,
+            "no [[database.backfills]] entry is named \"fill-emial\""
+        );
+        assert!(d[1].2.starts_with("did you mean \"fill-email\"?"), "{d:?}");
+        // … and the backfill itself then never runs: named at its own line with the fix.
+        assert_eq!(d[0].0, HEAD.lines().count() + 1, "{d:?}");
+        assert!(d[0].1.contains("no `at` and no [[steps]] entry runs it"));
+        assert_eq!(
+            d[0].2,
+            "add at = \"60s\", or a step: [[steps]] backfill = \"fill-email\""
+        );
+        let twice = diagnostics(
+            "[[steps]]\nmigrate = \"add\"\n[[steps]]\nbackfill = \"fill-email\"\n[[steps]]\nbackfill = \"fill-email\"\n",
+        );
+        assert_eq!(twice.len(), 1);
+        assert_eq!(
+            twice[0].1,
+            "backfill \"fill-email\" is already run by an earlier step"
+        );
+        let both = diagnostics("[[steps]]\nbackfill = \"fill-email\"\nwait = \"1s\"\n");
+        assert!(
+            both.iter()
+                .any(|d| d.1 == "this step has wait and backfill: a step does one thing"),
+            "{both:?}"
+        );
+        // A backfill with its own `at` is run by it, not by a step.
+        let timed = format!("{HEAD}{}", BACKFILL.replace("rows", "at = \"1s\"\nrows"));
+        let e = Scenario::parse(
+            "s.toml",
+            "s",
+            &format!("{timed}[[steps]]\nbackfill = \"fill-email\"\n"),
+        )
+        .unwrap_err();
+        assert!(e
+            .diagnostics
+            .iter()
+            .any(|d| d.message == "backfill \"fill-email\" has its own `at`: it would run twice"));
+        // Without a name and without `at`: the fix says to name it.
+        let unnamed = format!(
+            "{HEAD}{}[[steps]]\nmigrate = \"add\"\n",
+            BACKFILL.replace("name = \"fill-email\"\n", "")
+        );
+        let e = Scenario::parse("s.toml", "s", &unnamed).unwrap_err();
+        let d = e
+            .diagnostics
+            .iter()
+            .find(|d| d.message.starts_with("this backfill"))
+            .unwrap();
+        assert!(d.message.contains("it would never run"), "{d:?}");
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .contains("name it (name = \"fill-email\")"),
+            "{d:?}"
+        );
     }
 }

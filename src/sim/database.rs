@@ -167,6 +167,10 @@ impl Simulation {
         if let DbEvent::DdlEnd(k) | DbEvent::DdlLockTimeout { ddl: k, .. } = e {
             self.ddl_progress(now, k);
         }
+        // A backfill of no rows finishes at its start; otherwise at its last batch's commit.
+        if let DbEvent::BackfillStart(b) | DbEvent::BackfillBatchEnd(b) = e {
+            self.backfill_progress(now, b);
+        }
         let end = end?;
         let Call {
             pod, slot, epoch, ..

@@ -83,6 +83,10 @@ impl Simulation {
                 let e = Event::Model(ModelEvent::Db(DbEvent::DdlStart(d)));
                 self.queue.schedule(now, e);
             }
+            StepKind::Backfill(b) => {
+                let e = Event::Model(ModelEvent::Db(DbEvent::BackfillStart(b)));
+                self.queue.schedule(now, e);
+            }
             StepKind::Wait(d) => self.queue.schedule(
                 now + d,
                 Event::Step {
@@ -155,6 +159,20 @@ impl Simulation {
         }
     }
 
+    /// A batch of backfill `b` committed: its last one ends the backfill step running.
+    pub(super) fn backfill_progress(&mut self, now: SimTime, b: u16) {
+        let Some(k) = self.steps.current else { return };
+        if self.scenario.steps[k].kind != StepKind::Backfill(b) {
+            return;
+        }
+        let Some(db) = self.deps.database.as_ref() else {
+            return;
+        };
+        if db.backfill_outcomes()[b as usize].finished.is_some() {
+            self.step_finished(now, k, StepOutcome::Completed);
+        }
+    }
+
     fn step_finished(&mut self, now: SimTime, k: usize, outcome: StepOutcome) {
         if self.steps.current != Some(k) {
             return;
@@ -188,6 +206,9 @@ impl Simulation {
                     StepKind::Undo => r.back_to.map(|v| names[v.index()].name.clone()),
                     StepKind::Migrate(d) => {
                         db.and_then(|db| db.spec().ddl[d as usize].name.clone())
+                    }
+                    StepKind::Backfill(b) => {
+                        db.and_then(|db| db.spec().backfills[b as usize].name.clone())
                     }
                     StepKind::Wait(d) => Some(format!("{}s", d.as_secs_f64())),
                 },

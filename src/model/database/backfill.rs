@@ -22,8 +22,10 @@ use crate::engine::{SimDuration, SimTime};
 /// A backfill of the scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackfillSpec {
-    /// When its first batch is requested.
-    pub at: SimTime,
+    /// Its name, for a `backfill = "<name>"` step to run it.
+    pub name: Option<String>,
+    /// When its first batch is requested (`None`: when a `backfill` step starts it).
+    pub at: Option<SimTime>,
     /// The table (index into the declared tables).
     pub table: u16,
     /// Rows to update in all.
@@ -54,18 +56,24 @@ impl BackfillSpec {
         self.batch_size.min(self.rows.saturating_sub(done))
     }
 
-    /// When it would finish if no batch ever waited for a lock: `at` + each batch's work +
-    /// a pause between consecutive batches.
-    pub fn unhindered_finish(&self) -> SimTime {
+    /// How long it takes if no batch ever waits for a lock: each batch's work + a pause
+    /// between consecutive batches.
+    pub fn unhindered_duration(&self) -> SimDuration {
         let n = self.batches();
         if n == 0 {
-            return self.at;
+            return SimDuration::ZERO;
         }
         let full = self.rows / self.batch_size.max(1);
         let last = self.rows - full * self.batch_size;
         let work_us =
             full * self.batch_time(self.batch_size).as_micros() + self.batch_time(last).as_micros();
-        self.at + SimDuration::from_micros(work_us + (n - 1) * self.pause.as_micros())
+        SimDuration::from_micros(work_us + (n - 1) * self.pause.as_micros())
+    }
+
+    /// When it would finish if no batch ever waited for a lock, started at its `at` (at 0
+    /// if a step starts it: add the step's start instead).
+    pub fn unhindered_finish(&self) -> SimTime {
+        self.at.unwrap_or(SimTime::ZERO) + self.unhindered_duration()
     }
 }
 
@@ -175,7 +183,8 @@ mod tests {
 
     fn spec(rows: u64, batch_size: u64, pause_ms: u64) -> BackfillSpec {
         BackfillSpec {
-            at: SimTime::ZERO + SimDuration::from_secs(10),
+            name: None,
+            at: Some(SimTime::ZERO + SimDuration::from_secs(10)),
             table: 0,
             rows,
             batch_size,
@@ -203,7 +212,7 @@ mod tests {
     fn an_empty_backfill_finishes_where_it_starts() {
         let b = spec(0, 1_000, 100);
         assert_eq!(b.batches(), 0);
-        assert_eq!(b.unhindered_finish(), b.at);
+        assert_eq!(Some(b.unhindered_finish()), b.at);
     }
 
     #[test]

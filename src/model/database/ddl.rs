@@ -128,7 +128,9 @@ impl Database {
             }
         }
         for (k, b) in self.spec.backfills.iter().enumerate() {
-            self.start_backfill(k as u16, b.at, sched);
+            if let Some(at) = b.at {
+                self.start_backfill(k as u16, at, sched);
+            }
         }
     }
 

@@ -279,7 +279,8 @@ fn a_backfill_runs_its_batches_with_pauses_and_takes_a_core_for_each() {
     // pauses, from 1 s: finished at 1 + 0.1 + 0.2 + 0.1 + 0.2 + 0.05 = 1.65 s.
     let mut s = spec(2, 1, QueryCount::Fixed(1));
     s.backfills = vec![BackfillSpec {
-        at: secs(1.0),
+        name: None,
+        at: Some(secs(1.0)),
         table: 1,
         rows: 2_500,
         batch_size: 1_000,
@@ -334,7 +335,8 @@ fn a_backfill_batch_waits_for_its_lock_behind_a_table_rewrite() {
         effect: None,
     }];
     s.backfills = vec![BackfillSpec {
-        at: secs(1.0),
+        name: None,
+        at: Some(secs(1.0)),
         table: 1,
         rows: 1_000,
         batch_size: 500,
