@@ -25,9 +25,11 @@ mod summary;
 
 pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
-pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
+pub use rollout::{
+    EventDetail, EventKind, FlagRecord, RolloutEvent, RolloutOutcome, RolloutRecord, MAX_EVENTS,
+};
 pub use summary::{
-    CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary, ExposureSummary,
-    FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary, Summary,
-    VersionSummary,
+    CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary, EventSummary,
+    ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary,
+    Summary, VersionSummary,
 };

@@ -1,8 +1,9 @@
 //! Driving the rollout controller and recording the rollout's course.
 
 use super::{Event, Simulation};
+use crate::analysis::RunPhase;
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{summarise, RunFacts, Summary};
+use crate::metrics::{summarise, EventDetail, EventKind, RunFacts, Summary};
 use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
@@ -29,6 +30,7 @@ impl Simulation {
             return;
         };
         self.rollout.start = Some(now);
+        self.rollout.note(now, EventKind::Start, EventDetail::None);
         self.controller.start(target, now);
         self.controller_sync(now);
     }
@@ -38,6 +40,8 @@ impl Simulation {
         if self.rollout.start.is_some() && self.controller.undo(&statuses, now) {
             self.rollout.rollback = Some(now);
             self.rollout.end = None;
+            self.rollout
+                .note(now, EventKind::RollbackStarted, EventDetail::Text("undo"));
             self.controller_sync(now);
         }
     }
@@ -68,7 +72,10 @@ impl Simulation {
                 Action::SetRevision { rs, revision } => {
                     self.cluster.replica_sets[rs.index()].revision = revision;
                 }
-                Action::SetWeights(ref weights) => self.publish_weights(now, weights.clone()),
+                Action::SetWeights(ref weights) => {
+                    self.note_weights(now, weights.as_deref());
+                    self.publish_weights(now, weights.clone());
+                }
                 Action::SmokeTest {
                     version,
                     requests,
@@ -89,6 +96,7 @@ impl Simulation {
             self.handle_dropped(now);
         }
         for report in &decision.reports {
+            self.note_report(now, *report);
             match report {
                 Report::Completed => {
                     if self.rollout.start.is_some() {
@@ -112,11 +120,68 @@ impl Simulation {
                 Report::Promoted => {
                     self.rollout.promoted.get_or_insert(now);
                 }
+                Report::PauseStarted(_)
+                | Report::PauseEnded
+                | Report::AnalysisStarted(_)
+                | Report::AnalysisDone(..) => {}
             }
         }
         if let Some(at) = decision.requeue_at {
             self.queue.schedule(at.max(now), Event::ControllerSync);
         }
+    }
+
+    /// Records a controller's report on the rollout's course (observes only).
+    fn note_report(&mut self, now: SimTime, report: Report) {
+        let (kind, detail) = match report {
+            // A completion after a rollback began is the rollback's end.
+            Report::Completed if self.rollout.rollback.is_some() => {
+                (EventKind::RollbackDone, EventDetail::None)
+            }
+            Report::Completed => (EventKind::Completed, EventDetail::None),
+            Report::Stalled => (EventKind::Stalled, EventDetail::None),
+            Report::RollbackStarted => (EventKind::RollbackStarted, EventDetail::None),
+            Report::Aborted => (EventKind::Aborted, EventDetail::None),
+            Report::Paused => (EventKind::Paused, EventDetail::None),
+            Report::Promoted => (EventKind::Promoted, EventDetail::None),
+            Report::PauseStarted(d) => (EventKind::Pause, EventDetail::Duration(d)),
+            Report::PauseEnded => (EventKind::Resumed, EventDetail::None),
+            Report::AnalysisStarted(which) => {
+                (EventKind::AnalysisStarted, EventDetail::Text(which))
+            }
+            Report::AnalysisDone(which, phase) => (
+                match phase {
+                    RunPhase::Successful | RunPhase::Running => EventKind::AnalysisSuccessful,
+                    RunPhase::Failed => EventKind::AnalysisFailed,
+                    RunPhase::Inconclusive => EventKind::AnalysisInconclusive,
+                },
+                EventDetail::Text(which),
+            ),
+        };
+        self.rollout.note(now, kind, detail);
+    }
+
+    /// Records published weights as the rollout target's share (observes only).
+    fn note_weights(&mut self, now: SimTime, weights: Option<&[u32]>) {
+        let Some(version) = self.scenario.rollout.as_ref().map(|r| r.target) else {
+            return;
+        };
+        let detail = match weights {
+            None => EventDetail::Endpoints,
+            Some(w) => {
+                let total: u64 = w.iter().map(|x| u64::from(*x)).sum();
+                let mine = w.get(version.index()).copied().unwrap_or(0);
+                EventDetail::Weight {
+                    version,
+                    percent: if total == 0 {
+                        0.0
+                    } else {
+                        (f64::from(mine) * 1000.0 / total as f64).round() / 10.0
+                    },
+                }
+            }
+        };
+        self.rollout.note(now, EventKind::Weight, detail);
     }
 
     /// A controller changed the router's weights: the balancer learns them after its

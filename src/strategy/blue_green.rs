@@ -181,6 +181,8 @@ pub struct BlueGreen {
     smoke_started: bool,
     pause_started: Option<SimTime>,
     paused_reported: bool,
+    /// The pre-promotion run's success was reported (it is re-read at each reconcile).
+    pre_reported: bool,
     pre: Option<AnalysisRun>,
     post: Option<AnalysisRun>,
     /// A decision made outside reconcile (a manual abort), applied at the next reconcile.
@@ -199,6 +201,7 @@ impl BlueGreen {
             smoke_started: false,
             pause_started: None,
             paused_reported: false,
+            pre_reported: false,
             pre: None,
             post: None,
             pending: None,
@@ -266,6 +269,9 @@ impl BlueGreen {
                 }
             }
             if let Some(spec) = self.spec.pre_promotion.clone() {
+                if self.pre.is_none() {
+                    d.reports.push(Report::AnalysisStarted("pre-promotion"));
+                }
                 let run = self.pre.get_or_insert_with(|| {
                     AnalysisRun::start(spec, self.target, Some(self.stable), now)
                 });
@@ -278,16 +284,30 @@ impl BlueGreen {
                         ));
                         return;
                     }
-                    RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
+                    RunPhase::Failed => {
+                        d.reports
+                            .push(Report::AnalysisDone("pre-promotion", RunPhase::Failed));
+                        return self.abort(d, now, "pre-promotion analysis failed");
+                    }
                     RunPhase::Inconclusive => {
                         if !self.paused_reported {
                             self.paused_reported = true;
+                            d.reports.push(Report::AnalysisDone(
+                                "pre-promotion",
+                                RunPhase::Inconclusive,
+                            ));
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: pre-promotion analysis inconclusive");
                         return;
                     }
-                    RunPhase::Successful => {}
+                    RunPhase::Successful => {
+                        if !self.pre_reported {
+                            self.pre_reported = true;
+                            d.reports
+                                .push(Report::AnalysisDone("pre-promotion", RunPhase::Successful));
+                        }
+                    }
                 }
             }
             if !self.spec.auto_promotion {
@@ -304,6 +324,10 @@ impl BlueGreen {
                     }
                 }
             } else if !self.spec.auto_promotion_after.is_zero() {
+                if self.pause_started.is_none() {
+                    d.reports
+                        .push(Report::PauseStarted(self.spec.auto_promotion_after));
+                }
                 let since = *self.pause_started.get_or_insert(now);
                 let at = since + self.spec.auto_promotion_after;
                 if now <= at {
@@ -314,6 +338,9 @@ impl BlueGreen {
                 }
             }
             self.checkpoint = true;
+            if self.paused_reported || self.pause_started.is_some() {
+                d.reports.push(Report::PauseEnded);
+            }
             if new.spec < self.spec.replicas {
                 d.actions.push(Action::Scale {
                     rs: new.id,
@@ -332,6 +359,7 @@ impl BlueGreen {
         d.why.set("switch the active service to the new ReplicaSet");
         self.stage = Stage::Switched { at: now };
         if let Some(spec) = self.spec.post_promotion.clone() {
+            d.reports.push(Report::AnalysisStarted("post-promotion"));
             let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
             d.requeue_at = run.due();
             self.post = Some(run);
@@ -427,15 +455,27 @@ impl Controller for BlueGreen {
                             run.taken()
                         ));
                     }
-                    RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
+                    RunPhase::Failed => {
+                        d.reports
+                            .push(Report::AnalysisDone("post-promotion", RunPhase::Failed));
+                        self.abort(&mut d, now, "post-promotion analysis failed");
+                    }
                     RunPhase::Inconclusive => {
                         if !self.paused_reported {
                             self.paused_reported = true;
+                            d.reports.push(Report::AnalysisDone(
+                                "post-promotion",
+                                RunPhase::Inconclusive,
+                            ));
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: post-promotion analysis inconclusive");
                     }
-                    RunPhase::Successful => self.promote(&mut d, now),
+                    RunPhase::Successful => {
+                        d.reports
+                            .push(Report::AnalysisDone("post-promotion", RunPhase::Successful));
+                        self.promote(&mut d, now);
+                    }
                 }
             }
             Stage::Promoted { at } => {

@@ -10,6 +10,7 @@ mod database;
 mod determinism;
 mod diagnostics;
 mod errors;
+mod events;
 mod faults;
 mod golden;
 mod locks;
