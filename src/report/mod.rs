@@ -9,6 +9,7 @@
 
 mod csv;
 mod plan;
+pub mod plots;
 mod text;
 
 pub use self::csv::timeseries_csv;
@@ -67,7 +68,9 @@ impl OutputSet {
             let mut others: Vec<String> = fs::read_dir(dir)?
                 .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect::<io::Result<_>>()?;
-            others.retain(|n| !RUN_FILES.contains(&n.as_str()));
+            others.retain(|n| {
+                !RUN_FILES.contains(&n.as_str()) && !plots::PLOT_FILES.contains(&n.as_str())
+            });
             others.sort();
             if let Some(first) = others.first() {
                 return Err(refuse(format!(
@@ -104,12 +107,15 @@ impl OutputSet {
         &self.dir
     }
 
-    /// Writes `files` (name, contents) into the staging folder, then puts it in the output
-    /// folder's place; returns the paths of the files as they now are.
-    pub fn commit(mut self, files: &[(&str, String)]) -> io::Result<Vec<PathBuf>> {
+    /// Writes `files` (name, contents: text or bytes) into the staging folder, then puts it in
+    /// the output folder's place; returns the paths of the files as they now are.
+    pub fn commit<N: AsRef<str>, C: AsRef<[u8]>>(
+        mut self,
+        files: &[(N, C)],
+    ) -> io::Result<Vec<PathBuf>> {
         for (name, contents) in files {
-            let mut f = fs::File::create(self.staging.join(name))?;
-            f.write_all(contents.as_bytes())?;
+            let mut f = fs::File::create(self.staging.join(name.as_ref()))?;
+            f.write_all(contents.as_ref())?;
             f.sync_all()?;
         }
         let had_previous = self.dir.exists();
@@ -127,7 +133,10 @@ impl OutputSet {
         if had_previous {
             let _ = fs::remove_dir_all(&self.retired);
         }
-        Ok(files.iter().map(|(n, _)| self.dir.join(n)).collect())
+        Ok(files
+            .iter()
+            .map(|(n, _)| self.dir.join(n.as_ref()))
+            .collect())
     }
 }
 
@@ -145,6 +154,18 @@ pub fn run_files(run: &RunOutput) -> Vec<(&'static str, String)> {
         ("summary.json", summary_json(run)),
         ("timeseries.csv", timeseries_csv(run)),
     ]
+}
+
+/// The files of `run` with its plots (SVG and PNG of each chart, `plots::PLOT_FILES`).
+pub fn run_files_with_plots(
+    run: &RunOutput,
+) -> Result<Vec<(&'static str, Vec<u8>)>, plots::PlotError> {
+    let mut files: Vec<(&'static str, Vec<u8>)> = run_files(run)
+        .into_iter()
+        .map(|(n, c)| (n, c.into_bytes()))
+        .collect();
+    files.extend(plots::plot_files(run)?);
+    Ok(files)
 }
 
 /// Writes `summary.json` and `timeseries.csv` for `run` into `dir`, replacing a previous
