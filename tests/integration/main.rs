@@ -17,6 +17,7 @@ mod locks;
 mod metrics;
 mod outputs;
 mod plan;
+mod plots;
 mod properties;
 mod queueing;
 mod readme;

@@ -5,8 +5,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{stacked, Band, Stack};
-use super::{err, font, render, version_colour, Drawn, PlotError, RunSeries};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{err, fmt_num, font, render, version_colour, Drawn, PlotError, RunSeries};
 use crate::metrics::Summary;
+
+/// The colour of a variant's bar or point: one neutral colour, so that colours keep meaning
+/// versions (as in the timelines beside them); variants are told apart by their labels.
+const VARIANT: RGBColor = RGBColor(0x44, 0x55, 0x66);
 
 /// One compared variant: its name, its summary, its compact series.
 pub type Compared<'a> = (&'a str, &'a Summary, &'a RunSeries);
@@ -69,8 +75,8 @@ const METRICS: [Metric; 7] = [
 ];
 
 /// Bars of failed requests, mixed-version seconds, users exposed to a bad version, cost,
-/// rollout time, rollback time and p99 latency, one panel each, one bar per variant (in its
-/// order; colours by position). A missing value (`null` in the summary) is a hatched grey
+/// rollout time, rollback time and p99 latency, one panel each, one labelled bar per variant
+/// in the order given. A missing value (`null` in the summary) is a hatched grey
 /// "no data" bar, never 0. Returns `(svg, png)`.
 pub fn comparison_bars(variants: &[Compared<'_>]) -> Result<(String, Vec<u8>), PlotError> {
     let h = 300 * METRICS.len().div_ceil(2) as u32;
@@ -90,7 +96,8 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compared<
             .margin(8)
             .x_label_area_size(30)
             .y_label_area_size(60)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..top)
+            // An integer range's end is a key point too: `0..n-1` makes n segments.
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..top)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -100,6 +107,7 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compared<
                 SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
+            .y_label_formatter(&fmt_num)
             .label_style(font(12))
             .axis_desc_style(font(13))
             .light_line_style(WHITE)
@@ -109,15 +117,14 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compared<
             let (x0, x1) = (SegmentValue::Exact(i), SegmentValue::Exact(i + 1));
             match v {
                 Some(v) => {
-                    let c = version_colour(i);
-                    let mut bar = Rectangle::new([(x0, 0.0), (x1, *v)], c.filled());
+                    let mut bar = Rectangle::new([(x0, 0.0), (x1, *v)], VARIANT.filled());
                     bar.set_margin(0, 0, 12, 12);
                     chart.draw_series(std::iter::once(bar)).map_err(err)?;
                     chart
                         .draw_series(std::iter::once(Text::new(
-                            short(*v),
-                            (SegmentValue::CenterOf(i), *v + top * 0.02),
-                            font(12),
+                            fmt_num(v),
+                            (SegmentValue::CenterOf(i), *v + top * 0.01),
+                            font(12).pos(Pos::new(HPos::Center, VPos::Bottom)),
                         )))
                         .map_err(err)?;
                 }
@@ -130,8 +137,10 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compared<
                     chart
                         .draw_series(std::iter::once(Text::new(
                             "no data",
-                            (SegmentValue::CenterOf(i), top * 0.17),
-                            font(12).color(&RGBColor(0x66, 0x66, 0x66)),
+                            (SegmentValue::CenterOf(i), top * 0.16),
+                            font(12)
+                                .color(&RGBColor(0x66, 0x66, 0x66))
+                                .pos(Pos::new(HPos::Center, VPos::Bottom)),
                         )))
                         .map_err(err)?;
                 }
@@ -139,15 +148,6 @@ fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compared<
         }
     }
     Ok(())
-}
-
-/// A number as a short bar label.
-fn short(v: f64) -> String {
-    if (v == v.round() && v.abs() < 1e9) || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
 }
 
 /// Cost (x) against risk (y: failed requests), one labelled point per variant: the trade-off a
@@ -176,22 +176,24 @@ fn scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, variants: &[Compar
         .configure_mesh()
         .x_desc("cost (pod-hours × cost_per_pod_hour)")
         .y_desc("failed requests")
+        .x_label_formatter(&fmt_num)
+        .y_label_formatter(&fmt_num)
+        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
         .label_style(font(13))
         .axis_desc_style(font(14))
         .draw()
         .map_err(err)?;
-    for (i, ((name, _, _), p)) in variants.iter().zip(&pts).enumerate() {
-        let c = version_colour(i);
-        chart
-            .draw_series(std::iter::once(Circle::new(*p, 7, c.filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("  {name}"),
-                *p,
-                font(14).color(&c),
-            )))
-            .map_err(err)?;
+    for ((name, _, _), p) in variants.iter().zip(&pts) {
+        let marker = EmptyElement::at(*p)
+            + Circle::new((0, 0), 7, VARIANT.filled())
+            + Text::new(
+                name.to_string(),
+                (12, 0),
+                font(14)
+                    .color(&VARIANT)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            );
+        chart.draw_series(std::iter::once(marker)).map_err(err)?;
     }
     Ok(())
 }

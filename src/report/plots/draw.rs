@@ -6,7 +6,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{err, event_colour, event_label, fmt_s, font, Drawn, SeriesEvent};
+use super::{err, event_colour, event_label, fmt_num, fmt_s, font, Drawn, SeriesEvent};
 
 /// One layer of a stacked chart: a value per bucket (`None`: no data, drawn as a gap).
 pub(crate) struct Band {
@@ -74,7 +74,7 @@ pub(crate) fn stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sta
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(s.y_desc)
         .x_label_formatter(&fmt_s)
-        .y_label_formatter(&fmt_s)
+        .y_label_formatter(&fmt_num)
         .label_style(font(13))
         .axis_desc_style(font(14))
         .light_line_style(WHITE);
@@ -219,4 +219,18 @@ pub(crate) fn gapped_line<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn missing_buckets_split_a_line_into_runs() {
+        let v = [Some(1.0), Some(2.0), None, None, Some(3.0), None, Some(4.0)];
+        assert_eq!(runs(v.len(), |b| v[b].is_some()), [0..2, 4..5, 6..7]);
+        assert!(runs(3, |_| false).is_empty());
+        assert_eq!(runs(3, |_| true).len(), 1);
+        assert_eq!(runs(3, |_| true)[0], 0..3);
+    }
 }

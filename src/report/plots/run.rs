@@ -6,7 +6,8 @@ use plotters::prelude::*;
 
 use super::draw::{gapped_line, legend, mark_events, stacked, Band, Stack};
 use super::{
-    cause_colour, err, fmt_s, font, render, version_colour, Drawn, PlotError, RunSeries, SIZE,
+    cause_colour, err, fmt_num, fmt_s, font, render, version_colour, Drawn, PlotError, RunSeries,
+    SIZE,
 };
 use crate::model::FailCause;
 use crate::sim::RunOutput;
@@ -260,7 +261,7 @@ fn latency<DB: DrawingBackend>(
         .x_desc("time (s)")
         .y_desc("latency (ms)")
         .x_label_formatter(&fmt_s)
-        .y_label_formatter(&fmt_s)
+        .y_label_formatter(&fmt_num)
         .label_style(font(13))
         .axis_desc_style(font(14))
         .light_line_style(WHITE)
