@@ -278,3 +278,27 @@ fn dump_comparison_plots() {
         std::fs::write(Path::new(&dir).join(name), bytes).unwrap();
     }
 }
+
+#[test]
+#[ignore = "a measurement: how long drawing the plots of a one-hour run takes (run with --release)"]
+fn time_the_plots_of_a_one_hour_run() {
+    let file = crate::common::variant(
+        "canary",
+        "canary-1h",
+        &[("duration = \"5m\"", "duration = \"1h\"")],
+    );
+    let run = Simulation::new(&Scenario::load(&file).unwrap())
+        .run()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let files = rollsim::report::plots::plot_files(&run).unwrap();
+    let took = started.elapsed();
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    eprintln!(
+        "plots of a 1 h run ({} buckets): {:.0} ms, {} files, {} kB",
+        run.metrics.rows().count() / (run.version_names.len() + 1),
+        took.as_secs_f64() * 1e3,
+        files.len(),
+        bytes / 1000
+    );
+}

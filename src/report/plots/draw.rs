@@ -30,6 +30,9 @@ pub(crate) struct Stack<'a> {
     pub x_desc: bool,
 }
 
+/// Rows of event labels at the top of a chart.
+const LABEL_ROWS: usize = 5;
+
 /// Maximal runs of consecutive buckets where `ok(b)` holds.
 pub(crate) fn runs(n: usize, ok: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
@@ -48,6 +51,24 @@ pub(crate) fn runs(n: usize, ok: impl Fn(usize) -> bool) -> Vec<std::ops::Range<
         out.push(s..n);
     }
     out
+}
+
+/// Drops the middle points of horizontal runs (a step outline of an hour of one-second buckets
+/// whose value rarely changes shrinks from thousands of points to a few).
+pub(crate) fn simplify(pts: &mut Vec<(f64, f64)>) {
+    if pts.len() < 3 {
+        return;
+    }
+    let mut out = Vec::with_capacity(pts.len());
+    out.push(pts[0]);
+    for i in 1..pts.len() - 1 {
+        let (a, b, c) = (pts[i - 1], pts[i], pts[i + 1]);
+        if !(a.1 == b.1 && b.1 == c.1) {
+            out.push(b);
+        }
+    }
+    out.push(pts[pts.len() - 1]);
+    *pts = out;
 }
 
 /// Draws `stack` on `area`.
@@ -100,6 +121,7 @@ pub(crate) fn stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sta
                 pts.push(((b + 1) as f64 * w, lower[b]));
                 pts.push((b as f64 * w, lower[b]));
             }
+            simplify(&mut pts);
             let c = band.colour;
             let drawn = chart
                 .draw_series(std::iter::once(Polygon::new(pts, c.mix(0.85).filled())))
@@ -132,7 +154,7 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(
 }
 
 /// Vertical lines at the rollout's events, with their labels (events at the same instant share
-/// one label) staggered over four rows near the top.
+/// one label) in rows near the top.
 pub(crate) fn mark_events<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     events: &[SeriesEvent],
@@ -152,7 +174,32 @@ pub(crate) fn mark_events<DB: DrawingBackend>(
             _ => groups.push((e.t_s, e.kind, label.into_iter().collect())),
         }
     }
-    for (i, (t, kind, words)) in groups.iter().enumerate() {
+    // Labels go to the first of a few rows near the top where they do not overlap the one
+    // before (widths estimated from the font size); one that fits nowhere keeps only its line.
+    let (width_px, _) = chart.plotting_area().dim_in_pixel();
+    let x_range = chart.x_range();
+    let span = (x_range.end - x_range.start).max(1e-9);
+    // Rows hold the pixel spans taken; outcomes (abort, promote, rollback, completion) are
+    // placed first, so they keep their labels when the rest cannot all fit.
+    let mut rows: Vec<Vec<(f64, f64)>> = vec![Vec::new(); LABEL_ROWS];
+    let mut placed: Vec<Option<usize>> = vec![None; groups.len()];
+    for pass in [true, false] {
+        for (i, (t, kind, words)) in groups.iter().enumerate() {
+            if !labels || words.is_empty() || (event_colour(kind) != event_colour("start")) != pass
+            {
+                continue;
+            }
+            let chars = words.iter().map(|w| w.chars().count() + 2).sum::<usize>();
+            let x0 = (t - x_range.start) / span * f64::from(width_px);
+            let x1 = x0 + 6.8 * chars as f64;
+            let free = |row: &Vec<(f64, f64)>| row.iter().all(|(a, b)| x1 < *a || x0 > *b);
+            if let Some(r) = rows.iter().position(free) {
+                rows[r].push((x0, x1));
+                placed[i] = Some(r);
+            }
+        }
+    }
+    for ((t, kind, words), row) in groups.iter().zip(placed) {
         let c = event_colour(kind);
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -160,17 +207,17 @@ pub(crate) fn mark_events<DB: DrawingBackend>(
                 c.mix(0.7).stroke_width(1),
             )))
             .map_err(err)?;
-        if labels && !words.is_empty() {
-            let row = (i % 4) as f64;
-            let y = y_top * (0.985 - 0.055 * row);
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!(" {}", words.join(", ")),
-                    (*t, y),
-                    font(12).color(&c),
-                )))
-                .map_err(err)?;
-        }
+        let Some(row) = row else {
+            continue;
+        };
+        let y = y_top * (0.985 - 0.05 * row as f64);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" {}", words.join(", ")),
+                (*t, y),
+                font(12).color(&c),
+            )))
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -223,7 +270,24 @@ pub(crate) fn gapped_line<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::runs;
+    use super::{runs, simplify};
+
+    #[test]
+    fn flat_stretches_of_an_outline_keep_only_their_ends() {
+        let mut p = vec![
+            (0.0, 1.0),
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 3.0),
+            (3.0, 3.0),
+            (3.0, 0.0),
+        ];
+        simplify(&mut p);
+        assert_eq!(
+            p,
+            [(0.0, 1.0), (2.0, 1.0), (2.0, 3.0), (3.0, 3.0), (3.0, 0.0)]
+        );
+    }
 
     #[test]
     fn missing_buckets_split_a_line_into_runs() {
