@@ -100,6 +100,10 @@ fn a_run_writes_valid_svg_and_png_for_each_chart() {
         assert!(timeline.contains(label), "timeline lacks {label:?}");
     }
     assert!(!dir.join("database.svg").exists(), "no database, no panel");
+    assert!(
+        !dir.join("connections.svg").exists(),
+        "no connections, no panel"
+    );
 }
 
 #[test]
@@ -115,6 +119,18 @@ fn a_run_with_a_database_adds_its_connections_and_lock_waits_panel() {
         &std::fs::read(dir.join("database.png")).unwrap(),
         "database",
     );
+}
+
+#[test]
+fn a_run_with_long_lived_connections_adds_their_panel() {
+    let (_, dir) = run_scenario("websockets-reconnect-storm", &[]);
+    let svg = std::fs::read_to_string(dir.join("connections.svg")).unwrap();
+    assert_svg(&svg, &["open connections", "time (s)"], "connections");
+    assert_png(
+        &std::fs::read(dir.join("connections.png")).unwrap(),
+        "connections",
+    );
+    assert!(!dir.join("database.svg").exists());
 }
 
 #[test]

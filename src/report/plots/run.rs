@@ -12,8 +12,9 @@ use super::{
 use crate::model::FailCause;
 use crate::sim::RunOutput;
 
-/// Every file a run's plots may write (the database's only with a `[database]`).
-pub const PLOT_FILES: [&str; 10] = [
+/// Every file a run's plots may write (the database's only with a `[database]`, the
+/// connections' only with `[connections]`).
+pub const PLOT_FILES: [&str; 12] = [
     "timeline.svg",
     "timeline.png",
     "traffic.svg",
@@ -24,6 +25,8 @@ pub const PLOT_FILES: [&str; 10] = [
     "latency.png",
     "database.svg",
     "database.png",
+    "connections.svg",
+    "connections.png",
 ];
 
 /// The plots of `run` as (file name, contents), SVG and PNG of each chart.
@@ -55,6 +58,12 @@ pub fn plot_files(run: &RunOutput) -> Result<Vec<(&'static str, Vec<u8>)>, PlotE
         add(
             ["database.svg", "database.png"],
             render!(SIZE, database, run, &series, title),
+        );
+    }
+    if run.summary.connections.is_some() {
+        add(
+            ["connections.svg", "connections.png"],
+            render!(SIZE, connections, run, &series, title),
         );
     }
     Ok(out)
@@ -347,6 +356,49 @@ fn database<DB: DrawingBackend>(
             y_top: None,
             events: &series.events,
             event_labels: false,
+            x_desc: true,
+        },
+    )
+}
+
+/// Long-lived connections (WebSockets, streams) open on each version's pods at each bucket's
+/// end, stacked: cuts at a rollout and the reconnects that follow show as dips and refills.
+fn connections<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    run: &RunOutput,
+    series: &RunSeries,
+    title: &str,
+) -> Drawn {
+    let nv = series.versions.len();
+    let n = series.buckets();
+    let mut open = vec![vec![None; n]; nv];
+    for (i, (_, slot, r)) in run.metrics.rows().enumerate() {
+        let b = i / (nv + 1);
+        if slot < nv && b < n {
+            open[slot][b] = Some(f64::from(r.connections));
+        }
+    }
+    let bands = open
+        .into_iter()
+        .enumerate()
+        .map(|(v, values)| Band {
+            label: series.versions[v].clone(),
+            colour: version_colour(v),
+            values,
+        })
+        .collect();
+    let t = format!("{title}: long-lived connections open per version (at each bucket's end)");
+    stacked(
+        root,
+        &Stack {
+            title: &t,
+            y_desc: "open connections",
+            x_end: series.end_s(),
+            bucket_s: series.bucket_s,
+            bands,
+            y_top: None,
+            events: &series.events,
+            event_labels: true,
             x_desc: true,
         },
     )
