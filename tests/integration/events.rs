@@ -86,3 +86,53 @@ fn a_flag_release_records_its_published_rules_and_the_kill() {
 fn a_run_without_a_rollout_has_no_events() {
     assert!(events("steady", 1).is_empty());
 }
+
+#[test]
+fn an_undo_is_recorded_as_a_rollback_that_completes() {
+    let file = crate::common::variant(
+        "rolling",
+        "rolling-undo",
+        &[("at = \"60s\"", "at = \"60s\"\nundo_at = \"70s\"")],
+    );
+    let out = Simulation::new(&Scenario::load(&file).unwrap())
+        .run()
+        .unwrap();
+    let k: Vec<String> = out
+        .summary
+        .rollout
+        .events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}@{}{}",
+                e.kind,
+                e.t_s,
+                e.detail
+                    .as_deref()
+                    .map(|d| format!("({d})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        k[..2],
+        [
+            "start@60".to_string(),
+            "rollback_started@70(undo)".to_string()
+        ]
+    );
+    assert!(k[2].starts_with("rollback_done@"), "{k:?}");
+    assert_eq!(k.len(), 3, "{k:?}");
+}
+
+#[test]
+fn a_rolling_update_with_analysis_records_the_run_and_its_failure() {
+    let k = kinds(&events("rolling-bad-release", 2));
+    let at = |s: &str| {
+        k.iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} in {k:?}"))
+    };
+    assert!(at("analysis_started(background)") < at("analysis_failed(background)"));
+    assert!(at("analysis_failed(background)") < at("rollback_started"));
+}
