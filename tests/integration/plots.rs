@@ -27,7 +27,7 @@ fn assert_svg(svg: &str, must_say: &[&str], what: &str) {
     for bad in ["href", "url(", "@import", "<script", "<image"] {
         assert!(!svg.contains(bad), "{what}: holds {bad}");
     }
-    // Every element opened is closed (a cheap well-formedness check).
+    assert_balanced(svg, what);
     let opened = svg.matches("<text").count();
     assert_eq!(
         opened,
@@ -41,6 +41,41 @@ fn assert_svg(svg: &str, must_say: &[&str], what: &str) {
     for s in must_say {
         assert!(svg.contains(s), "{what}: no {s:?}");
     }
+}
+
+/// XML well-formedness of the tags: every element opened is closed, in order, and text holds
+/// no raw `<` or `&` (escaped as entities).
+fn assert_balanced(svg: &str, what: &str) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut rest = svg;
+    while let Some(i) = rest.find('<') {
+        let text = &rest[..i];
+        assert!(
+            !text.contains('>') && text.split('&').skip(1).all(|e| e.contains(';')),
+            "{what}: bad text {text:?}"
+        );
+        let end = rest[i..]
+            .find('>')
+            .unwrap_or_else(|| panic!("{what}: unclosed tag"))
+            + i;
+        let tag = &rest[i + 1..end];
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap();
+        if tag.starts_with('/') {
+            assert_eq!(
+                stack.pop(),
+                Some(name),
+                "{what}: </{name}> closes the wrong element"
+            );
+        } else if !tag.ends_with('/') {
+            stack.push(name);
+        }
+        rest = &rest[end + 1..];
+    }
+    assert!(stack.is_empty(), "{what}: {stack:?} never closed");
 }
 
 /// Decodes a PNG and checks it is a real picture: the signature, the size, many colours, and
