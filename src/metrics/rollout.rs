@@ -101,6 +101,8 @@ pub struct RolloutRecord {
     pub promoted: Option<SimTime>,
     /// The feature flag's own release, when the scenario has a flag.
     pub flag: FlagRecord,
+    /// The version the rollout moves to (the share a weight event reports).
+    pub target: Option<VersionId>,
     /// The course as events, in time order: one per controller status change, weight change,
     /// pause or analysis run (never per request), at most [`MAX_EVENTS`].
     pub events: Vec<RolloutEvent>,

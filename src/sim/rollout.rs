@@ -1,7 +1,6 @@
 //! Driving the rollout controller and recording the rollout's course.
 
 use super::{Event, Simulation};
-use crate::analysis::RunPhase;
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{summarise, EventDetail, EventKind, RunFacts, Summary};
 use crate::model::Ctx;
@@ -30,6 +29,7 @@ impl Simulation {
             return;
         };
         self.rollout.start = Some(now);
+        self.rollout.target = Some(target);
         self.rollout.note(now, EventKind::Start, EventDetail::None);
         self.controller.start(target, now);
         self.controller_sync(now);
@@ -129,59 +129,6 @@ impl Simulation {
         if let Some(at) = decision.requeue_at {
             self.queue.schedule(at.max(now), Event::ControllerSync);
         }
-    }
-
-    /// Records a controller's report on the rollout's course (observes only).
-    fn note_report(&mut self, now: SimTime, report: Report) {
-        let (kind, detail) = match report {
-            // A completion after a rollback began is the rollback's end.
-            Report::Completed if self.rollout.rollback.is_some() => {
-                (EventKind::RollbackDone, EventDetail::None)
-            }
-            Report::Completed => (EventKind::Completed, EventDetail::None),
-            Report::Stalled => (EventKind::Stalled, EventDetail::None),
-            Report::RollbackStarted => (EventKind::RollbackStarted, EventDetail::None),
-            Report::Aborted => (EventKind::Aborted, EventDetail::None),
-            Report::Paused => (EventKind::Paused, EventDetail::None),
-            Report::Promoted => (EventKind::Promoted, EventDetail::None),
-            Report::PauseStarted(d) => (EventKind::Pause, EventDetail::Duration(d)),
-            Report::PauseEnded => (EventKind::Resumed, EventDetail::None),
-            Report::AnalysisStarted(which) => {
-                (EventKind::AnalysisStarted, EventDetail::Text(which))
-            }
-            Report::AnalysisDone(which, phase) => (
-                match phase {
-                    RunPhase::Successful | RunPhase::Running => EventKind::AnalysisSuccessful,
-                    RunPhase::Failed => EventKind::AnalysisFailed,
-                    RunPhase::Inconclusive => EventKind::AnalysisInconclusive,
-                },
-                EventDetail::Text(which),
-            ),
-        };
-        self.rollout.note(now, kind, detail);
-    }
-
-    /// Records published weights as the rollout target's share (observes only).
-    fn note_weights(&mut self, now: SimTime, weights: Option<&[u32]>) {
-        let Some(version) = self.scenario.rollout.as_ref().map(|r| r.target) else {
-            return;
-        };
-        let detail = match weights {
-            None => EventDetail::Endpoints,
-            Some(w) => {
-                let total: u64 = w.iter().map(|x| u64::from(*x)).sum();
-                let mine = w.get(version.index()).copied().unwrap_or(0);
-                EventDetail::Weight {
-                    version,
-                    percent: if total == 0 {
-                        0.0
-                    } else {
-                        (f64::from(mine) * 1000.0 / total as f64).round() / 10.0
-                    },
-                }
-            }
-        };
-        self.rollout.note(now, EventKind::Weight, detail);
     }
 
     /// A controller changed the router's weights: the balancer learns them after its
