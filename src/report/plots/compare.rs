@@ -244,6 +244,7 @@ fn timelines<DB: DrawingBackend>(
                 bucket_s: s.bucket_s,
                 bands,
                 y_top: Some((y_max * 1.4).ceil()),
+                label_cap: None,
                 events: &s.events,
                 event_labels: true,
                 x_desc: i + 1 == variants.len(),

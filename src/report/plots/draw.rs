@@ -24,6 +24,9 @@ pub(crate) struct Stack<'a> {
     pub bands: Vec<Band>,
     /// Fixed top of the y axis (a share: 100), or `None` for the data's maximum with headroom.
     pub y_top: Option<f64>,
+    /// No tick labels above this value (a share's axis stops at 100 %; the room above it is
+    /// for the legend and the event labels).
+    pub label_cap: Option<f64>,
     pub events: &'a [SeriesEvent],
     /// Write the events' labels (otherwise only their lines).
     pub event_labels: bool,
@@ -92,10 +95,18 @@ pub(crate) fn stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Sta
         .y_label_area_size(56)
         .build_cartesian_2d(0f64..s.x_end.max(s.bucket_s), 0f64..y_top)
         .map_err(err)?;
+    let cap = s.label_cap.unwrap_or(f64::INFINITY);
+    let y_label = move |y: &f64| {
+        if *y > cap + 1e-9 {
+            String::new()
+        } else {
+            fmt_num(y)
+        }
+    };
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(s.y_desc)
         .x_label_formatter(&fmt_s)
-        .y_label_formatter(&fmt_num)
+        .y_label_formatter(&y_label)
         .label_style(font(13))
         .axis_desc_style(font(14))
         .light_line_style(WHITE);
