@@ -277,6 +277,27 @@ fn comparison_plots_draw_real_runs_and_mark_missing_values() {
 }
 
 #[test]
+fn the_compact_series_holds_the_time_series_pods_ready_share_and_events() {
+    let run = simulate("rolling-bad-release", 4);
+    let s = RunSeries::from_run(&run);
+    let nv = run.version_names.len();
+    let rows: Vec<_> = run
+        .metrics
+        .rows()
+        .filter(|(_, slot, _)| *slot < nv)
+        .collect();
+    assert_eq!(s.buckets() * nv, rows.len());
+    for (i, (_, _, r)) in rows.iter().enumerate() {
+        assert_eq!((s.pods[i], s.ready[i]), (r.pods, r.ready));
+        assert_eq!(s.traffic[i], r.traffic_share as f32);
+    }
+    let kinds: Vec<&str> = s.events.iter().map(|e| e.kind).collect();
+    let summary: Vec<&str> = run.summary.rollout.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, summary);
+    assert!(s.end_s() >= run.summary.duration_s);
+}
+
+#[test]
 fn hostile_names_are_escaped_in_svg() {
     let run = simulate("rolling", 1);
     let series = RunSeries::from_run(&run);
