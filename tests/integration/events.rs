@@ -136,3 +136,20 @@ fn a_rolling_update_with_analysis_records_the_run_and_its_failure() {
     assert!(at("analysis_started(background)") < at("analysis_failed(background)"));
     assert!(at("analysis_failed(background)") < at("rollback_started"));
 }
+
+#[test]
+fn flaggers_analysis_loop_is_recorded_from_its_first_tick_to_its_verdict() {
+    for seed in [1, 2] {
+        let k = kinds(&events("flagger-canary", seed));
+        let at = |s: &str| {
+            k.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("{s} in {k:?}"))
+        };
+        assert!(
+            at("analysis_started(canary analysis)") < at("analysis_successful(canary analysis)")
+        );
+        assert!(at("analysis_successful(canary analysis)") < at("promoted"));
+        assert_eq!(k.last().map(String::as_str), Some("completed"));
+    }
+}
