@@ -94,9 +94,9 @@ pub fn cause_colour(index: usize) -> RGBColor {
         RGBColor(0x00, 0x00, 0x00), // no_endpoints: black
         RGBColor(0xE6, 0x9F, 0x00), // queue_full: orange
         RGBColor(0x56, 0xB4, 0xE9), // timeout: sky blue
-        RGBColor(0xF0, 0xE4, 0x42), // app_error: yellow
+        RGBColor(0x00, 0x9E, 0x73), // app_error: bluish green (common: a strong colour)
         RGBColor(0x99, 0x99, 0x99), // in_flight_at_end: grey
-        RGBColor(0x00, 0x9E, 0x73), // session_lost: bluish green
+        RGBColor(0xF0, 0xE4, 0x42), // session_lost: yellow
         RGBColor(0x00, 0x72, 0xB2), // db_connections_exhausted: blue
         RGBColor(0x55, 0x55, 0x55), // db_timeout: dark grey
     ];
