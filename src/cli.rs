@@ -94,7 +94,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario; print a summary and write summary.json and timeseries.csv.
+    /// Run a scenario; print a summary and write summary.json, timeseries.csv and plots.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -110,6 +110,9 @@ enum Command {
         /// Run even if the scenario would simulate more than a billion requests.
         #[arg(long)]
         force: bool,
+        /// Write no plots (SVG/PNG), only summary.json and timeseries.csv.
+        #[arg(long)]
+        no_plots: bool,
     },
     /// Check scenarios and report every problem in each (exit 2 if any is bad).
     Validate {
@@ -153,7 +156,8 @@ where
             seed,
             quiet,
             force,
-        } => cmd_run(&scenario, out, seed, quiet, force),
+            no_plots,
+        } => cmd_run(&scenario, out, seed, quiet, force, !no_plots),
         Command::Validate { scenarios } => cmd_validate(&scenarios),
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Plan {
@@ -309,7 +313,14 @@ fn show_progress(
     }
 }
 
-fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, force: bool) -> u8 {
+fn cmd_run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    quiet: bool,
+    force: bool,
+    plots: bool,
+) -> u8 {
     let mut scenario = match load_with(path, !quiet) {
         Ok(s) => s,
         Err(code) => return code,
@@ -349,7 +360,22 @@ fn cmd_run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, quiet: bool, fo
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    let written = match set.commit(&report::run_files(&output)) {
+    // Plots are drawn after the run, from its results only.
+    let files = if plots {
+        match report::run_files_with_plots(&output) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return EXIT_IO;
+            }
+        }
+    } else {
+        report::run_files(&output)
+            .into_iter()
+            .map(|(n, c)| (n, c.into_bytes()))
+            .collect()
+    };
+    let written = match set.commit(&files) {
         Ok(w) => w,
         Err(e) => return cannot_write(&dir, &e),
     };

@@ -232,7 +232,7 @@ impl Observer for Writer<'_> {
         let dir = run_folder(&input.name, self.seeds, seed);
         for (name, text) in report::run_files(run) {
             self.set
-                .stage(&dir.join(name), &text)
+                .stage(&dir.join(name), text.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))?;
         }
         Ok(())

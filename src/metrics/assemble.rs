@@ -5,9 +5,10 @@
 use indexmap::IndexMap;
 
 use super::recorder::Recorder;
-use super::rollout::RolloutRecord;
+use super::rollout::{EventDetail, RolloutRecord};
 use super::summary::{
-    CapacitySummary, ExposureSummary, FlagSummary, RolloutSummary, Summary, VersionSummary,
+    CapacitySummary, EventSummary, ExposureSummary, FlagSummary, RolloutSummary, Summary,
+    VersionSummary,
 };
 use crate::engine::SimTime;
 use crate::scenario::Scenario;
@@ -49,6 +50,27 @@ fn detect_and_rollback(
         _ => 0.0,
     });
     (detect, rollback)
+}
+
+/// An event's detail in words, `None` when it has none.
+fn detail_text(d: &EventDetail, scenario: &Scenario) -> Option<String> {
+    match *d {
+        EventDetail::None => None,
+        EventDetail::Weight { version, percent } => Some(format!(
+            "{} {percent}%",
+            scenario
+                .versions
+                .get(version.index())
+                .map_or("?", |v| v.name.as_str())
+        )),
+        EventDetail::Endpoints => Some("by endpoints".into()),
+        EventDetail::Duration(d) => Some(format!("{}s", d.as_secs_f64())),
+        EventDetail::Text(t) => Some(t.into()),
+        EventDetail::FlagPercent(p) => Some(format!(
+            "{} {p}%",
+            scenario.flag.as_ref().map_or("flag", |f| f.key.as_str())
+        )),
+    }
 }
 
 /// The run's summary (the `summary.json` contract).
@@ -123,6 +145,15 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
             detect_s,
             rollback_s,
             time_breakdown_s: None,
+            events: r
+                .events
+                .iter()
+                .map(|e| EventSummary {
+                    t_s: e.at.as_secs_f64(),
+                    kind: e.kind.as_str(),
+                    detail: detail_text(&e.detail, scenario),
+                })
+                .collect(),
         },
         exposure: ExposureSummary {
             mixed_version_s: m.mixed_version_s(),

@@ -27,11 +27,13 @@ mod time_use;
 
 pub use assemble::{summarise, RunFacts};
 pub use recorder::{BucketRow, Recorder};
-pub use rollout::{FlagRecord, RolloutOutcome, RolloutRecord};
+pub use rollout::{
+    EventDetail, EventKind, FlagRecord, RolloutEvent, RolloutOutcome, RolloutRecord, MAX_EVENTS,
+};
 pub use steps::{StepOutcome, StepSummary};
 pub use summary::{
     BackfillSummary, CapacitySummary, ConnectionSummary, DatabaseSummary, DdlStepSummary,
-    ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary, SessionSummary,
-    Summary, VersionSummary,
+    EventSummary, ExposureSummary, FlagSummary, LatencySummary, RequestSummary, RolloutSummary,
+    SessionSummary, Summary, VersionSummary,
 };
 pub use time_use::{ClockStop, RolloutClock, TimeBreakdown, TimeUse};

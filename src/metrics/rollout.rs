@@ -1,11 +1,12 @@
-//! The rollout's course as the world reports it (when it started, ended, stalled, rolled back)
-//! and the outcome name derived from it.
+//! The rollout's course as the world reports it (when it started, ended, stalled, rolled back),
+//! the outcome name derived from it, and the list of its events (what a timeline marks).
 
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
+use crate::model::VersionId;
 
 /// How a rollout (or a flag release) ended, as `summary.json` names it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -100,6 +101,116 @@ pub struct RolloutRecord {
     pub promoted: Option<SimTime>,
     /// The feature flag's own release, when the scenario has a flag.
     pub flag: FlagRecord,
+    /// The version the rollout moves to (the share a weight event reports).
+    pub target: Option<VersionId>,
+    /// The course as events, in time order: one per controller status change, weight change,
+    /// pause or analysis run (never per request), at most [`MAX_EVENTS`].
+    pub events: Vec<RolloutEvent>,
+    /// Events not kept because [`MAX_EVENTS`] were already recorded.
+    pub events_dropped: u64,
+}
+
+/// Most events a run keeps: a canary with a hundred steps stays far below it; past it, later
+/// events are dropped (and [`RolloutRecord::events_dropped`] counts them) so memory stays
+/// bounded whatever a scenario does.
+pub const MAX_EVENTS: usize = 1000;
+
+/// What happened, as `summary.json` names it (`rollout.events[].kind`, part of the contract).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// The pod template changed (or a flag-only release's first rules were published).
+    Start,
+    /// A controller published router weights (Argo `setWeight`, a blue-green switch, Flagger's
+    /// step, an abort's weight back to 0).
+    Weight,
+    /// A timed pause began (a canary `pause: {duration}`, blue-green's auto-promotion wait).
+    Pause,
+    /// The rollout paused for a human (an indefinite pause, an inconclusive analysis).
+    Paused,
+    /// A pause ended (its time passed, or a promote came).
+    Resumed,
+    /// An AnalysisRun began.
+    AnalysisStarted,
+    /// An AnalysisRun ended Successful.
+    AnalysisSuccessful,
+    /// An AnalysisRun ended Failed.
+    AnalysisFailed,
+    /// An AnalysisRun ended Inconclusive.
+    AnalysisInconclusive,
+    /// The new version was fully promoted.
+    Promoted,
+    /// The rollout was aborted: traffic back to the stable version.
+    Aborted,
+    /// A rollback began (undo, or after a stall).
+    RollbackStarted,
+    /// The Deployment was complete again on the previous version after a rollback.
+    RollbackDone,
+    /// The progress deadline passed.
+    Stalled,
+    /// The Deployment was complete on the new version.
+    Completed,
+    /// Feature-flag rules were published (their percentage in the detail).
+    FlagPublished,
+    /// The flag's kill switch was thrown.
+    FlagKilled,
+}
+
+impl EventKind {
+    /// The name in `summary.json` (part of the output contract).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Start => "start",
+            EventKind::Weight => "weight",
+            EventKind::Pause => "pause",
+            EventKind::Paused => "paused",
+            EventKind::Resumed => "resumed",
+            EventKind::AnalysisStarted => "analysis_started",
+            EventKind::AnalysisSuccessful => "analysis_successful",
+            EventKind::AnalysisFailed => "analysis_failed",
+            EventKind::AnalysisInconclusive => "analysis_inconclusive",
+            EventKind::Promoted => "promoted",
+            EventKind::Aborted => "aborted",
+            EventKind::RollbackStarted => "rollback_started",
+            EventKind::RollbackDone => "rollback_done",
+            EventKind::Stalled => "stalled",
+            EventKind::Completed => "completed",
+            EventKind::FlagPublished => "flag_published",
+            EventKind::FlagKilled => "flag_killed",
+        }
+    }
+}
+
+/// An event's data, kept unformatted while the run goes on (rendered by `summarise`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum EventDetail {
+    /// Nothing to add.
+    None,
+    /// The rollout's target version receives this share of the router's weight, percent.
+    Weight {
+        /// The version the rollout moves to.
+        version: VersionId,
+        /// Its share of the total weight, 0–100.
+        percent: f64,
+    },
+    /// Weights cleared: the Service splits by endpoints.
+    Endpoints,
+    /// A timed pause's length.
+    Duration(SimDuration),
+    /// Which analysis (`inline`, `background`, `pre-promotion`, `post-promotion`, `flag`).
+    Text(&'static str),
+    /// A flag's published rollout percentage.
+    FlagPercent(f64),
+}
+
+/// One event of the rollout's course.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct RolloutEvent {
+    /// When it happened.
+    pub at: SimTime,
+    /// What happened.
+    pub kind: EventKind,
+    /// Its data.
+    pub detail: EventDetail,
 }
 
 /// A feature flag's release: published rules, and what the pods' SDKs made of them.
@@ -116,6 +227,27 @@ pub struct FlagRecord {
 }
 
 impl RolloutRecord {
+    /// Records an event of the course (dropped past [`MAX_EVENTS`]). A weight event that
+    /// repeats the last published share is not recorded: controllers re-publish unchanged
+    /// weights, and a timeline marks changes.
+    pub fn note(&mut self, at: SimTime, kind: EventKind, detail: EventDetail) {
+        if kind == EventKind::Weight {
+            let last = self
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Weight);
+            if last.is_some_and(|e| e.detail == detail) {
+                return;
+            }
+        }
+        if self.events.len() < MAX_EVENTS {
+            self.events.push(RolloutEvent { at, kind, detail });
+        } else {
+            self.events_dropped += 1;
+        }
+    }
+
     /// The rollout's outcome.
     pub fn outcome(&self) -> RolloutOutcome {
         use RolloutOutcome as O;
@@ -167,6 +299,27 @@ mod tests {
             "\"none\",\"in_progress\",\"completed\",\"stalled\",\"paused\",\"aborted\",\"rolled_back\",\"rollback_in_progress\""
         );
         assert_eq!(RolloutOutcome::RolledBack, "rolled_back");
+    }
+
+    #[test]
+    fn unchanged_weights_are_not_repeated_and_the_list_is_bounded() {
+        let mut r = RolloutRecord::default();
+        let w = |p| EventDetail::Weight {
+            version: VersionId(1),
+            percent: p,
+        };
+        r.note(SimTime(1), EventKind::Weight, w(10.0));
+        r.note(SimTime(2), EventKind::Weight, w(10.0));
+        r.note(SimTime(3), EventKind::Pause, EventDetail::None);
+        r.note(SimTime(4), EventKind::Weight, w(10.0));
+        r.note(SimTime(5), EventKind::Weight, w(30.0));
+        let kinds: Vec<_> = r.events.iter().map(|e| (e.at.0, e.kind.as_str())).collect();
+        assert_eq!(kinds, [(1, "weight"), (3, "pause"), (5, "weight")]);
+        for i in 0..2 * MAX_EVENTS as u64 {
+            r.note(SimTime(i), EventKind::Paused, EventDetail::None);
+        }
+        assert_eq!(r.events.len(), MAX_EVENTS);
+        assert_eq!(r.events_dropped, MAX_EVENTS as u64 + 3);
     }
 
     #[test]

@@ -179,6 +179,23 @@ pub struct RolloutSummary {
     /// Where the time went, from `start_s` to the first of completion, abort, rollback or
     /// stall (or the run's end); `null` without a rollout.
     pub time_breakdown_s: Option<super::TimeBreakdown>,
+    /// The course, in time order: one entry per controller event (start, weight change,
+    /// pause, analysis run, promotion, abort, rollback, stall, completion, flag rules).
+    pub events: Vec<EventSummary>,
+}
+
+/// One event of the rollout's course (`rollout.events[]`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EventSummary {
+    /// When, seconds of simulated time.
+    pub t_s: f64,
+    /// What: `start`, `weight`, `pause`, `paused`, `resumed`, `analysis_started`,
+    /// `analysis_successful`, `analysis_failed`, `analysis_inconclusive`, `promoted`,
+    /// `aborted`, `rollback_started`, `rollback_done`, `stalled`, `completed`,
+    /// `flag_published`, `flag_killed`.
+    pub kind: &'static str,
+    /// Its data in words (`v2 20%`, `30s`, `inline`, `flag 10%`), `null` when none.
+    pub detail: Option<String>,
 }
 
 /// Mixed-version exposure. A user is *handled* by a variant when a pod of that version (or

@@ -10,6 +10,7 @@
 mod csv;
 pub mod html;
 mod plan;
+pub mod plots;
 mod text;
 
 pub use self::csv::timeseries_csv;
@@ -51,8 +52,12 @@ impl OutputSet {
     /// staging folder for [`OutputSet::commit`] (it is removed if the set is dropped).
     pub fn prepare(dir: &Path) -> io::Result<OutputSet> {
         Self::prepare_owning(dir, &|p: &Path| {
-            p.file_name()
-                .is_some_and(|n| RUN_FILES.iter().any(|f| n == *f))
+            p.file_name().is_some_and(|n| {
+                RUN_FILES
+                    .iter()
+                    .chain(plots::PLOT_FILES.iter())
+                    .any(|f| n == *f)
+            })
         })
     }
 
@@ -125,22 +130,25 @@ impl OutputSet {
     /// Writes one file into the staging folder now (creating its folders), so a set of many
     /// runs need not hold every file in memory until [`OutputSet::commit`]; `rel` is relative
     /// to the output folder.
-    pub fn stage(&self, rel: &Path, contents: &str) -> io::Result<()> {
+    pub fn stage(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         let path = self.staging.join(rel);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)?;
         }
         let mut f = fs::File::create(path)?;
-        f.write_all(contents.as_bytes())?;
+        f.write_all(contents)?;
         f.sync_all()
     }
 
-    /// Writes `files` (name, contents) into the staging folder, then puts it in the output
-    /// folder's place; returns the paths of the files as they now are.
-    pub fn commit(mut self, files: &[(&str, String)]) -> io::Result<Vec<PathBuf>> {
+    /// Writes `files` (name, contents: text or bytes) into the staging folder, then puts it in
+    /// the output folder's place; returns the paths of the files as they now are.
+    pub fn commit<N: AsRef<str>, C: AsRef<[u8]>>(
+        mut self,
+        files: &[(N, C)],
+    ) -> io::Result<Vec<PathBuf>> {
         for (name, contents) in files {
-            let mut f = fs::File::create(self.staging.join(name))?;
-            f.write_all(contents.as_bytes())?;
+            let mut f = fs::File::create(self.staging.join(name.as_ref()))?;
+            f.write_all(contents.as_ref())?;
             f.sync_all()?;
         }
         let had_previous = self.dir.exists();
@@ -158,7 +166,10 @@ impl OutputSet {
         if had_previous {
             let _ = fs::remove_dir_all(&self.retired);
         }
-        Ok(files.iter().map(|(n, _)| self.dir.join(n)).collect())
+        Ok(files
+            .iter()
+            .map(|(n, _)| self.dir.join(n.as_ref()))
+            .collect())
     }
 }
 
@@ -176,6 +187,18 @@ pub fn run_files(run: &RunOutput) -> Vec<(&'static str, String)> {
         ("summary.json", summary_json(run)),
         ("timeseries.csv", timeseries_csv(run)),
     ]
+}
+
+/// The files of `run` with its plots (SVG and PNG of each chart, `plots::PLOT_FILES`).
+pub fn run_files_with_plots(
+    run: &RunOutput,
+) -> Result<Vec<(&'static str, Vec<u8>)>, plots::PlotError> {
+    let mut files: Vec<(&'static str, Vec<u8>)> = run_files(run)
+        .into_iter()
+        .map(|(n, c)| (n, c.into_bytes()))
+        .collect();
+    files.extend(plots::plot_files(run)?);
+    Ok(files)
 }
 
 /// Writes `summary.json` and `timeseries.csv` for `run` into `dir`, replacing a previous

@@ -12,6 +12,7 @@ use super::{Event, Simulation};
 use crate::analysis::{AnalysisRun, RunPhase};
 use crate::engine::SimTime;
 use crate::flags::FlagRules;
+use crate::metrics::{EventDetail, EventKind};
 use crate::model::{Phase, PodId, VersionId};
 
 /// Whether `rules` give the path to some users.
@@ -69,6 +70,15 @@ impl Simulation {
                 }
             }
         };
+        let (kind, detail) = if rules.killed {
+            (EventKind::FlagKilled, EventDetail::None)
+        } else {
+            (
+                EventKind::FlagPublished,
+                EventDetail::FlagPercent(rules.percent),
+            )
+        };
+        self.rollout.note(now, kind, detail);
         if on_for_some(&rules) {
             self.rollout.flag.start.get_or_insert(now);
             if flag_only {

@@ -10,6 +10,7 @@
 mod budget;
 mod calls;
 mod connections;
+mod course;
 mod database;
 mod flags;
 mod requests;

@@ -2,7 +2,7 @@
 
 use super::{Event, Simulation};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{summarise, ClockStop, RunFacts, Summary, TimeUse};
+use crate::metrics::{summarise, ClockStop, EventDetail, EventKind, RunFacts, Summary, TimeUse};
 use crate::model::Ctx;
 use crate::strategy::{Action, Report, RsStatus, View};
 
@@ -30,6 +30,8 @@ impl Simulation {
         };
         self.rollout.start = Some(now);
         self.rollout_clock.start(now);
+        self.rollout.target = Some(target);
+        self.rollout.note(now, EventKind::Start, EventDetail::None);
         self.controller.start(target, now);
         self.controller_sync(now);
     }
@@ -40,6 +42,8 @@ impl Simulation {
             self.rollout.rollback = Some(now);
             self.rollout.end = None;
             self.rollout_clock.stop(now, ClockStop::Rollback);
+            self.rollout
+                .note(now, EventKind::RollbackStarted, EventDetail::Text("undo"));
             self.controller_sync(now);
         }
     }
@@ -70,7 +74,10 @@ impl Simulation {
                 Action::SetRevision { rs, revision } => {
                     self.cluster.replica_sets[rs.index()].revision = revision;
                 }
-                Action::SetWeights(ref weights) => self.publish_weights(now, weights.clone()),
+                Action::SetWeights(ref weights) => {
+                    self.note_weights(now, weights.as_deref());
+                    self.publish_weights(now, weights.clone());
+                }
                 Action::SmokeTest {
                     version,
                     requests,
@@ -92,6 +99,7 @@ impl Simulation {
         }
         for report in &decision.reports {
             self.step_report(now, *report);
+            self.note_report(now, *report);
             match report {
                 Report::Completed => {
                     if self.rollout.start.is_some() {
@@ -119,6 +127,10 @@ impl Simulation {
                 Report::Promoted => {
                     self.rollout.promoted.get_or_insert(now);
                 }
+                Report::PauseStarted(_)
+                | Report::PauseEnded
+                | Report::AnalysisStarted(_)
+                | Report::AnalysisDone(..) => {}
             }
         }
         if let Some(at) = decision.requeue_at {

@@ -107,6 +107,11 @@ impl Simulation {
                     self.rollout.end = None;
                     self.rollout_clock
                         .stop(now, crate::metrics::ClockStop::Rollback);
+                    self.rollout.note(
+                        now,
+                        crate::metrics::EventKind::RollbackStarted,
+                        crate::metrics::EventDetail::Text("undo"),
+                    );
                     self.controller_sync(now);
                 } else {
                     self.deploy(now, back);
@@ -121,6 +126,13 @@ impl Simulation {
         (r.end, r.stalled, r.rollback, r.abort, r.paused, r.promoted) =
             (None, None, None, None, None, None);
         r.start = Some(now);
+        r.target = Some(v);
+        // The course keeps every deployment's events, so the timeline shows them all.
+        r.note(
+            now,
+            crate::metrics::EventKind::Start,
+            crate::metrics::EventDetail::None,
+        );
         // Like the record, the time breakdown describes the latest deployment.
         self.rollout_clock = crate::metrics::RolloutClock::default();
         self.rollout_clock.start(now);

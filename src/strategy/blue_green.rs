@@ -183,6 +183,8 @@ pub struct BlueGreen {
     smoke_started: bool,
     pause_started: Option<SimTime>,
     paused_reported: bool,
+    /// The pre-promotion run's success was reported (it is re-read at each reconcile).
+    pre_reported: bool,
     pre: Option<AnalysisRun>,
     post: Option<AnalysisRun>,
     /// A decision made outside reconcile (a manual abort), applied at the next reconcile.
@@ -201,6 +203,7 @@ impl BlueGreen {
             smoke_started: false,
             pause_started: None,
             paused_reported: false,
+            pre_reported: false,
             pre: None,
             post: None,
             pending: None,
@@ -268,6 +271,9 @@ impl BlueGreen {
                 }
             }
             if let Some(spec) = self.spec.pre_promotion.clone() {
+                if self.pre.is_none() {
+                    d.reports.push(Report::AnalysisStarted("pre-promotion"));
+                }
                 let run = self.pre.get_or_insert_with(|| {
                     AnalysisRun::start(spec, self.target, Some(self.stable), now)
                 });
@@ -281,17 +287,31 @@ impl BlueGreen {
                         d.wait = Wait::Analysis;
                         return;
                     }
-                    RunPhase::Failed => return self.abort(d, now, "pre-promotion analysis failed"),
+                    RunPhase::Failed => {
+                        d.reports
+                            .push(Report::AnalysisDone("pre-promotion", RunPhase::Failed));
+                        return self.abort(d, now, "pre-promotion analysis failed");
+                    }
                     RunPhase::Inconclusive => {
                         if !self.paused_reported {
                             self.paused_reported = true;
+                            d.reports.push(Report::AnalysisDone(
+                                "pre-promotion",
+                                RunPhase::Inconclusive,
+                            ));
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: pre-promotion analysis inconclusive");
                         d.wait = Wait::Pause;
                         return;
                     }
-                    RunPhase::Successful => {}
+                    RunPhase::Successful => {
+                        if !self.pre_reported {
+                            self.pre_reported = true;
+                            d.reports
+                                .push(Report::AnalysisDone("pre-promotion", RunPhase::Successful));
+                        }
+                    }
                 }
             }
             if !self.spec.auto_promotion {
@@ -309,6 +329,10 @@ impl BlueGreen {
                     }
                 }
             } else if !self.spec.auto_promotion_after.is_zero() {
+                if self.pause_started.is_none() {
+                    d.reports
+                        .push(Report::PauseStarted(self.spec.auto_promotion_after));
+                }
                 let since = *self.pause_started.get_or_insert(now);
                 let at = since + self.spec.auto_promotion_after;
                 if now <= at {
@@ -320,6 +344,9 @@ impl BlueGreen {
                 }
             }
             self.checkpoint = true;
+            if self.paused_reported || self.pause_started.is_some() {
+                d.reports.push(Report::PauseEnded);
+            }
             if new.spec < self.spec.replicas {
                 d.actions.push(Action::Scale {
                     rs: new.id,
@@ -338,6 +365,7 @@ impl BlueGreen {
         d.why.set("switch the active service to the new ReplicaSet");
         self.stage = Stage::Switched { at: now };
         if let Some(spec) = self.spec.post_promotion.clone() {
+            d.reports.push(Report::AnalysisStarted("post-promotion"));
             let run = AnalysisRun::start(spec, self.target, Some(self.stable), now);
             d.requeue_at = run.due();
             d.wait = Wait::Analysis;
@@ -447,16 +475,28 @@ impl Controller for BlueGreen {
                         ));
                         d.wait = Wait::Analysis;
                     }
-                    RunPhase::Failed => self.abort(&mut d, now, "post-promotion analysis failed"),
+                    RunPhase::Failed => {
+                        d.reports
+                            .push(Report::AnalysisDone("post-promotion", RunPhase::Failed));
+                        self.abort(&mut d, now, "post-promotion analysis failed");
+                    }
                     RunPhase::Inconclusive => {
                         if !self.paused_reported {
                             self.paused_reported = true;
+                            d.reports.push(Report::AnalysisDone(
+                                "post-promotion",
+                                RunPhase::Inconclusive,
+                            ));
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: post-promotion analysis inconclusive");
                         d.wait = Wait::Pause;
                     }
-                    RunPhase::Successful => self.promote(&mut d, now),
+                    RunPhase::Successful => {
+                        d.reports
+                            .push(Report::AnalysisDone("post-promotion", RunPhase::Successful));
+                        self.promote(&mut d, now);
+                    }
                 }
             }
             Stage::Promoted { at } => {

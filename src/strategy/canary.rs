@@ -286,11 +286,16 @@ impl Canary {
         if self.step < starting {
             return false;
         }
+        if self.background.is_none() {
+            d.reports.push(Report::AnalysisStarted("background"));
+        }
         let run = self.background.get_or_insert_with(|| {
             AnalysisRun::start(spec, self.target, Some(self.stable), view.now)
         });
         match run.advance(view.now, view.monitor) {
             RunPhase::Failed => {
+                d.reports
+                    .push(Report::AnalysisDone("background", RunPhase::Failed));
                 self.abort(d, view.now, "background analysis failed");
                 true
             }
@@ -350,21 +355,30 @@ impl Canary {
                 Some(false)
             }
             CanaryStep::Analysis(spec) => {
+                if self.inline.is_none() {
+                    d.reports.push(Report::AnalysisStarted("inline"));
+                }
                 let run = self.inline.get_or_insert_with(|| {
                     AnalysisRun::start(spec, self.target, Some(self.stable), now)
                 });
                 match run.advance(now, view.monitor) {
                     RunPhase::Successful => {
                         self.inline = None;
+                        d.reports
+                            .push(Report::AnalysisDone("inline", RunPhase::Successful));
                         Some(true)
                     }
                     RunPhase::Failed => {
+                        d.reports
+                            .push(Report::AnalysisDone("inline", RunPhase::Failed));
                         self.abort(d, now, "inline analysis failed");
                         None
                     }
                     RunPhase::Inconclusive => {
                         if !self.paused_reported {
                             self.paused_reported = true;
+                            d.reports
+                                .push(Report::AnalysisDone("inline", RunPhase::Inconclusive));
                             d.reports.push(Report::Paused);
                         }
                         d.why.set("paused: analysis inconclusive");
@@ -545,9 +559,15 @@ impl Controller for Canary {
         // The router holds the weight just reconciled (verified at once here).
         match self.step_complete(&mut d, view, at_counts) {
             Some(true) => {
+                if matches!(self.spec.steps[self.step], CanaryStep::Pause(_)) {
+                    d.reports.push(Report::PauseEnded);
+                }
                 self.step += 1;
                 self.step_started = now;
                 self.paused_reported = false;
+                if let Some(CanaryStep::Pause(Some(dur))) = self.spec.steps.get(self.step) {
+                    d.reports.push(Report::PauseStarted(*dur));
+                }
                 d.why.push(crate::why!(
                     "step {} of {} complete",
                     self.step,

@@ -29,7 +29,7 @@ use super::{all_traffic_to, max_revision, newest_of, Action, Controller, Decisio
 use super::{
     DeploymentCtx, PeakPods, RsStatus, StrategyConfig, StrategyDef, StrategySpec, View, Wait,
 };
-use crate::analysis::{evaluate, Measurement, MetricSpec};
+use crate::analysis::{evaluate, Measurement, MetricSpec, RunPhase};
 use crate::engine::{stream_seed, RngStream, SimDuration, SimTime};
 use crate::model::VersionId;
 use crate::scenario::RolloutInput;
@@ -412,6 +412,8 @@ impl Flagger {
             return d;
         }
         if self.failed_checks >= self.spec.threshold {
+            d.reports
+                .push(Report::AnalysisDone("canary analysis", RunPhase::Failed));
             d.actions.push(self.weights(0));
             d.actions.push(Action::Scale {
                 rs: canary.id,
@@ -428,6 +430,11 @@ impl Flagger {
         }
         let first = !self.analysed_once;
         self.analysed_once = true;
+        if first {
+            // Flagger's analysis loop: its first tick with a ready canary, then one check per
+            // interval until promotion or the failed-checks threshold.
+            d.reports.push(Report::AnalysisStarted("canary analysis"));
+        }
         if !first && !self.checks_pass(view) {
             self.failed_checks += 1;
             d.why.set(crate::why!(
@@ -460,6 +467,10 @@ impl Flagger {
                 self.spec.max_weight
             ));
             self.phase = Phase::Promoting;
+            d.reports.push(Report::AnalysisDone(
+                "canary analysis",
+                RunPhase::Successful,
+            ));
         }
         d
     }

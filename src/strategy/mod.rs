@@ -131,6 +131,15 @@ pub enum Report {
     /// The new version is fully promoted (canary/blue-green) — completion may still wait for
     /// the old pods to scale down.
     Promoted,
+    /// A timed pause began (a canary `pause: {duration}` step, blue-green's
+    /// `autoPromotionSeconds` wait). Marks the rollout's course only.
+    PauseStarted(SimDuration),
+    /// A pause (timed, or waiting for a promote) ended and the rollout goes on.
+    PauseEnded,
+    /// An AnalysisRun began: `inline`, `background`, `pre-promotion` or `post-promotion`.
+    AnalysisStarted(&'static str),
+    /// An AnalysisRun ended with this phase (`Successful`, `Failed` or `Inconclusive`).
+    AnalysisDone(&'static str, crate::analysis::RunPhase),
 }
 
 /// What a controller waits for after a reconcile, for "where the time goes"

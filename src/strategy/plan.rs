@@ -258,6 +258,11 @@ pub fn plan(controller: &mut dyn Controller, setup: &PlanSetup) -> Plan {
                 Report::RollbackStarted => "rollback started",
                 Report::Aborted => "aborted: traffic back to the stable version",
                 Report::Promoted => "promoted: the new version takes all traffic",
+                // Marks for a run's timeline; the plan's own notes already say these.
+                Report::PauseStarted(_)
+                | Report::PauseEnded
+                | Report::AnalysisStarted(_)
+                | Report::AnalysisDone(..) => continue,
             };
             note(&mut out, now, text.into());
         }

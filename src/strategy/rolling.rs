@@ -55,6 +55,8 @@ pub struct RollingUpdate {
     reported_complete: bool,
     rolled_back: bool,
     run: Option<AnalysisRun>,
+    /// How much of the analysis run's course was reported: 0 nothing, 1 its start, 2 its end.
+    run_reported: u8,
     stable: VersionId,
 }
 
@@ -69,6 +71,7 @@ impl RollingUpdate {
             reported_complete: true,
             rolled_back: false,
             run: None,
+            run_reported: 0,
             stable: template,
         }
     }
@@ -106,6 +109,7 @@ impl Controller for RollingUpdate {
         self.progress.restart(now);
         self.reported_complete = false;
         self.rolled_back = false;
+        self.run_reported = 0;
         self.run = self
             .spec
             .analysis
@@ -129,7 +133,16 @@ impl Controller for RollingUpdate {
     fn reconcile(&mut self, view: &View<'_>) -> Decision {
         let mut d = Decision::default();
         if let Some(run) = self.run.as_mut().filter(|_| !self.rolled_back) {
-            match run.advance(view.now, view.monitor) {
+            if self.run_reported == 0 {
+                self.run_reported = 1;
+                d.reports.push(Report::AnalysisStarted("background"));
+            }
+            let phase = run.advance(view.now, view.monitor);
+            if phase != RunPhase::Running && self.run_reported == 1 {
+                self.run_reported = 2;
+                d.reports.push(Report::AnalysisDone("background", phase));
+            }
+            match phase {
                 RunPhase::Failed => {
                     self.run = None;
                     if self.undo(view.replica_sets, view.now) {

@@ -97,7 +97,21 @@ fn a_run_replaces_the_previous_runs_files_as_a_set() {
     let first = run("7");
     let second = run("8");
     assert!(first.0 != second.0 && first.1 != second.1);
-    assert_eq!(listing(&out), ["summary.json", "timeseries.csv"]);
+    assert_eq!(
+        listing(&out),
+        [
+            "failures.png",
+            "failures.svg",
+            "latency.png",
+            "latency.svg",
+            "summary.json",
+            "timeline.png",
+            "timeline.svg",
+            "timeseries.csv",
+            "traffic.png",
+            "traffic.svg"
+        ]
+    );
     assert_eq!(listing(&dir), ["out"], "no staging or retired folder left");
     let summary: serde_json::Value = serde_json::from_slice(&second.0).unwrap();
     assert_eq!(summary["seed"], 8);
