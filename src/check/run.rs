@@ -110,6 +110,9 @@ fn prepare(args: &CheckArgs) -> Result<Vec<Job>, u8> {
             Ok(s) => s,
             Err(e) => {
                 eprint!("{e}");
+                if e.diagnostics.len() > 1 {
+                    eprintln!("{} problems in {file}", e.diagnostics.len());
+                }
                 bad = true;
                 continue;
             }

@@ -51,7 +51,7 @@ pub fn num(x: f64) -> String {
 
 fn show(v: &Value) -> String {
     match v {
-        Value::Null => "null (no data)".into(),
+        Value::Null => "null, no data".into(),
         Value::String(s) => format!("'{s}'"),
         Value::Number(n) => n.as_f64().map_or(n.to_string(), num),
         o => o.to_string(),
@@ -113,7 +113,7 @@ pub fn judge(e: &Expectation, runs: &[(u64, &Value)], baseline: &[&Value]) -> Ve
                     }
                     bad.push(i);
                     why.push(match (x.as_f64(), thr) {
-                        (None, _) => format!("no data: {} (seed {})", show(x), seeds[i]),
+                        (None, _) => format!("{} (seed {})", show(x), seeds[i]),
                         (Some(_), None) => {
                             format!("the baseline has no data (seed {})", seeds[i])
                         }
@@ -141,7 +141,7 @@ pub fn judge(e: &Expectation, runs: &[(u64, &Value)], baseline: &[&Value]) -> Ve
                 v.passed = false;
                 v.failing_seeds = nulls.iter().map(|i| seeds[*i]).collect();
                 v.message = format!(
-                    "no data: {} in {} of {} runs (seed {})",
+                    "{} in {} of {} runs (seed {})",
                     show(&values[i]),
                     nulls.len(),
                     values.len(),
