@@ -79,6 +79,11 @@ pub fn judge(e: &Expectation, runs: &[(u64, &Value)], baseline: &[&Value]) -> Ve
         ci: None,
         failing_seeds: Vec::new(),
     };
+    if runs.is_empty() {
+        v.passed = false;
+        v.message = "no run to judge".into();
+        return v;
+    }
     let op = e.expr.op;
     match (&e.expr.rhs, e.mode) {
         (Operand::Word(w), _) => {
@@ -158,9 +163,9 @@ pub fn judge(e: &Expectation, runs: &[(u64, &Value)], baseline: &[&Value]) -> Ve
                     let b = mean_ci(&bs).map(|c| c.mean);
                     (ci.mean, b, "mean".to_string())
                 }
-                Mode::Quantile(q) => (
-                    quantile(&xs, q).expect("at least one run"),
-                    quantile(&bs, q),
+                Mode::Quantile(pct) => (
+                    quantile(&xs, pct / 100.0).expect("at least one run"),
+                    quantile(&bs, pct / 100.0),
                     e.mode.label(),
                 ),
                 Mode::Plain | Mode::Every => unreachable!("judged above"),
@@ -348,7 +353,7 @@ mod tests {
 
     #[test]
     fn null_fails_a_numeric_expectation_with_no_data() {
-        for mode in [Mode::Plain, Mode::Every, Mode::Mean, Mode::Quantile(0.95)] {
+        for mode in [Mode::Plain, Mode::Every, Mode::Mean, Mode::Quantile(95.0)] {
             let e = ex("requests.failed", mode, "<= 1000");
             let v = judge_on(&e, &[json!(1), Value::Null], &[]);
             assert!(!v.passed, "{mode:?}");
@@ -383,14 +388,14 @@ mod tests {
         // p90 of 1..=10 (type 7) = 9.1.
         assert!(
             judge_on(
-                &ex("requests.failed", Mode::Quantile(0.9), "<= 9.1"),
+                &ex("requests.failed", Mode::Quantile(90.0), "<= 9.1"),
                 &xs,
                 &[]
             )
             .passed
         );
         let v = judge_on(
-            &ex("requests.failed", Mode::Quantile(0.9), "< 9.1"),
+            &ex("requests.failed", Mode::Quantile(90.0), "< 9.1"),
             &xs,
             &[],
         );

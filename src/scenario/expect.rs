@@ -75,7 +75,7 @@ pub enum Mode {
     /// for `<` / `<=`, its lower bound for `>` / `>=`; `==` holds when the threshold lies
     /// inside the interval and `!=` when it lies outside.
     Mean,
-    /// `{ p95 = … }`: the runs' q-quantile (0–1, linear interpolation).
+    /// `{ p95 = … }`: the runs' percentile (0–100 as written, linear interpolation).
     Quantile(f64),
 }
 
@@ -86,7 +86,7 @@ impl Mode {
             Mode::Plain => String::new(),
             Mode::Every => "every".into(),
             Mode::Mean => "mean".into(),
-            Mode::Quantile(q) => format!("p{}", q * 100.0),
+            Mode::Quantile(pct) => format!("p{pct}"),
         }
     }
 }
@@ -191,7 +191,7 @@ fn mode(name: &str) -> Option<Mode> {
         "mean" => Some(Mode::Mean),
         _ => {
             let q: f64 = name.strip_prefix('p')?.parse().ok()?;
-            (q > 0.0 && q <= 100.0).then_some(Mode::Quantile(q / 100.0))
+            (q > 0.0 && q <= 100.0).then_some(Mode::Quantile(q))
         }
     }
 }
@@ -376,4 +376,94 @@ pub(super) fn expectations(
         );
     }
     (pr.found.len() == before).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+duration = "1m"
+[traffic]
+rate = 10
+[versions.v1]
+service = "50ms"
+[deployment]
+replicas = 3
+version = "v1"
+[expect]
+"#;
+
+    fn load(expect: &str) -> Result<Scenario, Vec<crate::scenario::Diagnostic>> {
+        Scenario::parse("dir/s.toml", "s", &format!("{BASE}{expect}")).map_err(|e| e.diagnostics)
+    }
+
+    #[test]
+    fn every_form_resolves_with_its_position() {
+        let s = load(
+            "baseline = \"b.toml\"\n\"requests.failed\" = \"<= 0\"\n\"rollout.detect_s\" = { mean = \"< 15\" }\n\"latency_ms.p99\" = { \"p99.9\" = \"< 300\" }\n\"capacity.cost\" = { every = \"<= 1.2 * baseline\" }\n",
+        )
+        .unwrap();
+        let e = s.expect.unwrap();
+        let b = e.baseline.unwrap();
+        assert_eq!(b.path, PathBuf::from("dir/b.toml"));
+        assert_eq!((b.line, b.column), (11, 12));
+        let modes: Vec<Mode> = e.items.iter().map(|i| i.mode).collect();
+        assert_eq!(
+            modes,
+            vec![Mode::Plain, Mode::Mean, Mode::Quantile(99.9), Mode::Every]
+        );
+        assert_eq!(e.items[2].mode.label(), "p99.9");
+        assert_eq!((e.items[0].line, e.items[0].column), (12, 1));
+    }
+
+    #[test]
+    fn types_statistics_and_baselines_are_checked() {
+        let cases = [
+            (
+                "\"requests.failed\" = \"== 'none'\"\n",
+                "is a number, not a word",
+            ),
+            (
+                "\"rollout.outcome\" = \"<= 3\"\n",
+                "is a word, not a number",
+            ),
+            (
+                "\"rollout.outcome\" = { mean = \"== 'completed'\" }\n",
+                "a mean of words",
+            ),
+            (
+                "\"requests.failed\" = { mean = \"<= 1\", every = \"<= 2\" }\n",
+                "exactly one statistic",
+            ),
+            (
+                "\"requests.failed\" = { p0 = \"<= 1\" }\n",
+                "not a statistic over runs",
+            ),
+            (
+                "\"requests.failed\" = \"<= baseline\"\n",
+                "no baseline scenario is named",
+            ),
+            ("\"requests\" = \"<= 1\"\n", "not a single number or word"),
+            ("\"warnings\" = \"<= 1\"\n", "not a single number or word"),
+            (
+                "\"database.queries\" = \"<= 1\"\n",
+                "not in this scenario's summary.json",
+            ),
+            ("", "[expect] holds no expectation"),
+        ];
+        for (text, want) in cases {
+            let e = load(text).unwrap_err();
+            assert_eq!(e.len(), 1, "{text}: {e:?}");
+            assert!(e[0].message.contains(want), "{text}: {}", e[0].message);
+            assert!(e[0].line >= 10, "{text}: located: {:?}", e[0]);
+        }
+    }
+
+    #[test]
+    fn a_parse_error_points_at_the_character() {
+        let e = load("\"latency_ms.p99\" = \"<= 3OO\"\n").unwrap_err();
+        assert_eq!((e[0].line, e[0].column), (11, 25), "{e:?}");
+        assert!(e[0].message.contains("does not parse"), "{e:?}");
+    }
 }
