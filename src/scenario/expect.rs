@@ -32,8 +32,34 @@ use crate::check::shape::{children, leaf, leaf_paths, lookup, summary_shape, Lea
 pub enum RawExpectValue {
     /// `"<= 0"`.
     Text(String),
-    /// `{ mean = "<= 10" }`.
-    Table(IndexMap<String, String>),
+    /// `{ mean = "<= 10" }` (`None`: the entry's value was a table, as a bare `p99.9` makes).
+    Table(IndexMap<String, Option<String>>),
+}
+
+/// A statistic's expression, or `None` for a table (`{ p99.9 = … }` is the dotted key
+/// `p99` → `9`), reported with its fix in [`expectations`].
+struct InnerV;
+
+impl<'de> Visitor<'de> for InnerV {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an expectation in quotes such as \"<= 10\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        while m.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+struct Inner(Option<String>);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(InnerV).map(Inner)
+    }
 }
 
 struct ExpectV;
@@ -50,7 +76,7 @@ impl<'de> Visitor<'de> for ExpectV {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
         let mut t = IndexMap::new();
-        while let Some((k, v)) = m.next_entry::<String, String>()? {
+        while let Some((k, Inner(v))) = m.next_entry::<String, Inner>()? {
             t.insert(k, v);
         }
         Ok(RawExpectValue::Table(t))
@@ -242,6 +268,17 @@ pub(super) fn expectations(
             RawExpectValue::Text(t) => (Mode::Plain, t.clone(), sp.value.clone(), None),
             RawExpectValue::Table(t) if t.len() == 1 => {
                 let (name, text) = t.iter().next().expect("one entry");
+                let Some(text) = text else {
+                    place(
+                        pr,
+                        sp.inner_key.clone(),
+                        format!(
+                            "`{name}.…` is a dotted key: TOML splits an unquoted name at its dots"
+                        ),
+                        format!("quote the statistic, e.g. {{ \"{name}.9\" = \"< 300\" }}"),
+                    );
+                    continue;
+                };
                 match self::mode(name) {
                     Some(m) => (
                         m,
@@ -451,6 +488,10 @@ version = "v1"
                 "not in this scenario's summary.json",
             ),
             ("", "[expect] holds no expectation"),
+            (
+                "\"latency_ms.p99\" = { p99.9 = \"< 3\" }\n",
+                "`p99.…` is a dotted key",
+            ),
         ];
         for (text, want) in cases {
             let e = load(text).unwrap_err();
