@@ -276,6 +276,19 @@ fn a_baseline_is_run_on_the_same_seeds_and_multiplies_thresholds() {
         e.contains("traffic.rate is 50 here but 60 in the baseline"),
         "{e}"
     );
+    // A missing baseline is bad input for `check`, at the `baseline` line; `run` ignores it (a
+    // copied scenario still runs).
+    std::fs::remove_file(dir.join("base.toml")).unwrap();
+    let o = rollsim(&["check", s(&p)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(
+        e.contains("the baseline scenario \"base.toml\" cannot be used"),
+        "{e}"
+    );
+    assert!(e.contains("b.toml:25:12"), "{e}");
+    let o = rollsim(&["run", s(&p), "--quiet", "--out", s(&dir.join("out"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 }
 
 #[test]
