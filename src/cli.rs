@@ -1,6 +1,6 @@
-//! The command line: `rollsim run | validate | compare | plan` (`compare` lives in `compare`).
+//! The command line: `rollsim run | validate | compare | plan | check` (`compare` and `check` live in their modules).
 //!
-//! Exit codes: 0 success; 2 bad input (a scenario error, an unknown flag, an unreadable file);
+//! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
 
 use std::ffi::OsString;
@@ -134,6 +134,27 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run scenarios and check their [expect] tables: exit 0 if all hold, 1 if any fails.
+    Check {
+        /// The scenario files (TOML); those without [expect] are skipped with a warning.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Runs per scenario, on seeds S, S+1, …, S+N−1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        runs: u32,
+        /// The first seed S (default: each scenario's own seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write a JUnit XML report here (after every run, all at once).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the results as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print only failed expectations.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 /// Runs the command line `args`, writing to stdout/stderr; returns the exit code.
@@ -165,6 +186,21 @@ where
             json,
             seed,
         } => cmd_plan(&scenario, json, seed),
+        Command::Check {
+            scenarios,
+            runs,
+            seed,
+            junit,
+            json,
+            quiet,
+        } => crate::check::check(&crate::check::CheckArgs {
+            scenarios,
+            runs,
+            seed,
+            junit,
+            json,
+            quiet,
+        }),
     }
 }
 
@@ -390,6 +426,12 @@ fn cmd_run(
             s.events_processed as f64 / wall.max(1e-9) / 1e6,
             s.requests.total as f64 / wall.max(1e-9) / 1e6
         );
+        if let Some(line) = serde_json::to_value(s)
+            .ok()
+            .and_then(|v| crate::check::expect_line(&scenario, &v))
+        {
+            let _ = writeln!(stdout, "{line}");
+        }
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         let _ = writeln!(stdout, "wrote      {}", names.join(", "));
     }

@@ -75,6 +75,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod engine;

@@ -9,6 +9,7 @@ mod analysis;
 mod connections;
 mod database;
 mod diagnostic;
+mod expect;
 mod flag;
 mod forms;
 mod parse;
@@ -28,6 +29,7 @@ mod warnings;
 /// Which strategy, with its settings (defined beside the controllers).
 pub use crate::strategy::StrategySpec;
 pub use diagnostic::{Diagnostic, Note, ScenarioError};
+pub use expect::{Baseline, Expectation, Expectations, Mode};
 /// The `[rollout]` table as written, for the strategies' own resolution (`strategy::*`), which
 /// reads it through [`RolloutInput`].
 pub(crate) use raw::{
@@ -112,6 +114,8 @@ pub struct Scenario {
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.
     pub warnings: Vec<Warning>,
+    /// `[expect]`: what `rollsim check` asserts about the summary (`None`: no table).
+    pub expect: Option<Expectations>,
 }
 
 /// A scenario file's name (as given), default scenario name (its stem) and bytes.

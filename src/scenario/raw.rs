@@ -92,6 +92,8 @@ pub struct RawScenario {
     pub sessions: Option<RawSessions>,
     pub database: Option<RawDatabase>,
     pub connections: Option<RawConnections>,
+    /// `[expect]`: summary path → expectation (`scenario/expect.rs`).
+    pub expect: Option<IndexMap<String, super::expect::RawExpectValue>>,
     #[serde(default)]
     pub steps: Vec<RawSeqStep>,
 }

@@ -300,7 +300,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         }
     }
 
-    Some(Scenario {
+    let mut scenario = Scenario {
         name: raw.name.clone().unwrap_or_else(|| stem.to_string()),
         description: raw.description.clone(),
         seed,
@@ -325,7 +325,13 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         steps,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
-    })
+        expect: None,
+    };
+    scenario.expect = raw
+        .expect
+        .as_ref()
+        .and_then(|e| super::expect::expectations(pr, e, &scenario));
+    Some(scenario)
 }
 
 /// A scenario's `name` becomes the folder `outputs/<name>`: it must be a name, not a path, so

@@ -2,6 +2,7 @@
 //! one behaviour.
 
 mod balancers;
+mod check;
 mod cli;
 mod common;
 mod compare;
