@@ -32,7 +32,7 @@ pub(crate) use raw::{
     RawAnalysis, RawCanaryStep, RawDuration, RawDurations, RawIntOrPercent, RawPause, RawPauseTable,
 };
 pub use rollout::RolloutInput;
-pub use variant::{Variants, RESERVED_NAMES};
+pub use variant::{resolve_with_overrides, Override, Variants, RESERVED_NAMES};
 pub use warnings::Warning;
 
 use std::path::Path;
