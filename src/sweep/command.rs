@@ -84,13 +84,12 @@ pub(super) fn bad(msg: &str, help: &str) -> u8 {
 }
 
 /// A `--set` problem, placed on its argument: the point's line `path = value` with a caret.
-fn on_argument(mut d: Diagnostic, i: usize, p: &Param, value: &str) -> String {
-    d.message = format!(
-        "--set {} (argument {}), value `{value}`: {}",
-        p.arg,
-        i + 1,
-        d.message
-    );
+/// Returns (the problem without the rest of the point, to tell problems apart; as shown,
+/// naming the other values of the point when there are any).
+fn on_argument(mut d: Diagnostic, i: usize, params: &[Param], idx: &[usize]) -> (String, String) {
+    let p = &params[i];
+    let value = &p.values[idx[i]];
+    let message = d.message.clone();
     d.file = format!("--set argument {}", i + 1);
     if d.line > 0 {
         d.line = 1;
@@ -98,7 +97,28 @@ fn on_argument(mut d: Diagnostic, i: usize, p: &Param, value: &str) -> String {
     d.help.get_or_insert_with(|| {
         "change the value (written as in the scenario's TOML: 3, 0.5, \"30s\", \"25%\")".into()
     });
-    d.to_string()
+    d.message = format!(
+        "--set {} (argument {}), value `{value}`: {message}",
+        p.arg,
+        i + 1
+    );
+    let key = d.to_string();
+    let others: Vec<String> = params
+        .iter()
+        .zip(idx)
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, (q, &k))| format!("{}={}", q.path, q.values[k]))
+        .collect();
+    if !others.is_empty() {
+        d.message = format!(
+            "--set {} (argument {}), value `{value}` (with {}): {message}",
+            p.arg,
+            i + 1,
+            others.join(" ")
+        );
+    }
+    (key, d.to_string())
 }
 
 /// A point's scenario if in the shard, or its problems as (what tells them apart, rendered).
@@ -131,10 +151,7 @@ fn scenarios(
                 Err(ds) => Err(ds
                     .into_iter()
                     .map(|(at, d)| match at {
-                        Some(i) => {
-                            let r = on_argument(d, i, &params[i], &params[i].values[idx[i]]);
-                            (r.clone(), r)
-                        }
+                        Some(i) => on_argument(d, i, params, &idx),
                         None => {
                             let plain = d.to_string();
                             let with: Vec<String> = params

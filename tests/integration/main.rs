@@ -25,5 +25,6 @@ mod robustness;
 mod scenarios;
 mod sessions;
 mod strategies;
+mod sweep;
 mod time_breakdown;
 mod warnings;
