@@ -273,22 +273,24 @@ fn check_folder(dir: &Path, meta: &Meta, header: &str, force: bool) -> Result<Fo
 pub fn cmd_sweep(args: &SweepArgs) -> u8 {
     let path = &args.scenario;
     let file = path.display().to_string();
-    // The file alone first: its own problems are told as `validate` tells them.
-    let base = match Scenario::load(path) {
-        Ok(s) => s,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) => {
-            eprint!("{e}");
-            return EXIT_BAD_INPUT;
+            return bad(
+                &format!("cannot read the scenario file {file}: {e}"),
+                "check the path; scenarios ship in scenarios/",
+            )
         }
     };
-    let (Ok(bytes), stem) = (
-        std::fs::read(path),
-        path.file_stem()
-            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
-    ) else {
-        return bad(&format!("cannot read {file}"), "check the path");
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return bad(
+            &format!("{file} is not UTF-8 text"),
+            "save the scenario as UTF-8",
+        );
     };
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let stem = path
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
     let mut params = Vec::new();
     for (i, arg) in args.set.iter().enumerate() {
         match parse_set(arg) {
@@ -325,7 +327,7 @@ pub fn cmd_sweep(args: &SweepArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad(&format!("--shard: {e}"), SHARD_HELP),
     };
-    let mut runs = match scenarios(&file, &stem, &text, &params, shard.unwrap_or(Shard::ALL)) {
+    let mut runs = match scenarios(&file, &stem, text, &params, shard.unwrap_or(Shard::ALL)) {
         Ok(r) => r,
         Err(errors) => {
             let n = errors.len();
@@ -344,7 +346,7 @@ pub fn cmd_sweep(args: &SweepArgs) -> u8 {
         }
     }
     let meta = Meta {
-        sweep_id: sweep_id(&bytes, &args.set, args.runs, args.seed.unwrap_or(base.seed)),
+        sweep_id: sweep_id(&bytes, &args.set, args.runs, args.seed),
         rollsim: key::VERSION.into(),
         scenario: file.clone(),
         set: args.set.clone(),

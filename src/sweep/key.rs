@@ -54,9 +54,9 @@ pub fn row_key(scenario: &[u8], assignments: &[(&str, &str)], seed: u64) -> Stri
     h.bytes(&seed.to_le_bytes()).hex()
 }
 
-/// A sweep's id: the scenario's bytes, the `--set` arguments, the runs, the first seed and
-/// rollsim's version. Shards merge only when their ids are equal.
-pub fn sweep_id(scenario: &[u8], sets: &[String], runs: u32, seed: u64) -> String {
+/// A sweep's id: the scenario's bytes (its `seed` included), the `--set` arguments, the runs,
+/// `--seed` if given and rollsim's version. Shards merge only when their ids are equal.
+pub fn sweep_id(scenario: &[u8], sets: &[String], runs: u32, seed: Option<u64>) -> String {
     let mut h = Fnv::new();
     h.field(b"rollsim-sweep")
         .field(VERSION.as_bytes())
@@ -64,9 +64,12 @@ pub fn sweep_id(scenario: &[u8], sets: &[String], runs: u32, seed: u64) -> Strin
     for s in sets {
         h.field(s.as_bytes());
     }
-    h.bytes(&runs.to_le_bytes())
-        .bytes(&seed.to_le_bytes())
-        .hex()
+    h.bytes(&runs.to_le_bytes());
+    match seed {
+        Some(s) => h.bytes(&[1]).bytes(&s.to_le_bytes()),
+        None => h.bytes(&[0]),
+    };
+    h.hex()
 }
 
 /// One of N disjoint slices of a grid: points `p` with `p mod count == index` (0-based), so
@@ -187,6 +190,12 @@ mod tests {
             _ => k.as_str(),
         };
         assert_eq!(k, pinned);
+        let sets = ["a=1,2".to_string()];
+        let id = sweep_id(b"x", &sets, 2, None);
+        assert_ne!(id, sweep_id(b"x", &sets, 2, Some(0)));
+        assert_ne!(id, sweep_id(b"x", &sets, 3, None));
+        assert_ne!(id, sweep_id(b"y", &sets, 2, None));
+        assert_eq!(id, sweep_id(b"x", &sets, 2, None));
     }
 
     #[test]
