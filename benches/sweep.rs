@@ -2,7 +2,7 @@
 //! of a 1,000-point sweep of `scenarios/rolling.toml` at 10 simulated minutes a point.
 //!
 //! * **speedup** — 16 points (`rollout.max_surge` 1..4 × `rollout.max_unavailable` 0..3) of
-//!   `rolling` at 2 simulated minutes, run with rayon pools of 1 and of 2 threads; prints both
+//!   `rolling` at 5 simulated minutes, run with rayon pools of 1 and of 2 threads; prints both
 //!   wall times and their ratio.
 //! * **thousand** — 1,000 points (`max_surge` 1..10 × `max_unavailable` 0..9 ×
 //!   `pod.pre_stop` 0s..9s) of `rolling` at `duration = "10m"` (≈ 300,000 requests a point),
@@ -77,14 +77,14 @@ fn main() {
         let sets = [
             "rollout.max_surge=1..4:1",
             "rollout.max_unavailable=0..3:1",
-            "duration=2m",
+            "duration=5m",
         ];
         let one = sweep(&dir.join("one"), &sets, Some(1));
         let two = sweep(&dir.join("two"), &sets, Some(2));
         let same = std::fs::read(dir.join("one/sweep.csv")).ok()
             == std::fs::read(dir.join("two/sweep.csv")).ok();
         println!(
-            "speedup    16 points × 2 simulated min: 1 thread {one:.2} s, 2 threads {two:.2} s, speed-up {:.2}× (outputs identical: {same})",
+            "speedup    16 points × 5 simulated min: 1 thread {one:.2} s, 2 threads {two:.2} s, speed-up {:.2}× (outputs identical: {same})",
             one / two
         );
     }

@@ -459,6 +459,37 @@ max_surge = 1
     }
 
     #[test]
+    fn overrides_merge_like_a_variant_and_their_problems_name_the_override() {
+        let set = |path: &str, value: &str| Override {
+            path: path.into(),
+            value: value.into(),
+        };
+        let s = resolve_with_overrides(
+            "v.toml",
+            "v",
+            BASE,
+            &[set("rollout.max_surge", "3"), set("duration", "\"30s\"")],
+        )
+        .unwrap();
+        assert_eq!(s.traffic.end.as_secs_f64(), 30.0);
+        assert_eq!(s.strategy_name(), "rolling");
+        // A wrong type on the second override: placed on its line, index 1.
+        let e = resolve_with_overrides(
+            "v.toml",
+            "v",
+            BASE,
+            &[set("rollout.max_surge", "3"), set("traffic.rate", "\"x\"")],
+        )
+        .unwrap_err();
+        assert_eq!(e[0].0, Some(1), "{:?}", e);
+        assert_eq!(e[0].1.source_line, "traffic.rate = \"x\"");
+        // A table the file does not have.
+        let e =
+            resolve_with_overrides("v.toml", "v", BASE, &[set("database.cpu", "4")]).unwrap_err();
+        assert!(e[0].1.message.contains("no [database] table"), "{:?}", e);
+    }
+
+    #[test]
     fn a_file_without_variants_has_none_and_no_warning() {
         let v = variants("").unwrap();
         assert!(v.variants.is_empty());
