@@ -1,4 +1,5 @@
-//! The command line: `rollsim run | validate | compare | plan | check` (`compare` and `check` live in their modules).
+//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan`
+//! (`compare`, `check`, `sweep` and `merge` live in their own modules).
 //!
 //! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
@@ -123,6 +124,11 @@ enum Command {
     /// Run several scenarios (or a file's [[variant]]s) on identical traffic, side by side,
     /// with each one's difference from the first; write comparison.json and comparison.csv.
     Compare(crate::compare::CompareArgs),
+    /// Run a scenario over a grid of --set values (in parallel, resumable, shardable); write
+    /// sweep.csv, one row per point and run.
+    Sweep(crate::sweep::SweepArgs),
+    /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
+    Merge(crate::sweep::MergeArgs),
     /// Show the controller's steps as if every pod became ready instantly.
     Plan {
         /// The scenario file (TOML).
@@ -181,6 +187,8 @@ where
         } => cmd_run(&scenario, out, seed, quiet, force, !no_plots),
         Command::Validate { scenarios } => cmd_validate(&scenarios),
         Command::Compare(args) => crate::compare::cmd_compare(&args),
+        Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
+        Command::Merge(args) => crate::sweep::cmd_merge(&args),
         Command::Plan {
             scenario,
             json,

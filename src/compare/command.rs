@@ -172,8 +172,8 @@ fn run_folder(name: &str, seeds: u32, seed: u64) -> PathBuf {
     }
 }
 
-/// Simulated seconds of every run together, shown as one bar (or lines).
-struct Shared {
+/// Simulated seconds of every run together, shown as one bar (or lines); `sweep` shares it.
+pub(crate) struct Shared {
     mode: Progress,
     bar: Option<indicatif::ProgressBar>,
     done: AtomicU64,
@@ -183,6 +183,53 @@ struct Shared {
 }
 
 impl Shared {
+    /// Progress over `secs` simulated seconds in all, shown as `mode` says.
+    pub(crate) fn start(mode: Progress, secs: u64) -> Arc<Shared> {
+        let bar = (mode == Progress::Bar).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(secs.max(1)),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "[{bar:30}] {pos}/{len} s simulated (all runs), ~{eta} left",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        Arc::new(Shared {
+            mode,
+            bar,
+            done: AtomicU64::new(0),
+            next_pct: AtomicU64::new(10),
+            total: secs.max(1),
+            started: Instant::now(),
+        })
+    }
+
+    /// Counts `sim`'s simulated seconds as it runs.
+    pub(crate) fn hook(self: &Arc<Self>, sim: &mut Simulation) {
+        if self.mode == Progress::Silent {
+            return;
+        }
+        let shared = Arc::clone(self);
+        let mut last = 0u64;
+        sim.on_progress(move |t| {
+            let now = t.as_secs_f64() as u64;
+            if now > last {
+                shared.advance(now - last);
+                last = now;
+            }
+        });
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     fn advance(&self, secs: u64) {
         let done = self.done.fetch_add(secs, Ordering::Relaxed) + secs;
         match self.mode {
@@ -239,18 +286,7 @@ impl Observer for Writer<'_> {
     }
 
     fn hook(&self, sim: &mut Simulation) {
-        if self.progress.mode == Progress::Silent {
-            return;
-        }
-        let shared = Arc::clone(&self.progress);
-        let mut last = 0u64;
-        sim.on_progress(move |t| {
-            let now = t.as_secs_f64() as u64;
-            if now > last {
-                shared.advance(now - last);
-                last = now;
-            }
-        });
+        self.progress.hook(sim);
     }
 }
 
@@ -371,37 +407,16 @@ pub fn cmd_compare(args: &CompareArgs) -> u8 {
         .map(|i| i.scenario.traffic.end.as_secs_f64().ceil() as u64)
         .sum::<u64>()
         * u64::from(args.seeds);
-    let bar = (mode == Progress::Bar).then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(secs.max(1)),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "[{bar:30}] {pos}/{len} s simulated (all runs), ~{eta} left",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    });
-    let progress = Arc::new(Shared {
-        mode,
-        bar: bar.clone(),
-        done: AtomicU64::new(0),
-        next_pct: AtomicU64::new(10),
-        total: secs.max(1),
-        started: Instant::now(),
-    });
+    let progress = Shared::start(mode, secs);
     let started = Instant::now();
     let writer = Writer {
         set: &set,
         inputs: &inputs,
         seeds: args.seeds,
-        progress,
+        progress: Arc::clone(&progress),
     };
     let result = run_all(&inputs, args.seeds, &writer);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     let variants = match result {
         Ok(v) => v,
         Err(f) => {

@@ -16,9 +16,11 @@ mod metrics;
 mod output;
 mod stats;
 
+pub(crate) use command::Shared;
 pub use command::{cmd_compare, validate_variants, CompareArgs, COMPARISON_FILES};
 pub use crn::traffic_differences;
 pub use metrics::{all as all_metrics, Kind, Metric};
+pub(crate) use output::csv_num;
 pub use output::{comparison_csv, comparison_json, comparison_text, CSV_HEADER};
 pub use stats::{t_quantile, Estimate, CONFIDENCE};
 

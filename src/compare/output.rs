@@ -171,7 +171,7 @@ pub fn comparison_json(c: &Comparison) -> String {
     s
 }
 
-fn csv_num(x: Option<f64>) -> String {
+pub(crate) fn csv_num(x: Option<f64>) -> String {
     x.map_or(String::new(), |x| r6(x).to_string())
 }
 

@@ -37,7 +37,7 @@ pub(crate) use raw::{
 };
 pub use rollout::RolloutInput;
 pub use steps::{StepKind, StepSpec};
-pub use variant::{Variants, RESERVED_NAMES};
+pub use variant::{resolve_with_overrides, Override, Variants, RESERVED_NAMES};
 pub use warnings::Warning;
 
 use std::path::Path;

@@ -233,6 +233,98 @@ pub(super) fn resolve_variants(
     }
 }
 
+/// One `rollsim sweep --set PATH=VALUE` assignment, as TOML: `path` a dotted key, `value`
+/// TOML text (a bare word is quoted by the caller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// The dotted key path (`rollout.max_surge`).
+    pub path: String,
+    /// The value as TOML (`25`, `"25%"`).
+    pub value: String,
+}
+
+/// The base scenario of `text` with `sets` deep-merged over it, the way a `[[variant]]`'s
+/// tables are, so a bad value is found by the same validation and told the same way. Each
+/// override is parsed as a line `path = value` placed after the file's text: a problem whose
+/// place is on such a line is returned as `Err((Some(i), d))` for override `i`, one in the
+/// file as `(None, d)`. A path whose parent table is missing from the file is refused: a
+/// sweep changes a scenario, it does not write new tables.
+pub fn resolve_with_overrides(
+    file: &str,
+    stem: &str,
+    text: &str,
+    sets: &[Override],
+) -> Result<Scenario, Vec<(Option<usize>, Diagnostic)>> {
+    let in_file = |ds: Vec<Diagnostic>| ds.into_iter().map(|d| (None, d)).collect::<Vec<_>>();
+    let mut full = String::with_capacity(text.len() + 64 * sets.len());
+    full.push_str(text);
+    let mut lines = Vec::with_capacity(sets.len());
+    let mut padded = Vec::with_capacity(sets.len());
+    for o in sets {
+        full.push('\n');
+        let offset = full.len();
+        lines.push(full.matches('\n').count() + 1);
+        full.push_str(&format!("{} = {}", o.path, o.value));
+        // Padding keeps every span an offset into `full`.
+        padded.push(format!("{}{}", "\n".repeat(offset), &full[offset..]));
+    }
+    let mut overs = Vec::new();
+    let mut found = Vec::new();
+    for (i, p) in padded.iter().enumerate() {
+        match DeTable::parse(p) {
+            Ok(t) => overs.push((i, t.into_inner())),
+            Err(e) => found.push((
+                Some(i),
+                Diagnostic::whole_file(
+                    file,
+                    format!("cannot read the value: {}", e.message()),
+                    None,
+                ),
+            )),
+        }
+    }
+    if !found.is_empty() {
+        return Err(found);
+    }
+    let mut loc = parse_text(file, text).map_err(in_file)?;
+    set_aside(&mut loc.doc);
+    for (i, _) in &overs {
+        let path: Vec<&str> = sets[*i].path.split('.').collect();
+        let mut table: &DeTable<'_> = loc.doc.get_ref();
+        for (depth, part) in path[..path.len() - 1].iter().enumerate() {
+            match table.get(*part).map(Spanned::get_ref) {
+                Some(DeValue::Table(t)) => table = t,
+                _ => {
+                    found.push((
+                        Some(*i),
+                        Diagnostic::whole_file(
+                            file,
+                            format!("the scenario has no [{}] table", path[..=depth].join(".")),
+                            Some("--set changes a key of a table the file has; check the path's spelling against the scenario".into()),
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    if !found.is_empty() {
+        return Err(found);
+    }
+    let mut doc = loc.doc.clone();
+    for (_, over) in &overs {
+        merge(doc.get_mut(), over);
+    }
+    let vloc = Locator::new(file, &full, doc);
+    let place = |ds: Vec<Diagnostic>| {
+        ds.into_iter()
+            .map(|d| (lines.iter().position(|l| *l == d.line), d))
+            .collect::<Vec<_>>()
+    };
+    let (raw, vloc) = deserialize_checked(vloc).map_err(place)?;
+    resolve_parsed(stem, &raw, vloc).map_err(|e| place(e.diagnostics))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +456,37 @@ max_surge = 1
                 assert!(r.is_ok(), "panic on:\n{t}");
             }
         }
+    }
+
+    #[test]
+    fn overrides_merge_like_a_variant_and_their_problems_name_the_override() {
+        let set = |path: &str, value: &str| Override {
+            path: path.into(),
+            value: value.into(),
+        };
+        let s = resolve_with_overrides(
+            "v.toml",
+            "v",
+            BASE,
+            &[set("rollout.max_surge", "3"), set("duration", "\"30s\"")],
+        )
+        .unwrap();
+        assert_eq!(s.traffic.end.as_secs_f64(), 30.0);
+        assert_eq!(s.strategy_name(), "rolling");
+        // A wrong type on the second override: placed on its line, index 1.
+        let e = resolve_with_overrides(
+            "v.toml",
+            "v",
+            BASE,
+            &[set("rollout.max_surge", "3"), set("traffic.rate", "\"x\"")],
+        )
+        .unwrap_err();
+        assert_eq!(e[0].0, Some(1), "{:?}", e);
+        assert_eq!(e[0].1.source_line, "traffic.rate = \"x\"");
+        // A table the file does not have.
+        let e =
+            resolve_with_overrides("v.toml", "v", BASE, &[set("database.cpu", "4")]).unwrap_err();
+        assert!(e[0].1.message.contains("no [database] table"), "{:?}", e);
     }
 
     #[test]

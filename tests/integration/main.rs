@@ -31,5 +31,6 @@ mod schema;
 mod schema_properties;
 mod sessions;
 mod strategies;
+mod sweep;
 mod time_breakdown;
 mod warnings;
