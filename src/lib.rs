@@ -78,6 +78,7 @@ pub mod analysis;
 pub mod cli;
 pub mod engine;
 pub mod flags;
+pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -11,6 +11,7 @@ mod database;
 mod diagnostic;
 mod flag;
 mod forms;
+mod manifests;
 mod parse;
 mod pod;
 mod problems;
@@ -105,11 +106,23 @@ pub struct Scenario {
     pub metrics_bucket: SimDuration,
     /// Pre-flight warnings: valid settings that will likely not do what was meant.
     pub warnings: Vec<Warning>,
+    /// What its manifests said (`manifests = [...]` or `run --manifest`), with the version
+    /// the workload's image maps to; `None` for a scenario written wholly in TOML.
+    pub manifest: Option<(crate::manifest::Reading, String)>,
 }
 
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::load_with_manifests(path, &[])
+    }
+
+    /// Reads the scenario at `path` with `manifests` (paths as given) added to those it names:
+    /// `rollsim run --manifest deploy.yaml --traffic traffic.toml`.
+    pub fn load_with_manifests(
+        path: &Path,
+        manifests: &[std::path::PathBuf],
+    ) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ScenarioError {
             diagnostics: vec![Diagnostic::whole_file(
@@ -122,7 +135,7 @@ impl Scenario {
         let stem = path
             .file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-        Self::parse(&file, &stem, text)
+        resolve::resolve_with(&file, &stem, text, manifests)
     }
 
     /// Validates scenario `text`; `file` names it in errors, `stem` is the default name.

@@ -62,8 +62,12 @@ pub(super) fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<&'b str, Scenari
 pub(super) fn parse<'a>(
     file: &'a str,
     text: &'a str,
+    manifests: Option<&'a str>,
 ) -> Result<(RawScenario, Locator<'a>), Vec<Diagnostic>> {
-    let (doc, errors) = DeTable::parse_recoverable(text);
+    let (mut doc, errors) = DeTable::parse_recoverable(text);
+    if errors.is_empty() {
+        super::manifests::merge(doc.get_mut(), manifests, text.len() + 2);
+    }
     let loc = Locator::new(file, text, doc);
     if let Some(d) = kubernetes_manifest(&loc, text, !errors.is_empty()) {
         return Err(vec![d]);

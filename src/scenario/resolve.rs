@@ -20,7 +20,20 @@ use crate::model::{
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let (raw, loc) = parse(file, text).map_err(|diagnostics| ScenarioError { diagnostics })?;
+    resolve_with(file, stem, text, &[])
+}
+
+/// [`resolve`], with manifest files (`run --manifest`) added to those the text names.
+pub(super) fn resolve_with(
+    file: &str,
+    stem: &str,
+    text: &str,
+    manifests: &[std::path::PathBuf],
+) -> Result<Scenario, ScenarioError> {
+    let prepared = super::manifests::prepare(file, text, manifests)
+        .map_err(|diagnostics| ScenarioError { diagnostics })?;
+    let gen = prepared.as_ref().map(|p| p.toml.as_str());
+    let (raw, loc) = parse(file, text, gen).map_err(|diagnostics| ScenarioError { diagnostics })?;
     let mut pr = Problems {
         loc,
         found: Vec::new(),
@@ -29,6 +42,7 @@ pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, Sc
     if pr.found.is_empty() {
         let mut scenario = scenario.expect("no problems means a scenario");
         scenario.warnings = warnings(&pr.loc, &raw, &scenario);
+        scenario.manifest = prepared.map(|p| (p.reading, p.version));
         Ok(scenario)
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));
@@ -296,6 +310,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         connections,
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
+        manifest: None,
     })
 }
 
