@@ -43,7 +43,11 @@ pub fn read_text(file: &str, text: &str, out: &mut Reading) -> Vec<Diagnostic> {
                 text,
                 (e.line, e.column),
                 format!("invalid YAML: {}", e.message),
-                "fix the YAML at this place (indent with spaces, `key: value`); `kubectl apply --dry-run=client -f FILE` checks it too".into(),
+                if e.message.contains("limit") || e.message.contains("budget") {
+                    "the file exceeds rollsim's limits for a manifest (size, nesting, aliases); real manifests stay far below them: render it (`kubectl kustomize`, `helm template`) and pass the result".into()
+                } else {
+                    "fix the YAML at this place (indent with spaces, `key: value`); `kubectl apply --dry-run=client -f FILE` checks it too".into()
+                },
             )]
         }
     };

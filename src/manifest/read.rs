@@ -180,6 +180,9 @@ impl Ctx<'_> {
     }
 }
 
+/// Source lines longer than this are not shown under a diagnostic.
+const MAX_SHOWN: usize = 200;
+
 /// A diagnostic at a line and column of `text` (1-based; 0 for the whole file).
 pub fn diagnostic(
     file: &str,
@@ -188,6 +191,18 @@ pub fn diagnostic(
     message: String,
     help: String,
 ) -> Diagnostic {
+    let long = text
+        .lines()
+        .nth((line as usize).saturating_sub(1))
+        .is_some_and(|l| l.chars().count() > MAX_SHOWN);
+    if line > 0 && long {
+        // A line too long to show (a minified or hostile file): the place goes in the message.
+        return Diagnostic::whole_file(
+            file,
+            format!("{message} (line {line}, column {column})"),
+            Some(help),
+        );
+    }
     let source_line = if line == 0 {
         String::new()
     } else {

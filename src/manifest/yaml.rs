@@ -254,7 +254,15 @@ pub fn documents(text: &str) -> Result<Vec<Node>, YamlError> {
             .location()
             .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
         let message = e.to_string();
-        let message = message.lines().next().unwrap_or("").trim().to_string();
+        // The first line, without serde-saphyr's own "at line …" chain (the place is kept
+        // apart, and an alias bomb's chain names every level).
+        let first = message.lines().next().unwrap_or("");
+        let message = first
+            .split(" at line ")
+            .next()
+            .unwrap_or(first)
+            .trim()
+            .to_string();
         YamlError {
             message,
             line,

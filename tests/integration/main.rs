@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod golden;
 mod locks;
+mod manifests;
 mod metrics;
 mod migrations;
 mod outputs;
