@@ -7,6 +7,7 @@
 //! The scenario layer (`scenario/manifests.rs`) maps the container's image onto a scenario
 //! version and merges the settings into the scenario's own tables; `explain` prints them.
 
+mod argo;
 mod k8s;
 pub mod read;
 pub mod yaml;
@@ -92,14 +93,28 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     };
     match (api, kind) {
         ("apps/v1", "Deployment") => {
-            if cx.out.settings.iter().any(|s| s.key == "replicas") {
+            if cx.out.settings.iter().any(|s| s.key == "replicas") || !cx.out.pending.is_empty() {
                 cx.error(kind_n, "a second workload: rollsim simulates one Deployment per scenario", "split the manifests: one scenario per Deployment");
                 return;
             }
             k8s::deployment(cx, doc);
         }
         (_, "Deployment") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Deployment"), "use `apiVersion: apps/v1` (extensions/v1beta1 and apps/v1beta* were removed in Kubernetes 1.16)"),
-        ("argoproj.io/v1alpha1", "Rollout" | "AnalysisTemplate" | "ClusterAnalysisTemplate") | ("flagger.app/v1beta1", "Canary") => cx.error(kind_n, format!("{kind} manifests are not read yet"), "write the strategy in the scenario's [rollout] table (README: blue-green, canary, flagger) and keep the Deployment's manifest"),
+        ("argoproj.io/v1alpha1", "Rollout") => {
+            let (file, text) = (cx.file.clone(), cx.text.to_string());
+            cx.out.pending.push((file, text, doc.clone()));
+        }
+        ("argoproj.io/v1alpha1", "AnalysisTemplate" | "ClusterAnalysisTemplate") => {
+            match doc.at(&["metadata", "name"]).and_then(Node::str) {
+                Some(name) => {
+                    let (name, file) = (name.to_string(), cx.file.clone());
+                    cx.out.templates.push((name, file, doc.clone()));
+                }
+                None => cx.error(Some(doc), "the AnalysisTemplate has no metadata.name", "name it: a Rollout refers to it by name"),
+            }
+        }
+        ("flagger.app/v1beta1", "Canary") => cx.error(kind_n, "Flagger Canary manifests are not read yet", "write the strategy in the scenario's [rollout] table (strategy = \"flagger\", README) and keep the Deployment's manifest"),
+        (_, "Rollout" | "AnalysisTemplate") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a {kind}"), "use `apiVersion: argoproj.io/v1alpha1`"),
         (_, "HorizontalPodAutoscaler") => cx.unmodelled("kind: HorizontalPodAutoscaler", kind_n, "autoscaling is not modelled: the replica count stays at spec.replicas"),
         (_, k) if BESIDE.contains(&k) => {
             let line = kind_n.map_or(0, |n| n.line);
@@ -107,6 +122,30 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
         }
         (_, k) => cx.error(kind_n, format!("kind \"{k}\" ({api}) is not supported"), "rollsim reads apps/v1 Deployments; remove this document or keep it in another file"),
     }
+}
+
+/// Reads the Rollouts once every file's AnalysisTemplates are known; returns the problems.
+pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for (file, text, doc) in std::mem::take(&mut out.pending) {
+        let mut cx = Ctx {
+            file,
+            text: &text,
+            out,
+            errors: Vec::new(),
+        };
+        if cx.out.settings.iter().any(|s| s.key == "replicas") {
+            cx.error(
+                doc.get("kind"),
+                "a second workload: rollsim simulates one Deployment or Rollout per scenario",
+                "split the manifests: one scenario per workload",
+            );
+        } else {
+            argo::rollout(&mut cx, &doc);
+        }
+        errors.extend(cx.errors);
+    }
+    errors
 }
 
 /// The tag of an image reference (`registry:5000/shop:1.5@sha256:…` → `1.5`; none → `latest`).
@@ -189,6 +228,9 @@ pub fn explain_cmd(manifests: &[std::path::PathBuf], scenario: Option<&std::path
                 Some("check the path".into()),
             )),
         }
+    }
+    if problems.is_empty() {
+        problems = finish(&mut r);
     }
     if problems.is_empty() {
         print!("{}", explain(&r, None));

@@ -59,6 +59,12 @@ pub struct Reading {
     pub skipped: Vec<(String, u32, String)>,
     /// The image of the workload's container, with its line.
     pub image: Option<(String, u32, u32)>,
+    /// AnalysisTemplates by name, with their file, for the Rollout read after every file.
+    pub templates: Vec<(String, String, Node)>,
+    /// Rollouts waiting for every template: file, its text, the document.
+    pub pending: Vec<(String, String, Node)>,
+    /// `[manifest] metrics`: a template metric's name → the scenario metric it maps to.
+    pub metric_map: Vec<(String, String)>,
 }
 
 /// The reader's state for one file.

@@ -88,7 +88,23 @@ pub(super) fn prepare(
             )),
         }
     }
-    paths.extend(extra.iter().map(|p| (p.display().to_string(), p.clone())));
+    if let Some(DeValue::Table(m)) = doc.get("manifest").map(|m| m.get_ref()) {
+        for (k, _) in m.iter() {
+            if !["versions", "metrics"].contains(&k.get_ref().as_ref()) {
+                problems.push(here(k.span(), format!("unknown key `{}` in [manifest]", k.get_ref()), "[manifest] takes versions = { \"image:tag\" = \"v2\" } and metrics = { \"template-metric\" = \"error_rate\" }"));
+            }
+        }
+    }
+    for p in extra {
+        // A file named both by the scenario and on the command line is read once.
+        let same = |q: &PathBuf| match (q.canonicalize(), p.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => q == p,
+        };
+        if !paths.iter().any(|(_, q)| same(q)) {
+            paths.push((p.display().to_string(), p.clone()));
+        }
+    }
     if paths.is_empty() {
         return if problems.is_empty() {
             Ok(None)
@@ -96,7 +112,10 @@ pub(super) fn prepare(
             Err(problems)
         };
     }
-    let mut reading = Reading::default();
+    let mut reading = Reading {
+        metric_map: metric_map(doc),
+        ..Reading::default()
+    };
     for (shown, p) in &paths {
         let too_big =
             std::fs::metadata(p).is_ok_and(|m| m.len() > manifest::yaml::MAX_BYTES as u64);
@@ -121,6 +140,9 @@ pub(super) fn prepare(
                 ),
             )),
         }
+    }
+    if problems.is_empty() {
+        problems.extend(manifest::finish(&mut reading));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -294,4 +316,20 @@ fn shift<'a>(v: Spanned<DeValue<'a>>, off: usize) -> Spanned<DeValue<'a>> {
         other => other,
     };
     Spanned::new(span.start + off..span.end + off, inner)
+}
+
+/// `[manifest] metrics = { "<template metric>" = "<scenario metric>" }`.
+fn metric_map(doc: &DeTable<'_>) -> Vec<(String, String)> {
+    let Some(DeValue::Table(m)) = doc.get("manifest").map(|m| m.get_ref()) else {
+        return Vec::new();
+    };
+    let Some(DeValue::Table(t)) = m.get("metrics").map(|v| v.get_ref()) else {
+        return Vec::new();
+    };
+    t.iter()
+        .filter_map(|(k, v)| match v.get_ref() {
+            DeValue::String(s) => Some((k.get_ref().to_string(), s.to_string())),
+            _ => None,
+        })
+        .collect()
 }

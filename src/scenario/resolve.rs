@@ -34,6 +34,35 @@ pub(super) fn resolve_with(
         .map_err(|diagnostics| ScenarioError { diagnostics })?;
     let gen = prepared.as_ref().map(|p| p.toml.as_str());
     let (raw, loc) = parse(file, text, gen).map_err(|diagnostics| ScenarioError { diagnostics })?;
+    let result = resolve_parsed(stem, raw, loc);
+    // A problem with a value the manifests supplied has no place in the scenario file.
+    result
+        .map_err(|mut e| {
+            if let Some(p) = &prepared {
+                let lines = text.lines().count();
+                for d in e.diagnostics.iter_mut().filter(|d| d.line > lines) {
+                    d.file = p.reading.files.join(", ");
+                    d.message = format!(
+                        "{} (a value read from the manifest: see `rollsim explain`)",
+                        d.message
+                    );
+                    (d.line, d.column, d.width) = (0, 0, 0);
+                    d.source_line.clear();
+                }
+            }
+            e
+        })
+        .map(|mut s| {
+            s.manifest = prepared.map(|p| (p.reading, p.version));
+            s
+        })
+}
+
+fn resolve_parsed(
+    stem: &str,
+    raw: RawScenario,
+    loc: super::diagnostic::Locator<'_>,
+) -> Result<Scenario, ScenarioError> {
     let mut pr = Problems {
         loc,
         found: Vec::new(),
@@ -42,7 +71,6 @@ pub(super) fn resolve_with(
     if pr.found.is_empty() {
         let mut scenario = scenario.expect("no problems means a scenario");
         scenario.warnings = warnings(&pr.loc, &raw, &scenario);
-        scenario.manifest = prepared.map(|p| (p.reading, p.version));
         Ok(scenario)
     } else {
         pr.found.sort_by_key(|d| (d.line, d.column));

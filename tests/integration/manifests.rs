@@ -249,7 +249,7 @@ fn bad_manifests_are_refused_with_their_place_and_a_fix() {
             "deploy.yaml:13:28",
         ),
         ("unmapped", GOOD.replace("shop:1.5", "shop:9.9"), "maps to no scenario version", "deploy.yaml:11:18"),
-        ("rollout", GOOD.replace("apps/v1", "argoproj.io/v1alpha1").replace("Deployment", "Rollout"), "not read yet", "deploy.yaml:2:7"),
+        ("flagger", GOOD.replace("apps/v1", "flagger.app/v1beta1").replace("Deployment", "Canary"), "not read yet", "deploy.yaml:2:7"),
         ("empty", String::new(), "no document", "deploy.yaml"),
     ];
     for (tag, yaml, what, place) in cases {
@@ -347,10 +347,15 @@ fn run_warns_about_fields_it_does_not_model() {
 }
 
 fn examples() -> Vec<String> {
-    ["deployment.yaml", "deployment-no-prestop.yaml"]
-        .iter()
-        .map(|f| std::fs::read_to_string(root().join("examples/manifests").join(f)).unwrap())
-        .collect()
+    [
+        "deployment.yaml",
+        "deployment-no-prestop.yaml",
+        "rollout-canary.yaml",
+        "rollout-blue-green.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(root().join("examples/manifests").join(f)).unwrap())
+    .collect()
 }
 
 proptest! {
@@ -360,7 +365,7 @@ proptest! {
     /// and never panics, quickly.
     #[test]
     fn mangled_manifests_never_panic_the_reader(
-        which in 0usize..2,
+        which in 0usize..4,
         cut in 0usize..2000,
         edits in proptest::collection::vec((0usize..2000, any::<u8>()), 0..8),
         splice in proptest::option::of((0usize..2000, "[-:&*!|>{}\\[\\], \n#%'\"a-z0-9]{0,12}")),
@@ -380,7 +385,191 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes);
         let t = Instant::now();
         let mut r = Reading::default();
-        let _ = manifest::read_text("m.yaml", &text, &mut r);
+        if manifest::read_text("m.yaml", &text, &mut r).is_empty() {
+            let _ = manifest::finish(&mut r);
+        }
         prop_assert!(t.elapsed() < Duration::from_secs(2));
     }
+}
+
+#[test]
+fn the_argo_canary_is_read_into_its_settings_and_runs_as_its_toml() {
+    let s = load("examples/manifests/rollout-canary.toml");
+    assert_eq!(s.strategy_name(), "canary");
+    let c = s
+        .rollout
+        .as_ref()
+        .unwrap()
+        .strategy
+        .get::<rollsim::strategy::CanarySpec>()
+        .expect("a canary")
+        .clone();
+    let text = format!("{c:?}");
+    for needle in [
+        "max_surge: Percent(25)",
+        "max_unavailable: Percent(25)",
+        "traffic_routing: Some(TrafficRouting { max_weight: 100",
+        "dynamic_stable_scale: false",
+        "failure_limit: 1",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in {text}");
+    }
+    let (reading, _) = s.manifest.as_ref().unwrap();
+    let step_count = reading
+        .settings
+        .iter()
+        .find(|st| st.key == "steps")
+        .map(|st| st.meaning.clone());
+    assert_eq!(step_count.as_deref(), Some("6 steps"));
+    let equivalent = load("examples/manifests/rollout-canary-equivalent.toml");
+    assert_eq!(
+        format!("{:?}", s.rollout),
+        format!("{:?}", equivalent.rollout)
+    );
+    assert_eq!(
+        summary_of(&["examples/manifests/rollout-canary.toml"], "m-argo-yaml"),
+        summary_of(
+            &["examples/manifests/rollout-canary-equivalent.toml"],
+            "m-argo-toml"
+        ),
+        "byte-for-byte the same summary"
+    );
+}
+
+#[test]
+fn the_argo_blue_green_takes_argo_defaults() {
+    let s = load("examples/manifests/rollout-blue-green.toml");
+    assert_eq!(s.strategy_name(), "blue_green");
+    let b = s
+        .rollout
+        .as_ref()
+        .unwrap()
+        .strategy
+        .get::<rollsim::strategy::BlueGreenSpec>()
+        .expect("a blue-green")
+        .clone();
+    let text = format!("{b:?}");
+    assert!(text.contains("auto_promotion: true"), "{text}");
+    let (reading, _) = s.manifest.as_ref().unwrap();
+    let get = |k: &str| {
+        reading
+            .settings
+            .iter()
+            .find(|st| st.key == k)
+            .map(|st| (st.toml.clone(), matches!(st.source, Source::Default(_))))
+    };
+    assert_eq!(get("auto_promotion"), Some(("true".into(), true)));
+    assert_eq!(get("auto_promotion_after"), Some(("\"30s\"".into(), false)));
+    assert_eq!(get("scale_down_delay"), Some(("\"30s\"".into(), false)));
+    assert_eq!(
+        get("abort_scale_down_delay"),
+        Some(("\"30s\"".into(), true))
+    );
+    assert_eq!(get("progress_deadline"), Some(("\"600s\"".into(), true)));
+}
+
+const ROLLOUT: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop
+spec:
+  replicas: 4
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - analysis:
+            templates:
+              - templateName: errors
+  template:
+    spec:
+      containers:
+        - name: shop
+          image: shop:1.5
+";
+
+const TEMPLATE: &str = "---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: errors
+spec:
+  metrics:
+    - name: errors
+      interval: 10s
+      successCondition: result[0] < 0.05
+";
+
+#[test]
+fn bad_rollouts_are_refused_with_their_place_and_a_fix() {
+    let with_template = format!("{ROLLOUT}{TEMPLATE}");
+    let mapped = "[manifest]\nmetrics = { \"errors\" = \"error_rate\" }\n";
+    let cases: &[(&str, String, &str, &str, &str)] = &[
+        (
+            "both",
+            with_template.replace(
+                "    canary:\n",
+                "    blueGreen:\n      activeService: a\n    canary:\n",
+            ),
+            mapped,
+            "only one of strategy.canary and strategy.blueGreen",
+            "deploy.yaml:9:7",
+        ),
+        (
+            "dynamic",
+            with_template.replace(
+                "    canary:\n",
+                "    canary:\n      dynamicStableScale: true\n",
+            ),
+            mapped,
+            "dynamicStableScale needs trafficRouting",
+            "deploy.yaml:9:27",
+        ),
+        (
+            "template",
+            ROLLOUT.to_string(),
+            mapped,
+            "no AnalysisTemplate named \"errors\"",
+            "deploy.yaml:13:31",
+        ),
+        (
+            "metric",
+            with_template.clone(),
+            "",
+            "template metric \"errors\"",
+            "deploy.yaml:",
+        ),
+        (
+            "condition",
+            with_template.replace("result[0] < 0.05", "len(result) > 0"),
+            mapped,
+            "not a simple comparison",
+            "deploy.yaml:",
+        ),
+    ];
+    for (tag, yaml, extra, what, place) in cases {
+        let s = with_manifest(&format!("m-argo-{tag}"), yaml, "");
+        if !extra.is_empty() {
+            let text = std::fs::read_to_string(&s)
+                .unwrap()
+                .replace("[manifest]\n", extra);
+            std::fs::write(&s, text).unwrap();
+        }
+        let err = refused(&s);
+        assert!(err.contains(what), "{tag}: {err}");
+        assert!(err.contains(place), "{tag}: {err}");
+        assert!(err.contains("help"), "{tag}: {err}");
+    }
+    // With the template and the mapping, the same Rollout is read.
+    let s = with_manifest("m-argo-good", &with_template, "");
+    let text = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("[manifest]\n", mapped);
+    std::fs::write(&s, text).unwrap();
+    let sc = Scenario::load(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sc.strategy_name(),
+        "canary_basic",
+        "no trafficRouting: a basic canary"
+    );
 }
