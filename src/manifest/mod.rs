@@ -8,6 +8,7 @@
 //! version and merges the settings into the scenario's own tables; `explain` prints them.
 
 mod argo;
+mod flagger;
 mod k8s;
 pub mod read;
 pub mod yaml;
@@ -93,10 +94,12 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     };
     match (api, kind) {
         ("apps/v1", "Deployment") => {
-            if cx.out.settings.iter().any(|s| s.key == "replicas") || !cx.out.pending.is_empty() {
+            let rollouts = cx.out.pending.iter().any(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"));
+            if cx.out.settings.iter().any(|s| s.key == "replicas") || rollouts {
                 cx.error(kind_n, "a second workload: rollsim simulates one Deployment per scenario", "split the manifests: one scenario per Deployment");
                 return;
             }
+            cx.out.deployment_name = doc.at(&["metadata", "name"]).and_then(Node::str).map(str::to_string);
             k8s::deployment(cx, doc);
         }
         (_, "Deployment") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Deployment"), "use `apiVersion: apps/v1` (extensions/v1beta1 and apps/v1beta* were removed in Kubernetes 1.16)"),
@@ -113,7 +116,10 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
                 None => cx.error(Some(doc), "the AnalysisTemplate has no metadata.name", "name it: a Rollout refers to it by name"),
             }
         }
-        ("flagger.app/v1beta1", "Canary") => cx.error(kind_n, "Flagger Canary manifests are not read yet", "write the strategy in the scenario's [rollout] table (strategy = \"flagger\", README) and keep the Deployment's manifest"),
+        ("flagger.app/v1beta1", "Canary") => {
+            let (file, text) = (cx.file.clone(), cx.text.to_string());
+            cx.out.pending.push((file, text, doc.clone()));
+        }
         (_, "Rollout" | "AnalysisTemplate") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a {kind}"), "use `apiVersion: argoproj.io/v1alpha1`"),
         (_, "HorizontalPodAutoscaler") => cx.unmodelled("kind: HorizontalPodAutoscaler", kind_n, "autoscaling is not modelled: the replica count stays at spec.replicas"),
         (_, k) if BESIDE.contains(&k) => {
@@ -134,7 +140,10 @@ pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
             out,
             errors: Vec::new(),
         };
-        if cx.out.settings.iter().any(|s| s.key == "replicas") {
+        if doc.get("kind").and_then(Node::str) == Some("Canary") {
+            let name = cx.out.deployment_name.clone();
+            flagger::canary(&mut cx, &doc, name.as_deref());
+        } else if cx.out.settings.iter().any(|s| s.key == "replicas") {
             cx.error(
                 doc.get("kind"),
                 "a second workload: rollsim simulates one Deployment or Rollout per scenario",

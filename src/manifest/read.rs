@@ -63,6 +63,8 @@ pub struct Reading {
     pub templates: Vec<(String, String, Node)>,
     /// Rollouts waiting for every template: file, its text, the document.
     pub pending: Vec<(String, String, Node)>,
+    /// The Deployment's `metadata.name` (what a Flagger Canary targets).
+    pub deployment_name: Option<String>,
     /// `[manifest] metrics`: a template metric's name → the scenario metric it maps to.
     pub metric_map: Vec<(String, String)>,
 }

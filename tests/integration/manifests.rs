@@ -249,7 +249,7 @@ fn bad_manifests_are_refused_with_their_place_and_a_fix() {
             "deploy.yaml:13:28",
         ),
         ("unmapped", GOOD.replace("shop:1.5", "shop:9.9"), "maps to no scenario version", "deploy.yaml:11:18"),
-        ("flagger", GOOD.replace("apps/v1", "flagger.app/v1beta1").replace("Deployment", "Canary"), "not read yet", "deploy.yaml:2:7"),
+        ("rollout-api", GOOD.replace("Deployment", "Rollout"), "apiVersion \"apps/v1\" is not supported for a Rollout", "deploy.yaml:1:13"),
         ("empty", String::new(), "no document", "deploy.yaml"),
     ];
     for (tag, yaml, what, place) in cases {
@@ -352,6 +352,7 @@ fn examples() -> Vec<String> {
         "deployment-no-prestop.yaml",
         "rollout-canary.yaml",
         "rollout-blue-green.yaml",
+        "flagger-canary.yaml",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root().join("examples/manifests").join(f)).unwrap())
@@ -365,7 +366,7 @@ proptest! {
     /// and never panics, quickly.
     #[test]
     fn mangled_manifests_never_panic_the_reader(
-        which in 0usize..4,
+        which in 0usize..5,
         cut in 0usize..2000,
         edits in proptest::collection::vec((0usize..2000, any::<u8>()), 0..8),
         splice in proptest::option::of((0usize..2000, "[-:&*!|>{}\\[\\], \n#%'\"a-z0-9]{0,12}")),
@@ -572,4 +573,43 @@ fn bad_rollouts_are_refused_with_their_place_and_a_fix() {
         "canary_basic",
         "no trafficRouting: a basic canary"
     );
+}
+
+#[test]
+fn the_flagger_canary_is_read_over_its_deployment() {
+    let s = load("examples/manifests/flagger-canary.toml");
+    assert_eq!(s.strategy_name(), "flagger");
+    assert_eq!(s.deployment.replicas, 10, "from the targeted Deployment");
+    let f = s
+        .rollout
+        .as_ref()
+        .unwrap()
+        .strategy
+        .get::<rollsim::strategy::FlaggerSpec>()
+        .expect("a Flagger canary")
+        .clone();
+    let text = format!("{f:?}");
+    for needle in [
+        "threshold: 2",
+        "SimDuration(15000000)",
+        "ErrorRate, max: Some(0.05)",
+        "P99LatencyMs, max: Some(500.0)",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in {text}");
+    }
+    let (reading, _) = s.manifest.as_ref().unwrap();
+    assert!(
+        !reading.settings.iter().any(|st| st.key == "max_surge"),
+        "the Deployment's own strategy is not used under Flagger"
+    );
+    // A Canary whose target is not in the manifests is refused at its targetRef.
+    let yaml = std::fs::read_to_string(root().join("examples/manifests/flagger-canary.yaml"))
+        .unwrap()
+        .replace(
+            "    name: shop\n  service:",
+            "    name: shop-api\n  service:",
+        );
+    let err = refused(&with_manifest("m-flagger-target", &yaml, ""));
+    assert!(err.contains("targets Deployment \"shop-api\""), "{err}");
+    assert!(err.contains("deploy.yaml:39:"), "{err}");
 }
