@@ -434,7 +434,7 @@ fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>)
         return None;
     }
     let mut metrics = Vec::new();
-    let mut schedule: Option<(String, Option<i64>, i64)> = None;
+    let mut schedule: Option<(String, String)> = None;
     for (name, n) in names {
         let Some(tpl) = cx
             .out
@@ -472,6 +472,12 @@ fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>)
                 .find(|(k, _)| k == mname)
                 .map(|(_, v)| v.clone())
                 .or_else(|| METRICS.contains(&mname).then(|| mname.to_string()));
+            let mapped = mapped.or_else(|| {
+                cx.out.lenient_metrics.then(|| {
+                    cx.unmodelled(&format!("metric \"{mname}\""), Some(m), "maps to no scenario metric yet: name one with [manifest] metrics in the scenario");
+                    "(unmapped)".to_string()
+                })
+            });
             let Some(metric) = mapped else {
                 cx.error(m.get("name").or(Some(m)), format!("template metric \"{mname}\" ({}) maps to no scenario metric", tpl.0), format!("in the scenario, add [manifest] metrics = {{ \"{mname}\" = \"error_rate\" }} (or p99_latency_ms, mean_latency_ms): the metric measuring what its query measures"));
                 continue;
@@ -525,15 +531,31 @@ fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>)
             let count = m
                 .get("count")
                 .and_then(|n| cx.int(n, "count", 1, 1_000_000));
-            let limit = cx.int_or(m.get("failureLimit"), "failureLimit", 0, 0, 1_000_000);
-            schedule.get_or_insert((interval, count, limit));
+            // Argo's measurement limits: failureLimit 0, inconclusiveLimit 0,
+            // consecutiveErrorLimit 4 (the scenario's defaults too); initialDelay none.
+            let mut limits = String::new();
+            for (f, key, d) in [
+                ("failureLimit", "failure_limit", 0),
+                ("inconclusiveLimit", "inconclusive_limit", 0),
+                ("consecutiveErrorLimit", "consecutive_error_limit", 4),
+            ] {
+                let v = cx.int_or(m.get(f), f, d, 0, 1_000_000);
+                limits.push_str(&format!(", {key} = {v}"));
+            }
+            if let Some(d) = m
+                .get("initialDelay")
+                .and_then(|n| duration(cx, n, "initialDelay"))
+            {
+                limits.push_str(&format!(", initial_delay = {d}"));
+            }
+            if let Some(c) = count {
+                limits.push_str(&format!(", count = {c}"));
+            }
+            schedule.get_or_insert((interval, limits));
         }
     }
-    let (interval, count, limit) = schedule?;
-    let mut t = format!("{{ interval = {interval}, failure_limit = {limit}");
-    if let Some(c) = count {
-        t.push_str(&format!(", count = {c}"));
-    }
+    let (interval, limits) = schedule?;
+    let mut t = format!("{{ interval = {interval}{limits}");
     if let Some(s) = starting_step {
         t.push_str(&format!(", starting_step = {s}"));
     }

@@ -225,7 +225,10 @@ pub fn explain_cmd(manifests: &[std::path::PathBuf], scenario: Option<&std::path
             }
         };
     }
-    let mut r = Reading::default();
+    let mut r = Reading {
+        lenient_metrics: true,
+        ..Reading::default()
+    };
     let mut problems = Vec::new();
     for p in manifests {
         let shown = p.display().to_string();

@@ -65,6 +65,8 @@ pub struct Reading {
     pub pending: Vec<(String, String, Node)>,
     /// The Deployment's `metadata.name` (what a Flagger Canary targets).
     pub deployment_name: Option<String>,
+    /// `explain` without a scenario: a template metric no map names is a warning, not an error.
+    pub lenient_metrics: bool,
     /// `[manifest] metrics`: a template metric's name → the scenario metric it maps to.
     pub metric_map: Vec<(String, String)>,
 }

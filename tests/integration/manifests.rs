@@ -327,6 +327,22 @@ fn explain_shows_each_field_its_line_and_what_is_not_modelled() {
         "examples/manifests/deployment.yaml",
     ]);
     assert!(o.status.success());
+    // A template metric is mapped by the scenario: alone, explain warns instead of failing.
+    let o = rollsim(&[
+        "explain",
+        "--manifest",
+        "examples/manifests/rollout-canary.yaml",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("metric \"error-rate\": maps to no scenario metric yet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failure_limit = 1, inconclusive_limit = 0, consecutive_error_limit = 4"),
+        "{out}"
+    );
     let o = rollsim(&["explain", "--manifest", "Cargo.toml"]);
     assert_eq!(o.status.code(), Some(2));
 }
