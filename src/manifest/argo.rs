@@ -521,7 +521,9 @@ fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>)
                 });
             }
             metrics.push(format!(
-                "{{ name = \"{mname}\", metric = \"{metric}\", {} }}",
+                "{{ name = {}, metric = {}, {} }}",
+                super::toml_str(mname),
+                super::toml_str(&metric),
                 bounds.join(", ")
             ));
             let interval = match m.get("interval") {

@@ -157,6 +157,11 @@ pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
     errors
 }
 
+/// `s` as a TOML string, quoted and escaped (names from manifests may hold any character).
+pub(crate) fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 /// The tag of an image reference (`registry:5000/shop:1.5@sha256:…` → `1.5`; none → `latest`).
 pub fn image_tag(image: &str) -> &str {
     let image = image.split('@').next().unwrap_or(image);

@@ -175,6 +175,31 @@ pub(super) fn prepare(
             ));
         }
     }
+    // A version's own [versions.X.pod] would override the manifest's pod template silently.
+    if let Some(DeValue::Table(vs)) = doc.get("versions").map(|v| v.get_ref()) {
+        for (name, v) in vs.iter() {
+            let Some(DeValue::Table(pod)) = (match v.get_ref() {
+                DeValue::Table(t) => t.get("pod").map(|p| p.get_ref()),
+                _ => None,
+            }) else {
+                continue;
+            };
+            for s in reading.settings.iter().filter(|s| s.table == "pod") {
+                if let Some((k, _)) = pod.get_key_value(s.key) {
+                    problems.push(here(
+                        k.span(),
+                        format!(
+                            "`versions.{}.pod.{}` overrides the manifest's {}",
+                            name.get_ref(),
+                            s.key,
+                            s.field
+                        ),
+                        "remove it here: with manifests, the pod template comes from the manifest",
+                    ));
+                }
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -191,6 +216,14 @@ pub(super) fn prepare(
                 toml.push_str("at = \"0s\"\n");
             }
         }
+    }
+    if DeTable::parse(&toml).is_err() {
+        return Err(vec![Diagnostic::whole_file(
+            &paths[0].0,
+            "rollsim could not express these manifests as scenario settings (a bug in rollsim)"
+                .into(),
+            Some("run `rollsim explain --manifest FILE` to see the settings, and report it".into()),
+        )]);
     }
     Ok(Some(Prepared {
         toml,

@@ -273,6 +273,18 @@ fn a_key_both_the_manifest_and_the_scenario_set_is_refused() {
         "{err}"
     );
     assert!(err.contains("s.toml:"), "{err}");
+    // A version's own pod table may not override the manifest's pod template either.
+    let s = with_manifest("m-conflict-version", GOOD, "");
+    let text = std::fs::read_to_string(&s).unwrap().replace(
+        "[versions.v2]\n",
+        "[versions.v2]\npod = { pre_stop = \"3s\" }\n",
+    );
+    std::fs::write(&s, text).unwrap();
+    let err = refused(&s);
+    assert!(
+        err.contains("`versions.v2.pod.pre_stop` overrides the manifest's"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -577,6 +589,17 @@ fn bad_rollouts_are_refused_with_their_place_and_a_fix() {
         assert!(err.contains(place), "{tag}: {err}");
         assert!(err.contains("help"), "{tag}: {err}");
     }
+    // A metric name holding a quote and a backslash is carried through intact.
+    let odd = with_template.replace("    - name: errors", "    - name: 'err\"o\\rs'");
+    let s = with_manifest("m-argo-odd", &odd, "");
+    let text = std::fs::read_to_string(&s).unwrap().replace(
+        "[manifest]\n",
+        "[manifest]\nmetrics = { 'err\"o\\rs' = \"error_rate\" }\n",
+    );
+    std::fs::write(&s, text).unwrap();
+    let sc = Scenario::load(&s).unwrap_or_else(|e| panic!("{e}"));
+    let shown = format!("{:?}", sc.rollout);
+    assert!(shown.contains(r#"name: "err\"o\\rs""#), "{shown}");
     // With the template and the mapping, the same Rollout is read.
     let s = with_manifest("m-argo-good", &with_template, "");
     let text = std::fs::read_to_string(&s)
