@@ -652,3 +652,35 @@ fn the_flagger_canary_is_read_over_its_deployment() {
     assert!(err.contains("targets Deployment \"shop-api\""), "{err}");
     assert!(err.contains("deploy.yaml:39:"), "{err}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The whole path (read, map, merge into the scenario, resolve) with a mangled manifest:
+    /// a scenario or a list of problems, never a panic.
+    #[test]
+    fn mangled_manifests_never_panic_the_scenario_loader(
+        which in 0usize..5,
+        edits in proptest::collection::vec((0usize..2000, "[-:0-9a-z \n\"'%{}\\[\\]]{1,4}"), 1..4),
+    ) {
+        let mut text = examples()[which].clone();
+        for (at, s) in edits {
+            let mut i = at % text.len().max(1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            text.replace_range(i..(i + s.len()).min(text.len()), &s);
+            while !text.is_char_boundary(text.len()) {
+                text.pop();
+            }
+        }
+        let s = with_manifest(&format!("m-prop-{which}"), &text, "");
+        let scenario = std::fs::read_to_string(&s).unwrap().replacen(
+            "versions = { \"1.5\" = \"v2\" }",
+            "versions = { \"1.5\" = \"v2\" }\nmetrics = { \"error-rate\" = \"error_rate\" }",
+            1,
+        );
+        std::fs::write(&s, scenario).unwrap();
+        let _ = Scenario::load(&s);
+    }
+}
