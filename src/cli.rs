@@ -97,8 +97,15 @@ struct Cli {
 enum Command {
     /// Run a scenario; print a summary and write summary.json, timeseries.csv and plots.
     Run {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
+        /// The scenario file (TOML); with --manifest, give --traffic instead.
+        #[arg(required_unless_present = "traffic", conflicts_with = "traffic")]
+        scenario: Option<PathBuf>,
+        /// Kubernetes manifests (YAML) giving the Deployment; repeat for several files.
+        #[arg(long, requires = "traffic")]
+        manifest: Vec<PathBuf>,
+        /// The scenario file giving traffic, cluster and versions for --manifest.
+        #[arg(long, requires = "manifest")]
+        traffic: Option<PathBuf>,
         /// Output folder (default: outputs/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -129,6 +136,15 @@ enum Command {
     Sweep(crate::sweep::SweepArgs),
     /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
     Merge(crate::sweep::MergeArgs),
+    /// Show how each field of a Kubernetes manifest is understood, and what is not modelled.
+    Explain {
+        /// The manifest (YAML).
+        #[arg(long, required = true)]
+        manifest: Vec<PathBuf>,
+        /// A scenario giving the versions the image maps onto (optional).
+        #[arg(long)]
+        traffic: Option<PathBuf>,
+    },
     /// Show the controller's steps as if every pod became ready instantly.
     Plan {
         /// The scenario file (TOML).
@@ -179,12 +195,20 @@ where
     match cli.command {
         Command::Run {
             scenario,
+            manifest,
+            traffic,
             out,
             seed,
             quiet,
             force,
             no_plots,
-        } => cmd_run(&scenario, out, seed, quiet, force, !no_plots),
+        } => match scenario.or(traffic) {
+            Some(path) => cmd_run(&path, &manifest, out, seed, quiet, force, !no_plots),
+            None => EXIT_BAD_INPUT,
+        },
+        Command::Explain { manifest, traffic } => {
+            crate::manifest::explain_cmd(&manifest, traffic.as_deref())
+        }
         Command::Validate { scenarios } => cmd_validate(&scenarios),
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
@@ -274,7 +298,12 @@ fn load(path: &Path) -> Result<Scenario, u8> {
 
 /// Loads a scenario, printing its problems (then `Err(2)`) or, if `warn`, its warnings.
 fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
-    let s = Scenario::load(path).map_err(|e| {
+    load_manifests(path, &[], warn)
+}
+
+/// `load_with`, with manifests from the command line; their unmodelled fields are warnings.
+fn load_manifests(path: &Path, manifests: &[PathBuf], warn: bool) -> Result<Scenario, u8> {
+    let s = Scenario::load_with_manifests(path, manifests).map_err(|e| {
         eprint!("{e}");
         let n = e.diagnostics.len();
         if n > 1 {
@@ -286,6 +315,12 @@ fn load_with(path: &Path, warn: bool) -> Result<Scenario, u8> {
         let file = path.display().to_string();
         for w in &s.warnings {
             eprintln!("warning: {}", w.located(&file));
+        }
+        for (f, u) in s.manifest.iter().flat_map(|m| &m.0.unmodelled) {
+            eprintln!(
+                "warning: {f}:{}: {} is not modelled: {}",
+                u.line, u.field, u.message
+            );
         }
     }
     Ok(s)
@@ -359,13 +394,14 @@ fn show_progress(
 
 fn cmd_run(
     path: &Path,
+    manifests: &[PathBuf],
     out: Option<PathBuf>,
     seed: Option<u64>,
     quiet: bool,
     force: bool,
     plots: bool,
 ) -> u8 {
-    let mut scenario = match load_with(path, !quiet) {
+    let mut scenario = match load_manifests(path, manifests, !quiet) {
         Ok(s) => s,
         Err(code) => return code,
     };

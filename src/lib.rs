@@ -80,6 +80,7 @@ pub mod cli;
 pub mod compare;
 pub mod engine;
 pub mod flags;
+pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod report;

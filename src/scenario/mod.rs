@@ -12,6 +12,7 @@ mod diagnostic;
 mod expect;
 mod flag;
 mod forms;
+mod manifests;
 mod parse;
 mod pod;
 mod problems;
@@ -116,6 +117,9 @@ pub struct Scenario {
     pub warnings: Vec<Warning>,
     /// `[expect]`: what `rollsim check` asserts about the summary (`None`: no table).
     pub expect: Option<Expectations>,
+    /// What its manifests said (`manifests = [...]` or `run --manifest`), with the version
+    /// the workload's image maps to; `None` for a scenario written wholly in TOML.
+    pub manifest: Option<(crate::manifest::Reading, String)>,
 }
 
 /// A scenario file's name (as given), default scenario name (its stem) and bytes.
@@ -137,9 +141,18 @@ fn read(path: &Path) -> Result<(String, String, Vec<u8>), ScenarioError> {
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::load_with_manifests(path, &[])
+    }
+
+    /// Reads the scenario at `path` with `manifests` (paths as given) added to those it names:
+    /// `rollsim run --manifest deploy.yaml --traffic traffic.toml`.
+    pub fn load_with_manifests(
+        path: &Path,
+        manifests: &[std::path::PathBuf],
+    ) -> Result<Scenario, ScenarioError> {
         let (file, stem, bytes) = read(path)?;
         let text = parse::decode(&file, &bytes)?;
-        Self::parse(&file, &stem, text)
+        resolve::resolve_with(&file, &stem, text, manifests)
     }
 
     /// Reads and validates the scenario at `path` and each of its `[[variant]]`s.

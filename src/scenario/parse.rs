@@ -57,9 +57,18 @@ pub(super) fn decode<'b>(file: &str, bytes: &'b [u8]) -> Result<&'b str, Scenari
     })
 }
 
-/// The TOML parse of `text`, or its syntax errors (a Kubernetes manifest is named as such).
-pub(super) fn parse_text<'a>(file: &'a str, text: &'a str) -> Result<Locator<'a>, Vec<Diagnostic>> {
-    let (doc, errors) = DeTable::parse_recoverable(text);
+/// The TOML parse of `text`, or its syntax errors (a Kubernetes manifest is named as such);
+/// `manifests`, the TOML generated from the scenario's manifests, is merged under it (the
+/// file's own values win).
+pub(super) fn parse_text<'a>(
+    file: &'a str,
+    text: &'a str,
+    manifests: Option<&'a str>,
+) -> Result<Locator<'a>, Vec<Diagnostic>> {
+    let (mut doc, errors) = DeTable::parse_recoverable(text);
+    if errors.is_empty() {
+        super::manifests::merge(doc.get_mut(), manifests, text.len() + 2);
+    }
     let loc = Locator::new(file, text, doc);
     if let Some(d) = kubernetes_manifest(&loc, text, !errors.is_empty()) {
         return Err(vec![d]);

@@ -20,15 +20,54 @@ use crate::model::{
 
 /// Parses and validates a whole scenario text.
 pub(super) fn resolve(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    resolve_with(file, stem, text, &[])
+}
+
+/// [`resolve`], with manifest files (`run --manifest`) added to those the text names.
+pub(super) fn resolve_with(
+    file: &str,
+    stem: &str,
+    text: &str,
+    manifests: &[std::path::PathBuf],
+) -> Result<Scenario, ScenarioError> {
     let err = |diagnostics| ScenarioError { diagnostics };
-    let mut loc = parse_text(file, text).map_err(err)?;
+    let prepared = super::manifests::prepare(file, text, manifests).map_err(err)?;
+    let generated = prepared.as_ref().map(|p| p.toml.as_str());
+    let mut loc = parse_text(file, text, generated).map_err(err)?;
     // A file's `[[variant]]` tables are set aside: this is the base scenario.
     let aside = super::variant::set_aside(&mut loc.doc);
     let extra = super::variant::base_warning(&loc, aside.as_ref());
     let (raw, loc) = deserialize_checked(loc).map_err(err)?;
-    let mut scenario = resolve_parsed(stem, &raw, loc)?;
-    scenario.warnings.extend(extra);
-    Ok(scenario)
+    let result = resolve_parsed(stem, &raw, loc);
+    result
+        .map_err(|e| manifest_problems(e, text, prepared.as_ref()))
+        .map(|mut s| {
+            s.warnings.extend(extra);
+            s.manifest = prepared.map(|p| (p.reading, p.version));
+            s
+        })
+}
+
+/// A problem with a value the manifests supplied has no place in the scenario file: it is
+/// placed in the manifests instead (their own reading is shown by `rollsim explain`).
+pub(super) fn manifest_problems(
+    mut e: ScenarioError,
+    text: &str,
+    prepared: Option<&super::manifests::Prepared>,
+) -> ScenarioError {
+    if let Some(p) = prepared {
+        let lines = text.lines().count();
+        for d in e.diagnostics.iter_mut().filter(|d| d.line > lines) {
+            d.file = p.reading.files.join(", ");
+            d.message = format!(
+                "{} (a value read from the manifest: see `rollsim explain`)",
+                d.message
+            );
+            (d.line, d.column, d.width) = (0, 0, 0);
+            d.source_line.clear();
+        }
+    }
+    e
 }
 
 /// Validates deserialised `raw`, whose parse `loc` places its problems and warnings.
@@ -326,6 +365,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         metrics_bucket: bucket.max(SimDuration::from_millis(1)),
         warnings: Vec::new(),
         expect: None,
+        manifest: None,
     };
     scenario.expect = raw
         .expect

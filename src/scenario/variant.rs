@@ -123,7 +123,10 @@ pub(super) fn resolve_variants(
 ) -> Result<Variants, ScenarioError> {
     let base = resolve(file, stem, text)?;
     let err = |diagnostics| ScenarioError { diagnostics };
-    let mut loc = parse_text(file, text).map_err(err)?;
+    // Variants of a scenario built on manifests are built on the same manifests.
+    let prepared = super::manifests::prepare(file, text, &[]).map_err(err)?;
+    let generated = prepared.as_ref().map(|p| p.toml.as_str());
+    let mut loc = parse_text(file, text, generated).map_err(err)?;
     let Some((key_span, value)) = set_aside(&mut loc.doc) else {
         return Ok(Variants {
             base,
@@ -212,10 +215,12 @@ pub(super) fn resolve_variants(
         let vloc = Locator::new(file, text, doc);
         let resolved = deserialize_checked(vloc)
             .map_err(err)
-            .and_then(|(raw, vloc)| resolve_parsed(&name, &raw, vloc));
+            .and_then(|(raw, vloc)| resolve_parsed(&name, &raw, vloc))
+            .map_err(|e| super::resolve::manifest_problems(e, text, prepared.as_ref()));
         match resolved {
             Ok(mut s) => {
                 s.name = name;
+                s.manifest = base.manifest.clone();
                 variants.push(s);
             }
             Err(e) => found.extend(e.diagnostics.into_iter().map(|mut d| {
@@ -286,7 +291,9 @@ pub fn resolve_with_overrides(
     if !found.is_empty() {
         return Err(found);
     }
-    let mut loc = parse_text(file, text).map_err(in_file)?;
+    let prepared = super::manifests::prepare(file, text, &[]).map_err(in_file)?;
+    let generated = prepared.as_ref().map(|p| p.toml.as_str());
+    let mut loc = parse_text(file, text, generated).map_err(in_file)?;
     set_aside(&mut loc.doc);
     for (i, _) in &overs {
         let path: Vec<&str> = sets[*i].path.split('.').collect();
@@ -322,7 +329,9 @@ pub fn resolve_with_overrides(
             .collect::<Vec<_>>()
     };
     let (raw, vloc) = deserialize_checked(vloc).map_err(place)?;
-    resolve_parsed(stem, &raw, vloc).map_err(|e| place(e.diagnostics))
+    let mut scenario = resolve_parsed(stem, &raw, vloc).map_err(|e| place(e.diagnostics))?;
+    scenario.manifest = prepared.map(|p| (p.reading, p.version));
+    Ok(scenario)
 }
 
 #[cfg(test)]

@@ -1,0 +1,598 @@
+//! Argo Rollouts `Rollout` (canary or blueGreen) and `AnalysisTemplate` → the scenario's
+//! `[rollout]` table for the `canary` and `blue_green` strategies.
+//!
+//! Defaults are Argo's (controllers.md §2 and its defaults table): maxSurge and maxUnavailable
+//! the string "25" (read as 25 %), maxTrafficWeight 100, dynamicStableScale false,
+//! scaleDownDelaySeconds 30, abortScaleDownDelaySeconds 30, autoPromotionEnabled true,
+//! progressDeadlineSeconds 600; an AnalysisTemplate metric's failureLimit 0 and, without a
+//! count, a measurement per interval until the analysis ends. A Rollout may not set both
+//! `canary` and `blueGreen` (the CRD's validation). A provider's query cannot be run here: each
+//! template metric maps to a scenario metric (`error_rate`, `p99_latency_ms`, `mean_latency_ms`)
+//! by its name or by `[manifest] metrics = { "<template metric>" = "error_rate" }`, and a
+//! simple comparison `result[0] < 0.05` becomes that metric's bound.
+
+use super::k8s::{int_or_percent, pod_template};
+use super::read::Ctx;
+use super::yaml::{Kind, Node};
+
+/// The scenario metrics a template metric may map to.
+const METRICS: [&str; 3] = ["error_rate", "p99_latency_ms", "mean_latency_ms"];
+
+/// An Argo duration (`"30s"`, `"1m"`, `"1h"`, or a number of seconds) as a TOML string.
+fn duration(cx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<String> {
+    match &n.kind {
+        Kind::Int(i) if *i >= 0 => Some(format!("\"{i}s\"")),
+        Kind::Str(s) => {
+            let ok = s.len() > 1
+                && s[..s.len() - 1].chars().all(|c| c.is_ascii_digit())
+                && s.ends_with(['s', 'm', 'h']);
+            if ok {
+                Some(format!("\"{s}\""))
+            } else {
+                cx.error(
+                    Some(n),
+                    format!("`{field}` = \"{s}\" is not a duration"),
+                    "write seconds (30) or a duration such as \"30s\", \"5m\", \"1h\"",
+                );
+                None
+            }
+        }
+        _ => {
+            cx.error(
+                Some(n),
+                format!("`{field}` must be a duration, not {}", n.what()),
+                "write seconds (30) or \"30s\"",
+            );
+            None
+        }
+    }
+}
+
+/// Reads a Rollout (after every AnalysisTemplate of the scenario's manifests is known).
+pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
+    let Some(s) = doc.get("spec") else {
+        cx.error(
+            Some(doc),
+            "the Rollout has no spec",
+            "add spec: with replicas, strategy and template",
+        );
+        return;
+    };
+    let rn = s.get("replicas");
+    let replicas = cx.int_or(rn, "spec.replicas", 1, 0, 100_000);
+    cx.set(
+        "deployment",
+        "replicas",
+        replicas.to_string(),
+        "spec.replicas",
+        rn,
+        "1 (Argo default)",
+        format!("{replicas} pods"),
+    );
+    let mr = s.get("minReadySeconds");
+    let min_ready = cx.int_or(mr, "spec.minReadySeconds", 0, 0, 86_400);
+    cx.set(
+        "deployment",
+        "min_ready",
+        format!("\"{min_ready}s\""),
+        "spec.minReadySeconds",
+        mr,
+        "0",
+        format!("available {min_ready} s after Ready"),
+    );
+    let pd = s.get("progressDeadlineSeconds");
+    let deadline = cx.int_or(
+        pd,
+        "spec.progressDeadlineSeconds",
+        600,
+        1,
+        i64::from(i32::MAX),
+    );
+    cx.set(
+        "deployment",
+        "progress_deadline",
+        format!("\"{deadline}s\""),
+        "spec.progressDeadlineSeconds",
+        pd,
+        "600 (Argo default)",
+        format!("stalled after {deadline} s without progress"),
+    );
+    for (f, why) in [
+        ("revisionHistoryLimit", "old ReplicaSets kept: not modelled"),
+        (
+            "paused",
+            "a paused Rollout waits to be resumed: not modelled",
+        ),
+        (
+            "progressDeadlineAbort",
+            "aborting at the deadline is not modelled (the Rollout is reported Degraded)",
+        ),
+    ] {
+        if let Some(n) = s.get(f) {
+            cx.unmodelled(&format!("spec.{f}"), Some(n), why);
+        }
+    }
+    if let Some(n) = s.get("workloadRef") {
+        cx.error(
+            Some(n),
+            "`workloadRef` is not read yet",
+            "inline the Deployment's pod template under spec.template for now",
+        );
+        return;
+    }
+    let st = s.get("strategy");
+    let canary = st.and_then(|t| t.get("canary"));
+    let blue_green = st.and_then(|t| t.get("blueGreen"));
+    match (canary, blue_green) {
+        (Some(_), Some(b)) => cx.error(
+            Some(b),
+            "a Rollout may set only one of strategy.canary and strategy.blueGreen",
+            "keep one strategy and remove the other block",
+        ),
+        (Some(c), None) => canary_strategy(cx, c),
+        (None, Some(b)) => blue_green_strategy(cx, b),
+        (None, None) => cx.error(
+            st.or(Some(s)),
+            "the Rollout has no strategy",
+            "add strategy: canary: (with steps) or strategy: blueGreen:",
+        ),
+    }
+    pod_template(cx, s, "spec.template.spec");
+}
+
+fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str) {
+    for (name, key) in [
+        ("scaleDownDelaySeconds", "scale_down_delay"),
+        ("abortScaleDownDelaySeconds", "abort_scale_down_delay"),
+    ] {
+        let n = c.get(name);
+        let v = cx.int_or(n, &format!("{at}.{name}"), 30, 0, 86_400);
+        cx.set(
+            "rollout",
+            key,
+            format!("\"{v}s\""),
+            &format!("{at}.{name}"),
+            n,
+            "30 (Argo default)",
+            format!("old pods kept {v} s after the switch (or the abort)"),
+        );
+    }
+}
+
+fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
+    let at = "spec.strategy.canary";
+    cx.set(
+        "rollout",
+        "strategy",
+        "\"canary\"".into(),
+        at,
+        Some(c),
+        "",
+        "an Argo canary".into(),
+    );
+    for (name, key, max) in [
+        ("maxSurge", "max_surge", None),
+        ("maxUnavailable", "max_unavailable", Some(100)),
+    ] {
+        let field = format!("{at}.{name}");
+        let n = c.get(name);
+        let toml = match n {
+            Some(n) => match int_or_percent(cx, n, &field, max, true) {
+                Some((t, _, _)) => t,
+                None => continue,
+            },
+            None => "\"25%\"".into(),
+        };
+        cx.set(
+            "rollout",
+            key,
+            toml.clone(),
+            &field,
+            n,
+            "\"25\" = 25% (Argo default)",
+            format!("{name} {}", toml.trim_matches('"')),
+        );
+    }
+    let tr = c.get("trafficRouting");
+    cx.set(
+        "rollout",
+        "traffic_routing",
+        tr.is_some().to_string(),
+        &format!("{at}.trafficRouting"),
+        tr,
+        "absent: weights from replica counts",
+        if tr.is_some() {
+            "a router splits traffic by weight".into()
+        } else {
+            "no router: the weight is the canary's share of pods".into()
+        },
+    );
+    if let Some(t) = tr {
+        let mw = t.get("maxTrafficWeight");
+        let v = cx.int_or(mw, "maxTrafficWeight", 100, 1, 1_000_000);
+        cx.set(
+            "rollout",
+            "max_traffic_weight",
+            v.to_string(),
+            &format!("{at}.trafficRouting.maxTrafficWeight"),
+            mw,
+            "100 (Argo default)",
+            format!("weights are out of {v}"),
+        );
+    }
+    let ds = c.get("dynamicStableScale");
+    let dyn_ = cx.bool_or(ds, "dynamicStableScale", false);
+    if tr.is_some() {
+        cx.set(
+            "rollout",
+            "dynamic_stable_scale",
+            dyn_.to_string(),
+            &format!("{at}.dynamicStableScale"),
+            ds,
+            "false (Argo default)",
+            "stable pods scaled down as the canary weight rises".into(),
+        );
+    } else if dyn_ {
+        cx.error(ds, "dynamicStableScale needs trafficRouting", "Argo refuses it without a traffic router: add trafficRouting or remove dynamicStableScale");
+    }
+    if let Some(n) = c.get("minPodsPerReplicaSet") {
+        let v = cx.int_or(Some(n), "minPodsPerReplicaSet", 1, 1, 100_000);
+        cx.set(
+            "rollout",
+            "min_pods_per_replica_set",
+            v.to_string(),
+            &format!("{at}.minPodsPerReplicaSet"),
+            Some(n),
+            "",
+            format!("at least {v} pods per ReplicaSet"),
+        );
+    }
+    delays(cx, c, at);
+    let mut steps = Vec::new();
+    for (i, step) in c
+        .get("steps")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let sf = format!("{at}.steps[{i}]");
+        let Some((name, v)) = step.entries().first() else {
+            continue;
+        };
+        let t = match name.as_str() {
+            "setWeight" => cx
+                .int(v, &format!("{sf}.setWeight"), 0, 100)
+                .map(|w| format!("{{ set_weight = {w} }}")),
+            "pause" => match v.get("duration") {
+                None => Some("{ pause = {} }".into()),
+                Some(d) => duration(cx, d, &format!("{sf}.pause.duration"))
+                    .map(|d| format!("{{ pause = {d} }}")),
+            },
+            "setCanaryScale" => {
+                let (k, n) = v
+                    .entries()
+                    .first()
+                    .map(|(k, n)| (k.as_str(), n))
+                    .unwrap_or(("", v));
+                match (k, &n.kind) {
+                    ("replicas", _) => cx
+                        .int(n, &format!("{sf}.setCanaryScale.replicas"), 0, 100_000)
+                        .map(|r| format!("{{ set_canary_scale = {{ replicas = {r} }} }}")),
+                    ("weight", _) => cx
+                        .int(n, &format!("{sf}.setCanaryScale.weight"), 0, 100)
+                        .map(|w| format!("{{ set_canary_scale = {{ weight = {w} }} }}")),
+                    ("matchTrafficWeight", Kind::Bool(b)) => Some(format!(
+                        "{{ set_canary_scale = {{ match_traffic_weight = {b} }} }}"
+                    )),
+                    _ => {
+                        cx.error(
+                            Some(v),
+                            "setCanaryScale takes replicas, weight or matchTrafficWeight",
+                            "e.g. setCanaryScale: {replicas: 2}",
+                        );
+                        None
+                    }
+                }
+            }
+            "analysis" => analysis(cx, v, &format!("{sf}.analysis"), None)
+                .map(|a| format!("{{ analysis = {a} }}")),
+            other => {
+                cx.unmodelled(
+                    &format!("{sf}.{other}"),
+                    Some(step),
+                    format!("step `{other}` is not modelled: skipped"),
+                );
+                None
+            }
+        };
+        if let Some(t) = t {
+            steps.push(t);
+        }
+    }
+    let sn = c.get("steps");
+    cx.set(
+        "rollout",
+        "steps",
+        format!("[{}]", steps.join(", ")),
+        &format!("{at}.steps"),
+        sn,
+        "none: straight to 100 %",
+        format!("{} steps", steps.len()),
+    );
+    if let Some(bg) = c.get("analysis") {
+        let start = bg
+            .get("startingStep")
+            .and_then(|n| cx.int(n, "startingStep", 0, 1000));
+        if let Some(a) = analysis(cx, bg, &format!("{at}.analysis"), start) {
+            cx.set(
+                "rollout",
+                "analysis",
+                a,
+                &format!("{at}.analysis"),
+                Some(bg),
+                "",
+                "background analysis; a failure aborts the rollout".into(),
+            );
+        }
+    }
+}
+
+fn blue_green_strategy(cx: &mut Ctx<'_>, b: &Node) {
+    let at = "spec.strategy.blueGreen";
+    cx.set(
+        "rollout",
+        "strategy",
+        "\"blue_green\"".into(),
+        at,
+        Some(b),
+        "",
+        "an Argo blue-green".into(),
+    );
+    let ap = b.get("autoPromotionEnabled");
+    let auto = cx.bool_or(ap, "autoPromotionEnabled", true);
+    cx.set(
+        "rollout",
+        "auto_promotion",
+        auto.to_string(),
+        &format!("{at}.autoPromotionEnabled"),
+        ap,
+        "true (Argo default)",
+        if auto {
+            "promoted when the preview is ready".into()
+        } else {
+            "waits for a manual promote".into()
+        },
+    );
+    if let Some(n) = b.get("autoPromotionSeconds") {
+        let v = cx.int_or(Some(n), "autoPromotionSeconds", 0, 0, 86_400 * 30);
+        cx.set(
+            "rollout",
+            "auto_promotion_after",
+            format!("\"{v}s\""),
+            &format!("{at}.autoPromotionSeconds"),
+            Some(n),
+            "",
+            format!("promoted {v} s after the preview is ready"),
+        );
+    }
+    if let Some(n) = b.get("previewReplicaCount") {
+        let v = cx.int_or(Some(n), "previewReplicaCount", 1, 0, 100_000);
+        cx.set(
+            "rollout",
+            "preview_replicas",
+            v.to_string(),
+            &format!("{at}.previewReplicaCount"),
+            Some(n),
+            "",
+            format!("{v} preview pods before promotion"),
+        );
+    }
+    delays(cx, b, at);
+    for (name, key) in [
+        ("prePromotionAnalysis", "pre_promotion_analysis"),
+        ("postPromotionAnalysis", "post_promotion_analysis"),
+    ] {
+        if let Some(n) = b.get(name) {
+            if let Some(a) = analysis(cx, n, &format!("{at}.{name}"), None) {
+                cx.set(
+                    "rollout",
+                    key,
+                    a,
+                    &format!("{at}.{name}"),
+                    Some(n),
+                    "",
+                    format!("{name}: a failure aborts"),
+                );
+            }
+        }
+    }
+    if let Some(n) = b.get("maxUnavailable") {
+        cx.unmodelled(
+            &format!("{at}.maxUnavailable"),
+            Some(n),
+            "blue-green maxUnavailable is not read: the default applies",
+        );
+    }
+}
+
+/// An analysis block (`templates: [{templateName}]`) → a TOML inline table, from the templates.
+fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>) -> Option<String> {
+    let names: Vec<(&str, &Node)> = a
+        .get("templates")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|t| t.get("templateName").and_then(|n| n.str().map(|s| (s, n))))
+        .collect();
+    if names.is_empty() {
+        cx.error(
+            Some(a),
+            "this analysis names no template",
+            "add templates: [{templateName: NAME}] naming an AnalysisTemplate in the manifests",
+        );
+        return None;
+    }
+    let mut metrics = Vec::new();
+    let mut schedule: Option<(String, String)> = None;
+    for (name, n) in names {
+        let Some(tpl) = cx
+            .out
+            .templates
+            .iter()
+            .find(|(t, _, _)| t == name)
+            .map(|(_, f, d)| (f.clone(), d.clone()))
+        else {
+            let known: Vec<String> = cx.out.templates.iter().map(|(t, _, _)| t.clone()).collect();
+            cx.error(
+                Some(n),
+                format!("no AnalysisTemplate named \"{name}\" in the manifests"),
+                format!(
+                    "add the AnalysisTemplate to the manifests (known: {})",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            );
+            return None;
+        };
+        for m in tpl
+            .1
+            .at(&["spec", "metrics"])
+            .map(Node::items)
+            .unwrap_or(&[])
+        {
+            let mname = m.get("name").and_then(Node::str).unwrap_or("");
+            let mapped = cx
+                .out
+                .metric_map
+                .iter()
+                .find(|(k, _)| k == mname)
+                .map(|(_, v)| v.clone())
+                .or_else(|| METRICS.contains(&mname).then(|| mname.to_string()));
+            let mapped = mapped.or_else(|| {
+                cx.out.lenient_metrics.then(|| {
+                    cx.unmodelled(&format!("metric \"{mname}\""), Some(m), "maps to no scenario metric yet: name one with [manifest] metrics in the scenario");
+                    "(unmapped)".to_string()
+                })
+            });
+            let Some(metric) = mapped else {
+                cx.error(m.get("name").or(Some(m)), format!("template metric \"{mname}\" ({}) maps to no scenario metric", tpl.0), format!("in the scenario, add [manifest] metrics = {{ \"{mname}\" = \"error_rate\" }} (or p99_latency_ms, mean_latency_ms): the metric measuring what its query measures"));
+                continue;
+            };
+            let mut bounds = Vec::new();
+            for (cond, lt, gt) in [
+                ("successCondition", "max", "min"),
+                ("failureCondition", "fail_above", "fail_below"),
+            ] {
+                let Some(c) = m.get(cond) else { continue };
+                match comparison(c.str().unwrap_or("")) {
+                    Some((less, x)) => bounds.push(format!(
+                        "{} = {x}",
+                        if cond == "successCondition" {
+                            if less {
+                                lt
+                            } else {
+                                gt
+                            }
+                        } else if less {
+                            gt
+                        } else {
+                            lt
+                        }
+                    )),
+                    None => cx.error(
+                        Some(c),
+                        format!("`{cond}` {} is not a simple comparison", c.show()),
+                        "write `result[0] < 0.05` (or <=, >, >=, with `result` or `result[0]`)",
+                    ),
+                }
+            }
+            if bounds
+                .iter()
+                .all(|b| !b.starts_with("max") && !b.starts_with("min"))
+            {
+                bounds.push(if bounds.iter().any(|b| b.starts_with("fail_above")) {
+                    "max = 1e300".into()
+                } else {
+                    "min = -1e300".into()
+                });
+            }
+            metrics.push(format!(
+                "{{ name = {}, metric = {}, {} }}",
+                super::toml_str(mname),
+                super::toml_str(&metric),
+                bounds.join(", ")
+            ));
+            let interval = match m.get("interval") {
+                Some(n) => duration(cx, n, "interval").unwrap_or_else(|| "\"60s\"".into()),
+                None => "\"60s\"".into(),
+            };
+            let count = m
+                .get("count")
+                .and_then(|n| cx.int(n, "count", 1, 1_000_000));
+            // Argo's measurement limits: failureLimit 0, inconclusiveLimit 0,
+            // consecutiveErrorLimit 4 (the scenario's defaults too); initialDelay none.
+            let mut limits = String::new();
+            for (f, key, d) in [
+                ("failureLimit", "failure_limit", 0),
+                ("inconclusiveLimit", "inconclusive_limit", 0),
+                ("consecutiveErrorLimit", "consecutive_error_limit", 4),
+            ] {
+                let v = cx.int_or(m.get(f), f, d, 0, 1_000_000);
+                limits.push_str(&format!(", {key} = {v}"));
+            }
+            if let Some(d) = m
+                .get("initialDelay")
+                .and_then(|n| duration(cx, n, "initialDelay"))
+            {
+                limits.push_str(&format!(", initial_delay = {d}"));
+            }
+            if let Some(c) = count {
+                limits.push_str(&format!(", count = {c}"));
+            }
+            schedule.get_or_insert((interval, limits));
+        }
+    }
+    let (interval, limits) = schedule?;
+    let mut t = format!("{{ interval = {interval}{limits}");
+    if let Some(s) = starting_step {
+        t.push_str(&format!(", starting_step = {s}"));
+    }
+    let _ = field;
+    t.push_str(&format!(", metrics = [{}] }}", metrics.join(", ")));
+    Some(t)
+}
+
+/// `result[0] < 0.05` → (true, 0.05): whether `result` is below the number, and the number.
+fn comparison(s: &str) -> Option<(bool, f64)> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("result[0]")
+        .or_else(|| s.strip_prefix("result"))?
+        .trim();
+    let (less, num) = if let Some(r) = rest.strip_prefix("<=").or_else(|| rest.strip_prefix('<')) {
+        (true, r)
+    } else if let Some(r) = rest.strip_prefix(">=").or_else(|| rest.strip_prefix('>')) {
+        (false, r)
+    } else {
+        return None;
+    };
+    num.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .map(|x| (less, x))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn simple_comparisons_are_read() {
+        assert_eq!(super::comparison("result[0] < 0.05"), Some((true, 0.05)));
+        assert_eq!(super::comparison("result >= 0.95"), Some((false, 0.95)));
+        assert_eq!(super::comparison("len(result) > 0 && result[0] < 1"), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! Flagger `Canary` (flagger.app/v1beta1) → `strategy = "flagger"` over the Deployment it
+//! targets, read from the same manifests.
+//!
+//! Defaults as Flagger applies them (`pkg/apis/flagger/v1beta1/canary.go`, controllers.md §3.2):
+//! analysis interval 60 s (raised to 10 s when below; the strategy does it and warns),
+//! threshold 1, maxWeight 100 unless stepWeights give it, progressDeadlineSeconds 600. The
+//! builtin metrics map onto the scenario's: `request-success-rate` with `thresholdRange.min`
+//! (a percent of non-5xx responses) becomes `error_rate` max = (100 − min) / 100;
+//! `request-duration` with `thresholdRange.max` (P99 in milliseconds) becomes `p99_latency_ms`.
+//! Blue/green (`iterations`) and A/B (`match`) analyses, webhooks and custom metric templates
+//! are not modelled: warnings.
+
+use super::read::Ctx;
+use super::yaml::{Kind, Node};
+
+fn number(n: &Node) -> Option<f64> {
+    match n.kind {
+        Kind::Int(i) => Some(i as f64),
+        Kind::Float(f) if f.is_finite() => Some(f),
+        _ => None,
+    }
+}
+
+/// Reads a Canary; the Deployment it targets must have been read (its strategy is replaced).
+pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
+    let s = doc.get("spec").unwrap_or(doc);
+    let target = s.at(&["targetRef", "name"]).and_then(Node::str);
+    match (target, deployment) {
+        (Some(t), Some(d)) if t == d => {}
+        (t, d) => {
+            cx.error(
+                s.get("targetRef").or(Some(doc)),
+                format!(
+                    "the Canary targets Deployment \"{}\", which the manifests do not hold",
+                    t.unwrap_or("")
+                ),
+                format!(
+                    "add the Deployment to the manifests, or set targetRef.name to {}",
+                    d.map_or("its name".to_string(), |d| format!("\"{d}\""))
+                ),
+            );
+            return;
+        }
+    }
+    // Flagger routes between its primary and the canary: the Deployment's strategy is not used.
+    cx.out.settings.retain(|st| st.table != "rollout");
+    cx.out.settings.retain(|st| st.key != "progress_deadline");
+    let pd = s.get("progressDeadlineSeconds");
+    let deadline = cx.int_or(
+        pd,
+        "spec.progressDeadlineSeconds",
+        600,
+        1,
+        i64::from(i32::MAX),
+    );
+    cx.set(
+        "deployment",
+        "progress_deadline",
+        format!("\"{deadline}s\""),
+        "spec.progressDeadlineSeconds (Canary)",
+        pd,
+        "600 (Flagger default)",
+        format!("rolled back after {deadline} s without progress"),
+    );
+    cx.set(
+        "rollout",
+        "strategy",
+        "\"flagger\"".into(),
+        "kind: Canary",
+        doc.get("kind"),
+        "",
+        "a Flagger canary".into(),
+    );
+    let Some(a) = s.get("analysis") else {
+        cx.error(
+            Some(s),
+            "the Canary has no analysis",
+            "add analysis: with interval, threshold, maxWeight and stepWeight",
+        );
+        return;
+    };
+    let at = "spec.analysis";
+    let iv = a.get("interval");
+    let interval = match iv.map(|n| &n.kind) {
+        None => "\"60s\"".to_string(),
+        Some(Kind::Str(t))
+            if t.len() > 1
+                && t[..t.len() - 1].chars().all(|c| c.is_ascii_digit())
+                && t.ends_with(['s', 'm', 'h']) =>
+        {
+            format!("\"{t}\"")
+        }
+        Some(_) => {
+            cx.error(
+                iv,
+                "`analysis.interval` must be a duration such as \"1m\"",
+                "write interval: 1m (or 30s)",
+            );
+            "\"60s\"".into()
+        }
+    };
+    cx.set(
+        "rollout",
+        "interval",
+        interval,
+        &format!("{at}.interval"),
+        iv,
+        "1m (Flagger default)",
+        "one analysis tick per interval".into(),
+    );
+    let th = a.get("threshold");
+    let threshold = cx.int_or(th, "threshold", 1, i64::MIN, i64::MAX);
+    cx.set(
+        "rollout",
+        "threshold",
+        threshold.to_string(),
+        &format!("{at}.threshold"),
+        th,
+        "1 (Flagger default)",
+        format!("rolled back after {} failed checks", threshold.max(1)),
+    );
+    if let Some(n) = a.get("maxWeight") {
+        let v = cx.int_or(Some(n), "maxWeight", 100, 1, 100);
+        cx.set(
+            "rollout",
+            "max_weight",
+            v.to_string(),
+            &format!("{at}.maxWeight"),
+            Some(n),
+            "",
+            format!("promoted once the canary reaches {v} %"),
+        );
+    }
+    if let Some(n) = a.get("stepWeight") {
+        let v = cx.int_or(Some(n), "stepWeight", 10, 1, 100);
+        cx.set(
+            "rollout",
+            "step_weight",
+            v.to_string(),
+            &format!("{at}.stepWeight"),
+            Some(n),
+            "",
+            format!("the weight rises by {v} per tick"),
+        );
+    }
+    if let Some(n) = a.get("stepWeights") {
+        let mut ws = Vec::new();
+        for w in n.items() {
+            if let Some(v) = cx.int(w, "stepWeights", 1, 100) {
+                ws.push(v.to_string());
+            }
+        }
+        cx.set(
+            "rollout",
+            "step_weights",
+            format!("[{}]", ws.join(", ")),
+            &format!("{at}.stepWeights"),
+            Some(n),
+            "",
+            format!("weights {}", ws.join(", ")),
+        );
+    }
+    for f in [
+        "iterations",
+        "match",
+        "webhooks",
+        "mirror",
+        "stepWeightPromotion",
+        "primaryReadyThreshold",
+        "canaryReadyThreshold",
+    ] {
+        if let Some(n) = a.get(f) {
+            cx.unmodelled(
+                &format!("{at}.{f}"),
+                Some(n),
+                format!("`{f}` is not modelled (rollsim runs Flagger's progressive canary)"),
+            );
+        }
+    }
+    let mut metrics = Vec::new();
+    for (i, m) in a
+        .get("metrics")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let name = m.get("name").and_then(Node::str).unwrap_or("");
+        let range = m.get("thresholdRange");
+        let min = range.and_then(|r| r.get("min")).and_then(number);
+        let max = range.and_then(|r| r.get("max")).and_then(number);
+        match (name, min, max) {
+            ("request-success-rate", Some(min), _) if (0.0..=100.0).contains(&min) => {
+                metrics.push(format!("{{ name = \"{name}\", metric = \"error_rate\", max = {} }}", (100.0 - min) / 100.0));
+            }
+            ("request-duration", _, Some(max)) if max >= 0.0 => {
+                metrics.push(format!("{{ name = \"{name}\", metric = \"p99_latency_ms\", max = {max} }}"));
+            }
+            ("request-success-rate" | "request-duration", _, _) => cx.error(range.or(Some(m)), format!("metric \"{name}\" needs a thresholdRange"), "request-success-rate takes thresholdRange: {min: 99} (percent); request-duration takes thresholdRange: {max: 500} (ms)"),
+            _ => cx.unmodelled(&format!("{at}.metrics[{i}]"), Some(m), format!("custom metric \"{name}\" is not modelled: only request-success-rate and request-duration are")),
+        }
+    }
+    if !metrics.is_empty() {
+        cx.set(
+            "rollout",
+            "analysis",
+            format!("{{ metrics = [{}] }}", metrics.join(", ")),
+            &format!("{at}.metrics"),
+            a.get("metrics"),
+            "",
+            format!("{} checks per tick", metrics.len()),
+        );
+    }
+}
