@@ -61,7 +61,15 @@ impl SimDuration {
         if s.is_nan() || s <= 0.0 {
             SimDuration(0)
         } else {
-            SimDuration((s * 1e6).round().min(u64::MAX as f64) as u64)
+            // `f64::round` without SSE4.1 is a library call; this is the same rounding (half
+            // away from zero) in integer arithmetic: `x - trunc(x)` is exact below 2^53 and
+            // zero above it.
+            let x = s * 1e6;
+            if x >= u64::MAX as f64 {
+                return SimDuration(u64::MAX);
+            }
+            let t = x as u64;
+            SimDuration(t + u64::from(x - t as f64 >= 0.5))
         }
     }
 
@@ -135,6 +143,49 @@ impl fmt::Display for SimDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_secs_rounds_like_f64_round() {
+        let reference = |s: f64| {
+            if s.is_nan() || s <= 0.0 {
+                0
+            } else {
+                (s * 1e6).round().min(u64::MAX as f64) as u64
+            }
+        };
+        let mut x = 1e-9f64;
+        while x < 1e15 {
+            for s in [
+                x,
+                x * 1.000_000_3,
+                0.5e-6 * (x * 1e6).floor().max(1.0),
+                f64::from_bits(x.to_bits() + 1),
+            ] {
+                assert_eq!(
+                    SimDuration::from_secs_f64(s).as_micros(),
+                    reference(s),
+                    "{s}"
+                );
+            }
+            x *= 1.37;
+        }
+        for s in [
+            0.0000005,
+            0.0000015,
+            2.5e-6,
+            1e20,
+            f64::INFINITY,
+            f64::NAN,
+            -1.0,
+            4503599627.3704995,
+        ] {
+            assert_eq!(
+                SimDuration::from_secs_f64(s).as_micros(),
+                reference(s),
+                "{s}"
+            );
+        }
+    }
 
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {

@@ -17,9 +17,12 @@ pub fn rollsim(args: &[&str]) -> Output {
         .expect("run rollsim")
 }
 
-/// A fresh, empty temporary folder for one test.
+/// A fresh, empty temporary folder for one test. The counter keeps two tests running the same
+/// scenario at once (the harness runs tests in parallel) out of each other's folder.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rollsim-it-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rollsim-it-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
