@@ -177,7 +177,7 @@ mod tests {
             f64::INFINITY,
             f64::NAN,
             -1.0,
-            4503599627.3704995,
+            4_503_599_627.370_5,
         ] {
             assert_eq!(
                 SimDuration::from_secs_f64(s).as_micros(),
