@@ -36,3 +36,4 @@ mod strategies;
 mod sweep;
 mod time_breakdown;
 mod warnings;
+mod which_strategy;
