@@ -382,7 +382,7 @@ fn the_shipped_gates_hold_on_ten_seeds() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", out(&o), err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["expectations"], 10);
+    assert_eq!(v["expectations"], 13);
     // canary-bad-release: aborted on every seed, failures bounded on every seed.
     let c = &v["scenarios"][1]["expectations"];
     assert_eq!(c[0]["values"].as_array().unwrap().len(), 10);
