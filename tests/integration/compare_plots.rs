@@ -1,0 +1,164 @@
+//! `rollsim compare` draws its charts — the bars, cost versus risk, the stacked timelines — as
+//! valid, non-trivial SVG and PNG in its output folder, and each run's folder gets the charts
+//! and `report.html` `rollsim run` writes; `--no-plots` leaves every chart out but still
+//! writes every report.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{rollsim, temp_dir};
+use crate::plots::{assert_png, assert_svg};
+
+/// A small variants file with a bad release: a rolling and a canary variant.
+fn variants_file(dir: &Path) -> PathBuf {
+    let text = r#"description = "two strategies, one bad release"
+seed = 5
+duration = "80s"
+[traffic]
+rate = 60
+users = 400
+[pod]
+startup = "2s"
+readiness = { initial_delay = "1s", period = "1s" }
+[versions.v1]
+service = "20ms"
+[versions.v2]
+service = "20ms"
+error_rate = 0.2
+bad = true
+[deployment]
+replicas = 4
+version = "v1"
+[rollout]
+to = "v2"
+at = "15s"
+strategy = "rolling"
+
+[[variant]]
+name = "rolling"
+
+[[variant]]
+name = "canary"
+[variant.rollout]
+strategy = "canary"
+traffic_routing = true
+steps = [{ set_weight = 25 }, { pause = "20s" }]
+"#;
+    let p = dir.join("pair.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn compare(file: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "compare",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = rollsim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn compare_writes_its_charts_and_each_runs_charts_and_report() {
+    let dir = temp_dir("compare-plots");
+    let out = dir.join("cmp");
+    compare(&variants_file(&dir), &out, &[]);
+    for (chart, says) in [
+        (
+            "comparison-bars",
+            &["failed requests", "rolling", "canary"][..],
+        ),
+        ("cost-risk", &["cost versus risk", "rolling", "canary"]),
+        (
+            "comparison-timelines",
+            &["pods per version", "rolling", "canary"],
+        ),
+    ] {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
+        assert_svg(&svg, says, chart);
+        assert!(svg.len() > 5_000, "{chart}.svg: {} bytes", svg.len());
+        let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
+        assert_png(&png, chart);
+    }
+    for variant in ["rolling", "canary"] {
+        let run = out.join(variant);
+        for chart in ["timeline", "traffic", "failures", "latency"] {
+            let svg = std::fs::read_to_string(run.join(format!("{chart}.svg"))).unwrap();
+            assert_svg(&svg, &[], &format!("{variant}/{chart}"));
+            assert_png(
+                &std::fs::read(run.join(format!("{chart}.png"))).unwrap(),
+                &format!("{variant}/{chart}"),
+            );
+        }
+        let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+        assert!(html.contains(&format!("<h1>{variant}</h1>")), "{variant}");
+        assert_eq!(
+            html.matches("<figure>").count(),
+            4,
+            "{variant}: the four charts"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<figure>").count(),
+        3,
+        "the three comparison charts"
+    );
+    for link in [
+        "href=\"rolling/report.html\"",
+        "href=\"canary/report.html\"",
+    ] {
+        assert!(html.contains(link), "no {link}");
+    }
+}
+
+#[test]
+fn no_plots_on_compare_writes_no_chart_but_every_report() {
+    let dir = temp_dir("compare-no-plots");
+    let out = dir.join("cmp");
+    compare(&variants_file(&dir), &out, &["--no-plots", "--seeds", "2"]);
+    let mut files = Vec::new();
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p.strip_prefix(&out).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "canary/seed-5/report.html",
+            "canary/seed-5/summary.json",
+            "canary/seed-5/timeseries.csv",
+            "canary/seed-6/report.html",
+            "canary/seed-6/summary.json",
+            "canary/seed-6/timeseries.csv",
+            "comparison.csv",
+            "comparison.json",
+            "report.html",
+            "rolling/seed-5/report.html",
+            "rolling/seed-5/summary.json",
+            "rolling/seed-5/timeseries.csv",
+            "rolling/seed-6/report.html",
+            "rolling/seed-6/summary.json",
+            "rolling/seed-6/timeseries.csv",
+        ]
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<figure>"));
+    // With seeds, each variant links its first seed's report; cells carry intervals.
+    assert!(
+        html.contains("href=\"canary/seed-5/report.html\""),
+        "{html}"
+    );
+    assert!(html.contains(" ±"), "intervals shown");
+}
