@@ -10,6 +10,7 @@ use std::fmt::Write;
 use super::output::{runs_line, table_rows};
 use super::{Comparison, Input};
 use crate::report::html::{escape, figures_section, page, what_it_teaches, Figure};
+use crate::report::notice_html;
 
 /// A relative link's path, percent-encoded byte by byte outside `[A-Za-z0-9._-]` (and `/`
 /// between folders), so any variant name is a safe `href`.
@@ -162,19 +163,10 @@ pub fn comparison_report(
     for w in &c.warnings {
         let _ = writeln!(body, "<p class=\"warn\">warning: {}</p>", escape(w));
     }
-    body.push_str("<h2>What to notice</h2>\n");
-    for l in &lessons {
-        let _ = writeln!(
-            body,
-            "<div class=\"teach\"><b>What it teaches:</b> {}</div>",
-            escape(l)
-        );
-    }
-    body.push_str("<ul class=\"notice\">");
-    for o in observations(c) {
-        let _ = write!(body, "<li>{}</li>", escape(&o));
-    }
-    body.push_str("</ul>\n");
+    body.push_str(&notice_html(
+        lessons.iter().map(String::as_str),
+        &observations(c),
+    ));
     body.push_str("<h2>Metrics side by side</h2>\n");
     let _ = writeln!(
         body,

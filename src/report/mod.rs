@@ -16,7 +16,7 @@ mod steps;
 mod text;
 
 pub use self::csv::timeseries_csv;
-pub use self::notice::observations;
+pub use self::notice::{notice_html, observations};
 pub use self::plan::{flag_schedule, flag_text, plan_text, FlagPlan, PLAN_ASSUMPTIONS};
 pub use self::steps::steps_section;
 pub use self::text::summary_text;

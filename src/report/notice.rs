@@ -121,8 +121,14 @@ pub fn observations(s: &Summary) -> Vec<String> {
 
 /// The section: the lesson, if the scenario states one, then the observations.
 pub fn notice_section(s: &Summary, lesson: Option<&str>) -> String {
+    notice_html(lesson.into_iter(), &observations(s))
+}
+
+/// "What to notice" from its parts: each lesson (a scenario's "What it teaches"), then the
+/// sentences read off the results; a comparison's page uses it too.
+pub fn notice_html<'a>(lessons: impl Iterator<Item = &'a str>, sentences: &[String]) -> String {
     let mut out = String::from("<h2>What to notice</h2>\n");
-    if let Some(l) = lesson {
+    for l in lessons {
         let _ = writeln!(
             out,
             "<div class=\"teach\"><b>What it teaches:</b> {}</div>",
@@ -130,8 +136,8 @@ pub fn notice_section(s: &Summary, lesson: Option<&str>) -> String {
         );
     }
     out.push_str("<ul class=\"notice\">");
-    for o in observations(s) {
-        let _ = write!(out, "<li>{}</li>", escape(&o));
+    for o in sentences {
+        let _ = write!(out, "<li>{}</li>", escape(o));
     }
     out.push_str("</ul>\n");
     out

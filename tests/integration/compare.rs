@@ -31,7 +31,7 @@ fn read_json(path: &Path) -> Value {
 }
 
 /// A small, fast scenario with a bad release; `rollout` is its `[rollout]` body.
-const SMALL: &str = r#"seed = 7
+pub(crate) const SMALL: &str = r#"seed = 7
 duration = "90s"
 [traffic]
 rate = 80

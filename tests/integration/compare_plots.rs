@@ -6,43 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{rollsim, temp_dir};
+use crate::compare::SMALL;
 use crate::plots::{assert_png, assert_svg};
 
-/// A small variants file with a bad release: a rolling and a canary variant.
+/// The small bad-release scenario of `compare`'s tests with a rolling and a canary variant.
 fn variants_file(dir: &Path) -> PathBuf {
-    let text = r#"description = "two strategies, one bad release"
-seed = 5
-duration = "80s"
-[traffic]
-rate = 60
-users = 400
-[pod]
-startup = "2s"
-readiness = { initial_delay = "1s", period = "1s" }
-[versions.v1]
-service = "20ms"
-[versions.v2]
-service = "20ms"
-error_rate = 0.2
-bad = true
-[deployment]
-replicas = 4
-version = "v1"
-[rollout]
-to = "v2"
-at = "15s"
-strategy = "rolling"
-
-[[variant]]
-name = "rolling"
-
-[[variant]]
-name = "canary"
-[variant.rollout]
-strategy = "canary"
-traffic_routing = true
-steps = [{ set_weight = 25 }, { pause = "20s" }]
-"#;
+    let text = format!(
+        "description = \"two strategies, one bad release\"\n{SMALL}strategy = \"rolling\"\n\n[[variant]]\nname = \"rolling\"\n\n[[variant]]\nname = \"canary\"\n[variant.rollout]\nstrategy = \"canary\"\ntraffic_routing = true\nsteps = [{{ set_weight = 25 }}, {{ pause = \"20s\" }}]\n"
+    );
     let p = dir.join("pair.toml");
     std::fs::write(&p, text).unwrap();
     p
@@ -136,28 +107,28 @@ fn no_plots_on_compare_writes_no_chart_but_every_report() {
     assert_eq!(
         files,
         [
-            "canary/seed-5/report.html",
-            "canary/seed-5/summary.json",
-            "canary/seed-5/timeseries.csv",
-            "canary/seed-6/report.html",
-            "canary/seed-6/summary.json",
-            "canary/seed-6/timeseries.csv",
+            "canary/seed-7/report.html",
+            "canary/seed-7/summary.json",
+            "canary/seed-7/timeseries.csv",
+            "canary/seed-8/report.html",
+            "canary/seed-8/summary.json",
+            "canary/seed-8/timeseries.csv",
             "comparison.csv",
             "comparison.json",
             "report.html",
-            "rolling/seed-5/report.html",
-            "rolling/seed-5/summary.json",
-            "rolling/seed-5/timeseries.csv",
-            "rolling/seed-6/report.html",
-            "rolling/seed-6/summary.json",
-            "rolling/seed-6/timeseries.csv",
+            "rolling/seed-7/report.html",
+            "rolling/seed-7/summary.json",
+            "rolling/seed-7/timeseries.csv",
+            "rolling/seed-8/report.html",
+            "rolling/seed-8/summary.json",
+            "rolling/seed-8/timeseries.csv",
         ]
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<figure>"));
     // With seeds, each variant links its first seed's report; cells carry intervals.
     assert!(
-        html.contains("href=\"canary/seed-5/report.html\""),
+        html.contains("href=\"canary/seed-7/report.html\""),
         "{html}"
     );
     assert!(html.contains(" ±"), "intervals shown");
