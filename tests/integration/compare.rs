@@ -380,7 +380,7 @@ fn differing_traffic_is_a_warning_naming_what_differs_and_an_error_with_strict()
 }
 
 /// Every file under `dir`, relative path → bytes, sorted.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

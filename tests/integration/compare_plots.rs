@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{rollsim, temp_dir};
-use crate::compare::SMALL;
+use crate::compare::{tree, SMALL};
 use crate::plots::{assert_png, assert_svg};
 
 /// The small bad-release scenario of `compare`'s tests with a rolling and a canary variant.
@@ -91,18 +91,10 @@ fn no_plots_on_compare_writes_no_chart_but_every_report() {
     let dir = temp_dir("compare-no-plots");
     let out = dir.join("cmp");
     compare(&variants_file(&dir), &out, &["--no-plots", "--seeds", "2"]);
-    let mut files = Vec::new();
-    let mut stack = vec![out.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p.strip_prefix(&out).unwrap().display().to_string());
-            }
-        }
-    }
+    let mut files: Vec<String> = tree(&out)
+        .into_iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
     files.sort();
     assert_eq!(
         files,
