@@ -1,7 +1,7 @@
 //! "ReplicaSets and weights at each step": the table the Argo Rollouts dashboard shows for the
 //! present moment (each ReplicaSet's pods and ready pods, the canary weight), written for
 //! every moment the rollout's course changed — one row per event of `rollout.events`, plus the
-//! state before the rollout and at the end of the run.
+//! state before the rollout and at the end of the traffic.
 //!
 //! Counts come from the run's time series: the pods (not terminating) and ready pods of each
 //! version at the end of the bucket holding the event — what `kubectl get rs` would show a
@@ -81,7 +81,13 @@ pub fn steps_section(series: &RunSeries) -> String {
     let mut weight: Option<&str> = None;
     let row = |out: &mut String, t_s: f64, what: String, weight: Option<&str>| {
         let _ = write!(out, "<tr><td>{t_s:.1}</td><td>{what}</td>");
-        state_cells(out, series, bucket_at(series, t_s));
+        // The end of traffic shows the last bucket of traffic, not the drain after it.
+        let state_t = if t_s >= series.duration_s {
+            series.duration_s - series.bucket_s / 2.0
+        } else {
+            t_s
+        };
+        state_cells(out, series, bucket_at(series, state_t));
         let _ = writeln!(
             out,
             "<td>{}</td></tr>",
@@ -106,7 +112,7 @@ pub fn steps_section(series: &RunSeries) -> String {
         };
         row(&mut out, e.t_s, what, weight);
     }
-    row(&mut out, series.end_s(), "end of the run".into(), weight);
+    row(&mut out, series.duration_s, "end of traffic".into(), weight);
     out.push_str("</table>\n");
     out
 }
@@ -160,8 +166,10 @@ mod tests {
         );
         assert!(rows[2].contains("completed") && rows[2].ends_with("<td>&lt;v2&gt; 10%</td></tr>"));
         assert!(
-            rows[3].contains("end of the run")
-                && rows[3].contains("<td>0 / 0</td><td>0 %</td><td>4 / 4</td>")
+            rows[3].starts_with("<tr><td>30.0</td><td>end of traffic")
+                && rows[3].contains("<td>0 / 0</td><td>0 %</td><td>4 / 4</td><td>100 %</td>"),
+            "{}",
+            rows[3]
         );
         assert!(!html.contains("<v2>"), "version names are escaped");
     }
