@@ -131,7 +131,8 @@ enum Command {
         scenarios: Vec<PathBuf>,
     },
     /// Run several scenarios (or a file's [[variant]]s) on identical traffic, side by side,
-    /// with each one's difference from the first; write comparison.json and comparison.csv.
+    /// with each one's difference from the first; write comparison.json, comparison.csv, the
+    /// comparison charts, report.html and each run's files.
     Compare(crate::compare::CompareArgs),
     /// Run a scenario over a grid of --set values (in parallel, resumable, shardable); write
     /// sweep.csv, one row per point and run.
