@@ -112,9 +112,16 @@ fn headline(out: &mut String, s: &Summary) {
     } else {
         String::new()
     };
+    // Failed requests with their causes (largest first), so the card says why.
+    let why = super::notice::failure_causes(s);
+    let key = if why.is_empty() {
+        "failed requests".to_owned()
+    } else {
+        format!("failed requests: {}", why.join(", "))
+    };
     card(
         out,
-        "failed requests",
+        &key,
         &format!("{}{share}", thousands(r.failed)),
         r.failed > 0,
     );

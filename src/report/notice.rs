@@ -64,6 +64,22 @@ fn outcome_sentence(s: &Summary) -> Option<String> {
     })
 }
 
+/// The failure causes that occurred, largest first (ties in the summary's fixed order), each
+/// as "count cause in words".
+pub(crate) fn failure_causes(s: &Summary) -> Vec<String> {
+    let mut causes: Vec<(&&str, &u64)> = s
+        .requests
+        .failed_by_cause
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .collect();
+    causes.sort_by(|a, b| b.1.cmp(a.1));
+    causes
+        .iter()
+        .map(|(c, n)| format!("{} {}", thousands(**n), c.replace('_', " ")))
+        .collect()
+}
+
 /// The sentences read off `s`.
 pub fn observations(s: &Summary) -> Vec<String> {
     let mut out = Vec::new();
@@ -75,15 +91,8 @@ pub fn observations(s: &Summary) -> Vec<String> {
             thousands(r.total)
         ));
     } else {
-        let mut causes: Vec<(&&str, &u64)> =
-            r.failed_by_cause.iter().filter(|(_, n)| **n > 0).collect();
-        // Largest first; ties in the summary's (fixed) order.
-        causes.sort_by(|a, b| b.1.cmp(a.1));
-        let list: Vec<String> = causes
-            .iter()
-            .take(3)
-            .map(|(c, n)| format!("{} {}", thousands(**n), c.replace('_', " ")))
-            .collect();
+        let mut list = failure_causes(s);
+        list.truncate(3);
         out.push(format!(
             "{} of {} requests failed ({:.3} %): {}.",
             thousands(r.failed),

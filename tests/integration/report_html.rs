@@ -47,6 +47,11 @@ fn the_report_is_self_contained_and_scenario_text_is_inert() {
     assert!(html.contains("What it teaches:"));
     assert!(html.contains("Where the time goes"));
     assert!(html.contains("app_error"));
+    // The headline's failures say their cause.
+    assert!(
+        html.contains("<div class=\"k\">failed requests: ") && html.contains(" app error</div>"),
+        "{html}"
+    );
 }
 
 #[test]
