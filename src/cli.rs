@@ -95,7 +95,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario; print a summary and write summary.json, timeseries.csv and plots.
+    /// Run a scenario; print a summary and write summary.json, timeseries.csv, plots and
+    /// report.html.
     Run {
         /// The scenario file (TOML); with --manifest, give --traffic instead.
         #[arg(required_unless_present = "traffic", conflicts_with = "traffic")]
@@ -118,7 +119,8 @@ enum Command {
         /// Run even if the scenario would simulate more than a billion requests.
         #[arg(long)]
         force: bool,
-        /// Write no plots (SVG/PNG), only summary.json and timeseries.csv.
+        /// Write no plots (SVG/PNG): summary.json, timeseries.csv and a report.html without
+        /// charts.
         #[arg(long)]
         no_plots: bool,
     },
@@ -129,7 +131,8 @@ enum Command {
         scenarios: Vec<PathBuf>,
     },
     /// Run several scenarios (or a file's [[variant]]s) on identical traffic, side by side,
-    /// with each one's difference from the first; write comparison.json and comparison.csv.
+    /// with each one's difference from the first; write comparison.json, comparison.csv, the
+    /// comparison charts, report.html and each run's files.
     Compare(crate::compare::CompareArgs),
     /// Run a scenario over a grid of --set values (in parallel, resumable, shardable); write
     /// sweep.csv, one row per point and run.
@@ -440,20 +443,17 @@ fn cmd_run(
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    // Plots are drawn after the run, from its results only.
-    let files = if plots {
-        match report::run_files_with_plots(&output) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return EXIT_IO;
-            }
+    // Plots and report.html are drawn after the run, from its results only.
+    let files = match report::run_output_files(
+        &output,
+        &report::html::ScenarioText::read(path, scenario.description.as_deref()).about(),
+        plots,
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return EXIT_IO;
         }
-    } else {
-        report::run_files(&output)
-            .into_iter()
-            .map(|(n, c)| (n, c.into_bytes()))
-            .collect()
     };
     let written = match set.commit(&files) {
         Ok(w) => w,

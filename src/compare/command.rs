@@ -15,13 +15,18 @@ use super::{
     comparison_csv, comparison_json, comparison_text, run_all, traffic_differences, Comparison,
     Input, Observer,
 };
-use crate::cli::{cannot_write, check_size, progress_mode, Estimate, Progress, EXIT_BAD_INPUT};
+use crate::cli::{
+    cannot_write, check_size, progress_mode, Estimate, Progress, EXIT_BAD_INPUT, EXIT_IO,
+};
+use crate::report::html::{Figure, ScenarioText};
+use crate::report::plots::{comparison_plot_files, COMPARISON_PLOT_FILES, PLOT_FILES};
 use crate::report::{self, OutputSet, RUN_FILES};
 use crate::scenario::Scenario;
 use crate::sim::{RunOutput, Simulation};
 
-/// The comparison's own files in its output folder.
-pub const COMPARISON_FILES: [&str; 2] = ["comparison.json", "comparison.csv"];
+/// The comparison's own files in its output folder (with its charts,
+/// `plots::COMPARISON_PLOT_FILES`, unless `--no-plots`).
+pub const COMPARISON_FILES: [&str; 3] = ["comparison.json", "comparison.csv", "report.html"];
 
 /// `rollsim compare`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -50,6 +55,10 @@ pub struct CompareArgs {
     /// Run even if a scenario would simulate more than a billion requests.
     #[arg(long)]
     pub force: bool,
+    /// Write no plots (SVG/PNG), neither the comparison's nor each run's; the report.html
+    /// pages are still written, without charts.
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 const USAGE: &str =
@@ -72,6 +81,7 @@ fn load_inputs(paths: &[PathBuf], quiet: bool) -> Result<Vec<Input>, u8> {
                 bad = true;
             }
             Ok(v) => {
+                let text = ScenarioText::read(path, None);
                 let runs = if v.variants.is_empty() {
                     vec![v.base]
                 } else {
@@ -83,6 +93,10 @@ fn load_inputs(paths: &[PathBuf], quiet: bool) -> Result<Vec<Input>, u8> {
                 inputs.extend(runs.into_iter().map(|scenario| Input {
                     name: scenario.name.clone(),
                     file: file.clone(),
+                    source: ScenarioText {
+                        description: scenario.description.clone(),
+                        ..text.clone()
+                    },
                     scenario,
                 }));
             }
@@ -154,12 +168,15 @@ fn ours(p: &Path) -> bool {
             std::fs::read_dir(p).is_ok_and(|mut d| d.all(|e| e.is_ok_and(|e| run_dir(&e.path()))))
         } else {
             p.file_name()
-                .is_some_and(|n| RUN_FILES.iter().any(|f| n == *f))
+                .is_some_and(|n| RUN_FILES.iter().chain(PLOT_FILES.iter()).any(|f| n == *f))
         }
     }
-    let top = p
-        .file_name()
-        .is_some_and(|n| COMPARISON_FILES.iter().any(|f| n == *f));
+    let top = p.file_name().is_some_and(|n| {
+        COMPARISON_FILES
+            .iter()
+            .chain(COMPARISON_PLOT_FILES.iter())
+            .any(|f| n == *f)
+    });
     top || (p.is_dir() && run_dir(p))
 }
 
@@ -269,6 +286,7 @@ struct Writer<'a> {
     set: &'a OutputSet,
     inputs: &'a [Input],
     seeds: u32,
+    plots: bool,
     progress: Arc<Shared>,
 }
 
@@ -277,9 +295,13 @@ impl Observer for Writer<'_> {
         let input = &self.inputs[i];
         let seed = super::run_seed(input.scenario.seed, k);
         let dir = run_folder(&input.name, self.seeds, seed);
-        for (name, text) in report::run_files(run) {
+        // The files `rollsim run` writes, drawn now from the run's results; the run (and its
+        // recorder) is dropped right after.
+        let files = report::run_output_files(run, &input.source.about(), self.plots)
+            .map_err(|e| e.to_string())?;
+        for (name, bytes) in files {
             self.set
-                .stage(&dir.join(name), text.as_bytes())
+                .stage(&dir.join(name), &bytes)
                 .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))?;
         }
         Ok(())
@@ -332,6 +354,69 @@ fn check_inputs(inputs: &[Input], strict: bool) -> Result<Vec<String>, String> {
         ));
     }
     Ok(warnings)
+}
+
+/// The comparison's own files: `comparison.json`, `comparison.csv`, with `plots` its charts
+/// (SVG and PNG), and `report.html` linking each variant's own report (its first seed's).
+fn comparison_files(
+    c: &Comparison,
+    inputs: &[Input],
+    seeds: u32,
+    plots: bool,
+) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let mut files = vec![
+        (COMPARISON_FILES[0], comparison_json(c).into_bytes()),
+        (COMPARISON_FILES[1], comparison_csv(c).into_bytes()),
+    ];
+    let mut figures = Vec::new();
+    if plots {
+        // The charts show each variant's first run (its first seed), as its folder does.
+        let compared: Vec<_> = c
+            .variants
+            .iter()
+            .filter_map(|v| Some((v.name.as_str(), v.summaries.first()?, &v.series)))
+            .collect();
+        let charts = comparison_plot_files(&compared).map_err(|e| e.to_string())?;
+        for (name, bytes) in &charts {
+            if name.ends_with(".svg") {
+                figures.push(Figure {
+                    title: chart_title(name, seeds > 1),
+                    svg: String::from_utf8_lossy(bytes).into_owned(),
+                });
+            }
+        }
+        files.extend(charts);
+    }
+    let run_dirs: Vec<String> = c
+        .variants
+        .iter()
+        .map(|v| {
+            let seed = v.seeds.first().copied().unwrap_or_default();
+            run_folder(&v.name, seeds, seed)
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let html = super::report::comparison_report(c, inputs, &run_dirs, &figures);
+    files.push((COMPARISON_FILES[2], html.into_bytes()));
+    Ok(files)
+}
+
+/// A comparison chart's caption in `report.html`.
+fn chart_title(file: &str, first_seed_only: bool) -> String {
+    let what = match file {
+        "comparison-bars.svg" => {
+            "What each variant cost: failures, mixed versions, exposure, money, time, latency"
+        }
+        "cost-risk.svg" => "Cost versus risk",
+        "comparison-timelines.svg" => "Each variant's rollout: pods per version on one time axis",
+        other => other,
+    };
+    if first_seed_only {
+        format!("{what} (each variant's first seed)")
+    } else {
+        what.to_owned()
+    }
 }
 
 /// `rollsim compare`.
@@ -413,6 +498,7 @@ pub fn cmd_compare(args: &CompareArgs) -> u8 {
         set: &set,
         inputs: &inputs,
         seeds: args.seeds,
+        plots: !args.no_plots,
         progress: Arc::clone(&progress),
     };
     let result = run_all(&inputs, args.seeds, &writer);
@@ -425,10 +511,13 @@ pub fn cmd_compare(args: &CompareArgs) -> u8 {
         }
     };
     let comparison = Comparison { variants, warnings };
-    let files = [
-        (COMPARISON_FILES[0], comparison_json(&comparison)),
-        (COMPARISON_FILES[1], comparison_csv(&comparison)),
-    ];
+    let files = match comparison_files(&comparison, &inputs, args.seeds, !args.no_plots) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_IO;
+        }
+    };
     let written = match set.commit(&files) {
         Ok(w) => w,
         Err(e) => return cannot_write(&dir, &e),
@@ -443,12 +532,22 @@ pub fn cmd_compare(args: &CompareArgs) -> u8 {
             started.elapsed().as_secs_f64(),
             rayon::current_num_threads()
         );
-        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = written
+            .iter()
+            .filter(|p| p.extension().is_none_or(|e| e != "png"))
+            .map(|p| p.display().to_string())
+            .collect();
         let _ = writeln!(
             stdout,
-            "wrote      {}, and each run's {} in {}/<variant>/",
+            "wrote      {}{}, and each run's {}{} in {}/<variant>/",
             names.join(", "),
-            RUN_FILES.join(" and "),
+            if args.no_plots {
+                ""
+            } else {
+                " (and a PNG of each chart)"
+            },
+            RUN_FILES.join(", "),
+            if args.no_plots { "" } else { " and plots" },
             dir.display()
         );
     }

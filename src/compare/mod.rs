@@ -14,6 +14,7 @@ mod command;
 mod crn;
 mod metrics;
 mod output;
+mod report;
 mod stats;
 
 pub(crate) use command::Shared;
@@ -27,6 +28,8 @@ pub use stats::{t_quantile, Estimate, CONFIDENCE};
 use rayon::prelude::*;
 
 use crate::metrics::Summary;
+use crate::report::html::ScenarioText;
+use crate::report::plots::RunSeries;
 use crate::scenario::Scenario;
 use crate::sim::{RunOutput, Simulation};
 
@@ -39,52 +42,8 @@ pub struct Input {
     pub file: String,
     /// The validated scenario (seed as it will run for the first of its seeds).
     pub scenario: Scenario,
-}
-
-/// A version's state at one bucket's end, for a timeline plot.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Point {
-    /// Non-terminating pods of the version.
-    pub pods: u32,
-    /// Ready pods of the version.
-    pub ready: u32,
-    /// The version's share of the bucket's arrivals, 0–1.
-    pub traffic_share: f32,
-}
-
-/// A run's timeline, compact: per bucket and version (no latency, no counters), 12 bytes a
-/// point. `timeseries.csv` in the run's folder has everything.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    /// Bucket width, seconds (bucket `i` starts at `i × bucket_s`).
-    pub bucket_s: f64,
-    /// Version names, in scenario order.
-    pub versions: Vec<String>,
-    /// Bucket-major: `points[i × versions.len() + v]`.
-    pub points: Vec<Point>,
-}
-
-impl Series {
-    /// The compact series of a finished run.
-    pub fn of(run: &RunOutput) -> Series {
-        let n = run.version_names.len();
-        let mut points = Vec::new();
-        for (_, slot, r) in run.metrics.rows() {
-            if slot >= n {
-                continue;
-            }
-            points.push(Point {
-                pods: r.pods,
-                ready: r.ready,
-                traffic_share: r.traffic_share as f32,
-            });
-        }
-        Series {
-            bucket_s: run.metrics.bucket().as_secs_f64(),
-            versions: run.version_names.clone(),
-            points,
-        }
-    }
+    /// The scenario as its `report.html` shows it.
+    pub source: ScenarioText,
 }
 
 /// Every run of one input: what a table, a file or a plot of the comparison needs.
@@ -103,8 +62,9 @@ pub struct VariantRuns {
     pub seeds: Vec<u64>,
     /// Each run's summary, in run order.
     pub summaries: Vec<Summary>,
-    /// The first run's compact timeline.
-    pub series: Series,
+    /// The first run's compact timeline (the plots' `RunSeries`: a few bytes per bucket and
+    /// version, never the recorder).
+    pub series: RunSeries,
 }
 
 /// A finished comparison.
@@ -153,7 +113,7 @@ pub fn run_all(
     let jobs: Vec<(usize, u32)> = (0..inputs.len())
         .flat_map(|i| (0..seeds).map(move |k| (i, k)))
         .collect();
-    let done: Vec<Result<(Summary, Option<Series>), RunFailure>> = jobs
+    let done: Vec<Result<(Summary, Option<RunSeries>), RunFailure>> = jobs
         .par_iter()
         .map(|&(i, k)| {
             let input = &inputs[i];
@@ -169,7 +129,7 @@ pub fn run_all(
             let run = sim.run().map_err(|e| fail(e.to_string()))?;
             observer.finished(i, k, &run).map_err(fail)?;
             // The recorder goes with `run` here: only the summary and the series stay.
-            let series = (k == 0).then(|| Series::of(&run));
+            let series = (k == 0).then(|| RunSeries::from_run(&run));
             Ok((run.summary, series))
         })
         .collect();
@@ -188,11 +148,7 @@ pub fn run_all(
                 .map(|k| run_seed(input.scenario.seed, k))
                 .collect(),
             summaries: Vec::with_capacity(seeds as usize),
-            series: Series {
-                bucket_s: 0.0,
-                versions: Vec::new(),
-                points: Vec::new(),
-            },
+            series: RunSeries::default(),
         })
         .collect();
     for (&(i, _), r) in jobs.iter().zip(done) {
@@ -224,6 +180,11 @@ mod tests {
             name: name.into(),
             file: "t.toml".into(),
             scenario: Scenario::parse("t.toml", name, &text).unwrap(),
+            source: ScenarioText {
+                file: "t.toml".into(),
+                description: None,
+                text: text.as_str().into(),
+            },
         }
     }
 
@@ -246,9 +207,15 @@ mod tests {
         let series = &runs[0].series;
         assert_eq!(series.bucket_s, 10.0);
         assert_eq!(series.versions, ["v1", "v2"]);
-        assert_eq!(series.points.len(), 8);
-        let last = &series.points[6..];
-        assert_eq!((last[0].pods, last[1].pods, last[1].ready), (0, 2, 2));
-        assert!((last[1].traffic_share - 1.0).abs() < 1e-6);
+        assert_eq!(series.buckets(), 4);
+        assert_eq!(
+            (
+                series.at(&series.pods, 3, 0),
+                series.at(&series.pods, 3, 1),
+                series.at(&series.ready, 3, 1)
+            ),
+            (0, 2, 2)
+        );
+        assert!((series.at(&series.traffic, 3, 1) - 1.0).abs() < 1e-6);
     }
 }

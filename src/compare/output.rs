@@ -236,10 +236,11 @@ fn fmt_estimate(kind: Kind, e: &Estimate, signed: bool) -> String {
     }
 }
 
-/// The table on stdout: metrics as rows, variants as columns, each non-baseline cell with its
-/// difference from the baseline in parentheses. Failure causes no run had are left out.
-pub fn comparison_text(c: &Comparison) -> String {
-    let runs = c.variants.first().map_or(0, |v| v.summaries.len());
+/// The table's rows (label, one cell per variant): strategy, outcome, then every metric, each
+/// non-baseline cell with its difference from the baseline in parentheses. Failure causes no
+/// run had are left out; a cause's label is indented by two spaces. `report.html` shows the
+/// same rows.
+pub fn table_rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     rows.push((
         "strategy".into(),
@@ -284,6 +285,27 @@ pub fn comparison_text(c: &Comparison) -> String {
             .collect();
         rows.push((label, texts));
     }
+    rows
+}
+
+/// A line saying how many runs each cell stands for.
+pub(crate) fn runs_line(c: &Comparison) -> String {
+    let runs = c.variants.first().map_or(0, |v| v.summaries.len());
+    match c.variants.first() {
+        Some(v) if runs > 1 => format!(
+            "{runs} runs each (seeds {}–{}), mean ±95 % interval",
+            v.seeds[0],
+            v.seeds[runs - 1]
+        ),
+        Some(v) => format!("1 run each (seed {})", v.seeds[0]),
+        None => String::new(),
+    }
+}
+
+/// The table on stdout: metrics as rows, variants as columns, each non-baseline cell with its
+/// difference from the baseline in parentheses. Failure causes no run had are left out.
+pub fn comparison_text(c: &Comparison) -> String {
+    let rows = table_rows(c);
     let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..c.variants.len())
         .map(|i| {
@@ -295,15 +317,7 @@ pub fn comparison_text(c: &Comparison) -> String {
         })
         .collect();
     let mut out = String::new();
-    let seeds = match c.variants.first() {
-        Some(v) if runs > 1 => format!(
-            "{runs} runs each (seeds {}–{}), mean ±95 % interval",
-            v.seeds[0],
-            v.seeds[runs - 1]
-        ),
-        Some(v) => format!("1 run each (seed {})", v.seeds[0]),
-        None => String::new(),
-    };
+    let seeds = runs_line(c);
     let _ = writeln!(
         out,
         "compare    {} variants, {seeds}; in parentheses: the difference from {}",

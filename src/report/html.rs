@@ -59,7 +59,7 @@ const STYLE: &str = "\
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}\
 main{max-width:1100px;margin:0 auto;padding:24px}\
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}\
-.sub{color:#555;margin:0 0 12px}.teach{background:#eef6fb;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}\
+.sub{color:#555;margin:0 0 12px}.lead{font-size:17px;margin:0 0 6px}.notice li{margin:4px 0}.steps td,.steps th{text-align:right}.cause td:first-child{padding-left:26px}.teach{background:#eef6fb;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}\
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}\
 .card .v{font-size:22px;font-weight:600}.card .k{color:#555;font-size:13px}.bad .v{color:#D55E00}\
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}\
@@ -80,7 +80,7 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
         thousands(v as u64)
     } else {
@@ -112,9 +112,16 @@ fn headline(out: &mut String, s: &Summary) {
     } else {
         String::new()
     };
+    // Failed requests with their causes (largest first), so the card says why.
+    let why = super::notice::failure_causes(s);
+    let key = if why.is_empty() {
+        "failed requests".to_owned()
+    } else {
+        format!("failed requests: {}", why.join(", "))
+    };
     card(
         out,
-        "failed requests",
+        &key,
         &format!("{}{share}", thousands(r.failed)),
         r.failed > 0,
     );
@@ -195,7 +202,7 @@ pub fn time_breakdown_section(t: &TimeBreakdown) -> String {
     let (w, h) = (900.0, 34.0);
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"time breakdown\">"
+        "<svg width=\"100%\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"time breakdown\">"
     );
     let mut x = 0.0;
     for (name, secs, colour) in time_parts(t) {
@@ -275,7 +282,7 @@ pub fn figures_section(figures: &[Figure]) -> String {
             out,
             "<figure><figcaption>{}</figcaption>{}</figure>",
             escape(&f.title),
-            strip_xml_declaration(&f.svg)
+            inline_svg(&f.svg)
         );
     }
     out
@@ -290,31 +297,88 @@ fn strip_xml_declaration(svg: &str) -> &str {
     }
 }
 
-/// A run's `report.html`: `source` is the scenario file's text (shown escaped, and read for
-/// its "What it teaches" paragraph), `figures` the run's plots, `extra` any further sections
-/// already rendered (the ReplicaSets at each step).
-pub fn run_report(s: &Summary, source: &str, figures: &[Figure], extra: &str) -> String {
+/// The SVG namespace declaration: needed in a `.svg` file, implied for `<svg>` inside HTML.
+/// Dropped when inlining, so the page holds no URL at all (easy to check, and nothing that
+/// even looks like a fetch).
+const SVG_NS: &str = " xmlns=\"http://www.w3.org/2000/svg\"";
+
+/// A rollsim SVG document as an inline `<svg>` element.
+pub fn inline_svg(svg: &str) -> String {
+    strip_xml_declaration(svg).replacen(SVG_NS, "", 1)
+}
+
+/// Where a report's run came from: the scenario file, its `description`, and its text (shown
+/// escaped at the end, and read for its "What it teaches" paragraph).
+#[derive(Clone, Copy, Debug)]
+pub struct About<'a> {
+    /// The scenario file's name (no folders, so a report does not depend on where it ran).
+    pub file: &'a str,
+    /// The scenario's `description`.
+    pub description: Option<&'a str>,
+    /// The scenario file's text.
+    pub source: &'a str,
+}
+
+/// A scenario as `report.html` shows it, owned (a comparison keeps one per input).
+#[derive(Clone, Debug)]
+pub struct ScenarioText {
+    /// The file's name, without its folders.
+    pub file: String,
+    /// The scenario's `description`.
+    pub description: Option<String>,
+    /// The file's text.
+    pub text: std::sync::Arc<str>,
+}
+
+impl ScenarioText {
+    /// Reads the scenario file at `path` (just loaded, so a failure to read it again leaves
+    /// the page without its text rather than failing the run).
+    pub fn read(path: &std::path::Path, description: Option<&str>) -> ScenarioText {
+        ScenarioText {
+            file: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            description: description.map(str::to_owned),
+            text: std::fs::read_to_string(path).unwrap_or_default().into(),
+        }
+    }
+
+    /// The report's view of it.
+    pub fn about(&self) -> About<'_> {
+        About {
+            file: &self.file,
+            description: self.description.as_deref(),
+            source: &self.text,
+        }
+    }
+}
+
+/// A run's `report.html`: `figures` the run's plots, `extra` any further sections already
+/// rendered (the ReplicaSets at each step), placed after the plots.
+pub fn run_report(s: &Summary, about: &About<'_>, figures: &[Figure], extra: &str) -> String {
     let mut body = String::new();
     let _ = writeln!(body, "<h1>{}</h1>", escape(&s.scenario));
+    if let Some(d) = about.description {
+        let _ = writeln!(body, "<p class=\"lead\">{}</p>", escape(d));
+    }
     let _ = writeln!(
         body,
-        "<p class=\"sub\">strategy {}, load balancer {}, seed {}, {} s simulated</p>",
+        "<p class=\"sub\">{}: strategy {}, load balancer {}, seed {}, {} s simulated</p>",
+        escape(about.file),
         escape(&s.strategy),
         escape(&s.load_balancer),
         s.seed,
         num(s.duration_s)
     );
-    if let Some(t) = what_it_teaches(source) {
-        let _ = writeln!(
-            body,
-            "<div class=\"teach\"><b>What it teaches:</b> {}</div>",
-            escape(&t)
-        );
-    }
     for w in &s.warnings {
         let _ = writeln!(body, "<p class=\"warn\">warning: {}</p>", escape(w));
     }
     headline(&mut body, s);
+    body.push_str(&super::notice::notice_section(
+        s,
+        what_it_teaches(about.source).as_deref(),
+    ));
     if let Some(t) = &s.rollout.time_breakdown_s {
         body.push_str(&time_breakdown_section(t));
     }
@@ -324,8 +388,9 @@ pub fn run_report(s: &Summary, source: &str, figures: &[Figure], extra: &str) ->
     versions_table(&mut body, s);
     let _ = writeln!(
         body,
-        "<h2>The scenario</h2>\n<details><summary>scenario file</summary><pre>{}</pre></details>",
-        escape(source)
+        "<h2>The scenario</h2>\n<details><summary>{}</summary><pre>{}</pre></details>",
+        escape(about.file),
+        escape(about.source)
     );
     page(&format!("rollsim: {}", s.scenario), &body)
 }

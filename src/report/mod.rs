@@ -9,12 +9,16 @@
 
 mod csv;
 pub mod html;
+mod notice;
 mod plan;
 pub mod plots;
+mod steps;
 mod text;
 
 pub use self::csv::timeseries_csv;
+pub use self::notice::{notice_html, observations};
 pub use self::plan::{flag_schedule, flag_text, plan_text, FlagPlan, PLAN_ASSUMPTIONS};
+pub use self::steps::steps_section;
 pub use self::text::summary_text;
 
 use std::fs;
@@ -30,8 +34,9 @@ pub fn summary_json(run: &RunOutput) -> String {
     s
 }
 
-/// The files a run writes; a folder holding anything else is not replaced.
-pub const RUN_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
+/// The files a run writes besides its plots (`plots::PLOT_FILES`); a folder holding anything
+/// else is not replaced.
+pub const RUN_FILES: [&str; 3] = ["summary.json", "timeseries.csv", "report.html"];
 
 /// A run's output folder, checked before the simulation and replaced as a whole after it.
 #[derive(Debug)]
@@ -198,6 +203,64 @@ pub fn run_files_with_plots(
         .map(|(n, c)| (n, c.into_bytes()))
         .collect();
     files.extend(plots::plot_files(run)?);
+    Ok(files)
+}
+
+/// What a run's chart shows, for its caption in `report.html` (by its SVG file's name).
+fn figure_title(file: &str) -> String {
+    match file {
+        "timeline.svg" => {
+            "Rollout timeline: pods and ready pods per version, with the rollout's events"
+        }
+        "traffic.svg" => "Traffic share per version",
+        "failures.svg" => "Failed requests by cause",
+        "latency.svg" => "Latency p50 and p99 per version",
+        "database.svg" => "Database: connections and lock waits",
+        "connections.svg" => "Long-lived connections",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// A run's `report.html` with `plots` (file name, contents) inlined: every SVG among them.
+pub fn run_report_html(
+    run: &RunOutput,
+    about: &html::About<'_>,
+    plots: &[(&'static str, Vec<u8>)],
+) -> String {
+    let figures: Vec<html::Figure> = plots
+        .iter()
+        .filter(|(n, _)| n.ends_with(".svg"))
+        .map(|(n, svg)| html::Figure {
+            title: figure_title(n),
+            svg: String::from_utf8_lossy(svg).into_owned(),
+        })
+        .collect();
+    let series = plots::RunSeries::from_run(run);
+    html::run_report(&run.summary, about, &figures, &steps_section(&series))
+}
+
+/// Every file `rollsim run` writes for `run`: `summary.json`, `timeseries.csv`, with `plots`
+/// each chart as SVG and PNG, and `report.html` (the charts inlined when drawn; without them
+/// it still has the numbers, the time breakdown and the steps). Drawn after the run, from its
+/// results only.
+pub fn run_output_files(
+    run: &RunOutput,
+    about: &html::About<'_>,
+    with_plots: bool,
+) -> Result<Vec<(&'static str, Vec<u8>)>, plots::PlotError> {
+    let charts = if with_plots {
+        plots::plot_files(run)?
+    } else {
+        Vec::new()
+    };
+    let report = run_report_html(run, about, &charts);
+    let mut files: Vec<(&'static str, Vec<u8>)> = run_files(run)
+        .into_iter()
+        .map(|(n, c)| (n, c.into_bytes()))
+        .collect();
+    files.extend(charts);
+    files.push(("report.html", report.into_bytes()));
     Ok(files)
 }
 

@@ -22,7 +22,17 @@ use super::{Scenario, Warning};
 pub(super) const KEY: &str = "variant";
 
 /// Names a variant may not take: they are files of a comparison's output folder.
-pub const RESERVED_NAMES: [&str; 2] = ["comparison.json", "comparison.csv"];
+pub const RESERVED_NAMES: [&str; 9] = [
+    "comparison.json",
+    "comparison.csv",
+    "report.html",
+    "comparison-bars.svg",
+    "comparison-bars.png",
+    "cost-risk.svg",
+    "cost-risk.png",
+    "comparison-timelines.svg",
+    "comparison-timelines.png",
+];
 
 /// A file's base scenario and its variants (empty without `[[variant]]`), in file order.
 #[derive(Clone, Debug)]

@@ -31,7 +31,7 @@ fn read_json(path: &Path) -> Value {
 }
 
 /// A small, fast scenario with a bad release; `rollout` is its `[rollout]` body.
-const SMALL: &str = r#"seed = 7
+pub(crate) const SMALL: &str = r#"seed = 7
 duration = "90s"
 [traffic]
 rate = 80
@@ -115,12 +115,17 @@ fn two_files_give_the_numbers_of_their_separate_runs_and_the_difference_from_the
             "--out",
             alone.to_str().unwrap(),
         ]));
-        for file in ["summary.json", "timeseries.csv"] {
-            assert_eq!(
-                std::fs::read(alone.join(file)).unwrap(),
-                std::fs::read(out.join(name).join(file)).unwrap(),
-                "{name}/{file}"
-            );
+        // Every file: the summary, the time series, the plots and report.html.
+        let (mine, theirs) = (tree(&alone), tree(&out.join(name)));
+        let files: Vec<&PathBuf> = mine.iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            files,
+            theirs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "{name}: the same files"
+        );
+        assert!(files.len() >= 11, "{name}: {files:?}");
+        for ((file, a), (_, b)) in mine.iter().zip(&theirs) {
+            assert!(a == b, "{name}/{}", file.display());
         }
     }
     let a = read_summary(&out.join("rolling-bad-release"));
@@ -375,7 +380,7 @@ fn differing_traffic_is_a_warning_naming_what_differs_and_an_error_with_strict()
 }
 
 /// Every file under `dir`, relative path → bytes, sorted.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -417,11 +422,24 @@ fn outputs_are_byte_identical_on_one_thread_and_on_two() {
         ok(&o);
         trees.push(tree(&out));
     }
+    // The comparison's json, csv, report and three charts (SVG + PNG); each of the four runs'
+    // summary, time series, report and four charts (SVG + PNG).
     assert_eq!(
         trees[0].len(),
-        2 + 2 * 2 * 2,
-        "comparison files and each run's two"
+        3 + 6 + 2 * 2 * (3 + 8),
+        "comparison files and each run's"
     );
+    for f in [
+        "report.html",
+        "comparison-timelines.png",
+        "rolling/seed-7/report.html",
+        "recreate/seed-8/timeline.png",
+    ] {
+        assert!(
+            trees[0].iter().any(|(p, _)| p == Path::new(f)),
+            "{f} is written"
+        );
+    }
     assert!(
         trees[0] == trees[1],
         "outputs differ between 1 and 2 threads"

@@ -104,6 +104,7 @@ fn a_run_replaces_the_previous_runs_files_as_a_set() {
             "failures.svg",
             "latency.png",
             "latency.svg",
+            "report.html",
             "summary.json",
             "timeline.png",
             "timeline.svg",

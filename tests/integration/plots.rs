@@ -16,7 +16,7 @@ const CHARTS: [&str; 4] = ["timeline", "traffic", "failures", "latency"];
 
 /// An SVG that a browser can inline: one `<svg …>` root closed at the end, text in `<text>`,
 /// no reference to anything outside it.
-fn assert_svg(svg: &str, must_say: &[&str], what: &str) {
+pub(crate) fn assert_svg(svg: &str, must_say: &[&str], what: &str) {
     assert!(
         svg.starts_with("<svg ") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""),
         "{what}: {}",
@@ -80,7 +80,7 @@ fn assert_balanced(svg: &str, what: &str) {
 
 /// Decodes a PNG and checks it is a real picture: the signature, the size, many colours, and
 /// dark pixels in the title band (text drawn with the embedded font).
-fn assert_png(bytes: &[u8], what: &str) {
+pub(crate) fn assert_png(bytes: &[u8], what: &str) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{what}: PNG signature");
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().expect("PNG header");
@@ -190,14 +190,17 @@ fn plots_are_byte_identical_for_the_same_scenario_and_seed() {
 }
 
 #[test]
-fn no_plots_writes_only_the_summary_and_the_time_series() {
+fn no_plots_writes_the_summary_the_time_series_and_a_report_without_charts() {
     let (_, dir) = run_scenario("rolling", &["--no-plots"]);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["summary.json", "timeseries.csv"]);
+    assert_eq!(names, ["report.html", "summary.json", "timeseries.csv"]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<figure>"), "no chart in the report");
+    assert!(html.contains("ReplicaSets and weights at each step"));
 }
 
 #[test]

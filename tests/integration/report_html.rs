@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rollsim::report::html::{run_report, Figure};
+use rollsim::report::html::{run_report, About, Figure};
 use rollsim::scenario::Scenario;
 use rollsim::sim::Simulation;
 
@@ -25,7 +25,12 @@ fn report_of(name: &str, description: Option<&str>) -> String {
         title: "a figure".into(),
         svg: "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"300\" height=\"120\"><rect width=\"300\" height=\"120\" fill=\"#0072B2\"/></svg>".into(),
     };
-    run_report(&out.summary, &source, &[bar], "")
+    let about = About {
+        file: "canary-bad-release.toml",
+        description: scenario.description.as_deref(),
+        source: &source,
+    };
+    run_report(&out.summary, &about, &[bar], "")
 }
 
 #[test]
@@ -42,6 +47,11 @@ fn the_report_is_self_contained_and_scenario_text_is_inert() {
     assert!(html.contains("What it teaches:"));
     assert!(html.contains("Where the time goes"));
     assert!(html.contains("app_error"));
+    // The headline's failures say their cause.
+    assert!(
+        html.contains("<div class=\"k\">failed requests: ") && html.contains(" app error</div>"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -53,7 +63,12 @@ fn a_run_without_successes_shows_no_data_not_zero() {
         .unwrap()
         .summary;
     summary.latency_ms = rollsim::metrics::LatencySummary::MISSING;
-    let html = run_report(&summary, &source, &[], "");
+    let about = About {
+        file: "steady.toml",
+        description: None,
+        source: &source,
+    };
+    let html = run_report(&summary, &about, &[], "");
     assert!(
         html.contains("<div class=\"v\">no data</div><div class=\"k\">latency p99</div>"),
         "{html}"
@@ -102,17 +117,16 @@ fn headless(browser: &Path, profile: &Path, args: &[&str], page: &Path) -> Optio
     Some(String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-#[test]
-fn the_report_renders_in_headless_chromium_without_console_messages() {
+/// Opens `page` in headless Chromium and checks it renders: no console message, a
+/// screenshot that is not blank and has many colours. `false` (with the reason printed) when
+/// no Chromium is installed.
+fn renders(page: &Path, dir: &Path) -> bool {
     let Some(browser) = chromium() else {
         eprintln!(
             "skipped: no Chromium on the PATH (install Debian's `chromium`, as .ci/run does)"
         );
-        return;
+        return false;
     };
-    let dir = temp_dir("report-html");
-    let page = dir.join("report.html");
-    std::fs::write(&page, report_of("canary-bad-release", None)).unwrap();
     let shot = dir.join("shot.png");
     let log = headless(
         &browser,
@@ -121,7 +135,7 @@ fn the_report_renders_in_headless_chromium_without_console_messages() {
             &format!("--screenshot={}", shot.display()),
             "--window-size=1200,1600",
         ],
-        &page,
+        page,
     )
     .expect("chromium finished within two minutes");
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
@@ -145,4 +159,35 @@ fn the_report_renders_in_headless_chromium_without_console_messages() {
         pixels.len()
     );
     assert!(distinct.len() > 20, "only {} colours", distinct.len());
+    true
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium_without_console_messages() {
+    let dir = temp_dir("report-html");
+    let page = dir.join("report.html");
+    std::fs::write(&page, report_of("canary-bad-release", None)).unwrap();
+    renders(&page, &dir);
+}
+
+/// The comparison's page and a variant's page, as `rollsim compare` writes them (charts
+/// inlined, links between them), render too.
+#[test]
+fn the_comparison_report_renders_in_headless_chromium_without_console_messages() {
+    let dir = temp_dir("report-html-compare");
+    let out = dir.join("cmp");
+    let o = crate::common::rollsim(&[
+        "compare",
+        "scenarios/rolling-bad-release.toml",
+        "scenarios/canary-bad-release.toml",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<figure>") && html.contains("href=\"canary-bad-release/report.html\""));
+    if renders(&out.join("report.html"), &dir) {
+        renders(&out.join("canary-bad-release/report.html"), &dir);
+    }
 }

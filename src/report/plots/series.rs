@@ -17,7 +17,7 @@ pub struct SeriesEvent {
 
 /// A run's time series reduced to what timelines need; owned, so a comparison can keep one per
 /// variant after dropping the run's recorder.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunSeries {
     /// The scenario's version names, in scenario order (a version's index picks its colour).
     pub versions: Vec<String>,
