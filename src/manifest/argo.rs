@@ -112,14 +112,17 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
             cx.unmodelled(&format!("spec.{f}"), Some(n), why);
         }
     }
-    if let Some(n) = s.get("workloadRef") {
-        cx.error(
-            Some(n),
-            "`workloadRef` is not read yet",
-            "inline the Deployment's pod template under spec.template for now",
-        );
-        return;
-    }
+    // `workloadRef` (docs/migrating.md, "Reference Deployment From Rollout"): the pod template
+    // comes from the named Deployment; the Rollout's own replicas, minReadySeconds and strategy
+    // still rule. Argo's validation refuses a Rollout setting both `template` and `workloadRef`
+    // ("template must be empty for workload reference rollout").
+    let referenced = match s.get("workloadRef") {
+        Some(w) => match workload_ref(cx, s, w) {
+            Some(d) => Some(d),
+            None => return,
+        },
+        None => None,
+    };
     let st = s.get("strategy");
     let canary = st.and_then(|t| t.get("canary"));
     let blue_green = st.and_then(|t| t.get("blueGreen"));
@@ -137,7 +140,106 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
             "add strategy: canary: (with steps) or strategy: blueGreen:",
         ),
     }
-    pod_template(cx, s, "spec.template.spec");
+    match referenced {
+        None => pod_template(cx, s, "spec.template.spec"),
+        Some((file, text, d)) => {
+            let name = d.at(&["metadata", "name"]).and_then(Node::str).unwrap_or("");
+            let at = format!("Deployment {name}: spec.template.spec");
+            let mut dcx = Ctx {
+                file,
+                text: &text,
+                out: &mut *cx.out,
+                errors: Vec::new(),
+            };
+            let spec = d.get("spec").cloned().unwrap_or_else(|| d.clone());
+            pod_template(&mut dcx, &spec, &at);
+            let errors = dcx.errors;
+            cx.errors.extend(errors);
+        }
+    }
+}
+
+/// The Deployment a Rollout's `workloadRef` names (`None` for a Rollout without one).
+pub(super) fn workload_ref_name(doc: &Node) -> Option<String> {
+    if doc.get("kind").and_then(Node::str) != Some("Rollout") {
+        return None;
+    }
+    doc.at(&["spec", "workloadRef", "name"])
+        .and_then(Node::str)
+        .map(str::to_string)
+}
+
+/// Checks `workloadRef` and finds its Deployment among the manifests: (file, text, document).
+fn workload_ref(cx: &mut Ctx<'_>, s: &Node, w: &Node) -> Option<(String, String, Node)> {
+    let has_template = s
+        .get("template")
+        .is_some_and(|t| !matches!(&t.kind, Kind::Null) && !t.entries().is_empty());
+    if has_template {
+        cx.error(
+            s.get("template"),
+            "a Rollout with `workloadRef` may not also set `spec.template`",
+            "Argo refuses both (\"template must be empty for workload reference rollout\"): remove spec.template, or remove workloadRef",
+        );
+        return None;
+    }
+    let kind = w.get("kind").and_then(Node::str).unwrap_or("");
+    let api = w.get("apiVersion").and_then(Node::str).unwrap_or("apps/v1");
+    if kind != "Deployment" || api != "apps/v1" {
+        cx.error(
+            w.get("kind").or(Some(w)),
+            format!("`workloadRef` names a {} ({api}): rollsim reads a Deployment's pod template", if kind.is_empty() { "workload without a kind" } else { kind }),
+            "write workloadRef: {apiVersion: apps/v1, kind: Deployment, name: NAME}",
+        );
+        return None;
+    }
+    let Some(name) = w.get("name").and_then(Node::str) else {
+        cx.error(
+            Some(w),
+            "`workloadRef` has no name",
+            "name the Deployment whose pod template the Rollout runs: workloadRef: {apiVersion: apps/v1, kind: Deployment, name: NAME}",
+        );
+        return None;
+    };
+    let found = cx
+        .out
+        .deployments
+        .iter()
+        .find(|(_, _, d)| d.at(&["metadata", "name"]).and_then(Node::str) == Some(name))
+        .cloned();
+    let Some(found) = found else {
+        let known: Vec<&str> = cx
+            .out
+            .deployments
+            .iter()
+            .filter_map(|(_, _, d)| d.at(&["metadata", "name"]).and_then(Node::str))
+            .collect();
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        };
+        cx.error(
+            w.get("name"),
+            format!("`workloadRef` names Deployment \"{name}\", which the manifests do not hold"),
+            format!("add that Deployment's manifest to the scenario's manifests (Deployments held: {known})"),
+        );
+        return None;
+    };
+    // The referenced Deployment's own pods: with scaleDown never (the default) they keep
+    // running beside the Rollout's unless the Deployment is scaled to 0 by hand.
+    let scale_down = w.get("scaleDown").and_then(Node::str).unwrap_or("never");
+    let own = found.2.at(&["spec", "replicas"]).map_or(Some(1), |n| match n.kind {
+        Kind::Int(i) => Some(i),
+        _ => None,
+    });
+    if own != Some(0) {
+        cx.unmodelled(
+            "spec.workloadRef.scaleDown",
+            w.get("scaleDown").or(Some(w)),
+            format!("the referenced Deployment's own pods (scaleDown: {scale_down}) are not simulated: only the Rollout's pods serve; scale the Deployment to 0 as Argo's migration guide advises"),
+        );
+    }
+    Some(found)
 }
 
 fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str) {

@@ -94,13 +94,10 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     };
     match (api, kind) {
         ("apps/v1", "Deployment") => {
-            let rollouts = cx.out.pending.iter().any(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"));
-            if cx.out.settings.iter().any(|s| s.key == "replicas") || rollouts {
-                cx.error(kind_n, "a second workload: rollsim simulates one Deployment per scenario", "split the manifests: one scenario per Deployment");
-                return;
-            }
-            cx.out.deployment_name = doc.at(&["metadata", "name"]).and_then(Node::str).map(str::to_string);
-            k8s::deployment(cx, doc);
+            // Read in `finish`, once every Rollout is known: one a Rollout's `workloadRef`
+            // names lends its pod template and is not a workload of its own.
+            let (file, text) = (cx.file.clone(), cx.text.to_string());
+            cx.out.deployments.push((file, text, doc.clone()));
         }
         (_, "Deployment") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Deployment"), "use `apiVersion: apps/v1` (extensions/v1beta1 and apps/v1beta* were removed in Kubernetes 1.16)"),
         ("argoproj.io/v1alpha1", "Rollout") => {
@@ -130,9 +127,43 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     }
 }
 
-/// Reads the Rollouts once every file's AnalysisTemplates are known; returns the problems.
+/// Reads the workloads once every file's documents are known: the Deployments (but those a
+/// Rollout's `workloadRef` names), then the Rollouts and Canaries; returns the problems.
 pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
+    let referenced: Vec<String> = out
+        .pending
+        .iter()
+        .filter_map(|(_, _, d)| argo::workload_ref_name(d))
+        .collect();
+    let rollouts = out
+        .pending
+        .iter()
+        .filter(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"))
+        .count();
+    for (file, text, doc) in out.deployments.clone() {
+        let name = doc.at(&["metadata", "name"]).and_then(Node::str);
+        if name.is_some_and(|n| referenced.iter().any(|r| r == n)) {
+            continue;
+        }
+        let mut cx = Ctx {
+            file,
+            text: &text,
+            out,
+            errors: Vec::new(),
+        };
+        if cx.out.settings.iter().any(|s| s.key == "replicas") || rollouts > 0 {
+            cx.error(
+                doc.get("kind"),
+                "a second workload: rollsim simulates one Deployment or Rollout per scenario",
+                "split the manifests: one scenario per workload (a Deployment a Rollout reads through `workloadRef` is not a second workload)",
+            );
+        } else {
+            cx.out.deployment_name = name.map(str::to_string);
+            k8s::deployment(&mut cx, &doc);
+        }
+        errors.extend(cx.errors);
+    }
     for (file, text, doc) in std::mem::take(&mut out.pending) {
         let mut cx = Ctx {
             file,

@@ -61,6 +61,8 @@ pub struct Reading {
     pub image: Option<(String, u32, u32)>,
     /// AnalysisTemplates by name, with their file, for the Rollout read after every file.
     pub templates: Vec<(String, String, Node)>,
+    /// Deployments, read once every Rollout is known: file, its text, the document.
+    pub deployments: Vec<(String, String, Node)>,
     /// Rollouts waiting for every template: file, its text, the document.
     pub pending: Vec<(String, String, Node)>,
     /// The Deployment's `metadata.name` (what a Flagger Canary targets).

@@ -130,7 +130,7 @@ fn summary_of(args: &[&str], tag: &str) -> String {
 #[test]
 fn a_manifest_runs_exactly_as_its_hand_written_toml() {
     let manifest = summary_of(&["examples/manifests/deployment.toml"], "m-yaml");
-    let toml = summary_of(&["examples/manifests/deployment-equivalent.toml"], "m-toml");
+    let toml = summary_of(&["examples/manifests/equivalent/deployment.toml"], "m-toml");
     assert_eq!(manifest, toml, "byte-for-byte the same summary");
     // The command-line form: the same run (the scenario's name and description aside).
     let cli = summary_of(
@@ -138,7 +138,7 @@ fn a_manifest_runs_exactly_as_its_hand_written_toml() {
             "--manifest",
             "examples/manifests/deployment.yaml",
             "--traffic",
-            "examples/manifests/traffic.toml",
+            "examples/manifests/traffic/shop.toml",
         ],
         "m-cli",
     );
@@ -187,7 +187,7 @@ fn the_missing_prestop_mistake_fails_requests_the_plain_deployment_does_not() {
 fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
     let dir = temp_dir(tag);
     std::fs::write(dir.join("deploy.yaml"), yaml).unwrap();
-    let traffic = std::fs::read_to_string(root().join("examples/manifests/traffic.toml")).unwrap();
+    let traffic = std::fs::read_to_string(root().join("examples/manifests/traffic/shop.toml")).unwrap();
     let text = format!("manifests = [\"deploy.yaml\"]\n{scenario_extra}\n{traffic}");
     let file = dir.join("s.toml");
     std::fs::write(&file, text).unwrap();
@@ -317,7 +317,7 @@ fn explain_shows_each_field_its_line_and_what_is_not_modelled() {
         "--manifest",
         "examples/manifests/deployment-no-prestop.yaml",
         "--traffic",
-        "examples/manifests/traffic.toml",
+        "examples/manifests/traffic/shop.toml",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
@@ -450,7 +450,7 @@ fn the_argo_canary_is_read_into_its_settings_and_runs_as_its_toml() {
         .find(|st| st.key == "steps")
         .map(|st| st.meaning.clone());
     assert_eq!(step_count.as_deref(), Some("6 steps"));
-    let equivalent = load("examples/manifests/rollout-canary-equivalent.toml");
+    let equivalent = load("examples/manifests/equivalent/rollout-canary.toml");
     assert_eq!(
         format!("{:?}", s.rollout),
         format!("{:?}", equivalent.rollout)
@@ -458,7 +458,7 @@ fn the_argo_canary_is_read_into_its_settings_and_runs_as_its_toml() {
     assert_eq!(
         summary_of(&["examples/manifests/rollout-canary.toml"], "m-argo-yaml"),
         summary_of(
-            &["examples/manifests/rollout-canary-equivalent.toml"],
+            &["examples/manifests/equivalent/rollout-canary.toml"],
             "m-argo-toml"
         ),
         "byte-for-byte the same summary"
