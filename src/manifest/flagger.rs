@@ -21,6 +21,26 @@ fn number(n: &Node) -> Option<f64> {
     }
 }
 
+/// A Go duration of whole seconds, minutes or hours (`"90s"`, `"1m"`, `"1m30s"`) in seconds.
+fn seconds(d: &str) -> Option<u64> {
+    let (mut total, mut num) = (0u64, String::new());
+    for c in d.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        num.clear();
+    }
+    num.is_empty().then_some(total)
+}
+
 /// Reads a Canary; the Deployment it targets must have been read (its strategy is replaced).
 pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
     let s = doc.get("spec").unwrap_or(doc);
@@ -41,6 +61,30 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
             );
             return;
         }
+    }
+    cx.other_keys(
+        s,
+        "spec",
+        &[
+            "targetRef",
+            "service",
+            "analysis",
+            "progressDeadlineSeconds",
+            "provider",
+            "ingressRef",
+            "upstreamRef",
+            "routeRef",
+            "revertOnDeletion",
+        ],
+    );
+    if let Some(n) = s.get("provider").filter(|n| n.str() == Some("kubernetes")) {
+        // scheduler.go: with the kubernetes provider Flagger runs blue/green only (iterations
+        // forced to 10 when unset); rollsim runs the weighted canary.
+        cx.unmodelled(
+            "spec.provider",
+            Some(n),
+            "the kubernetes provider has no traffic weights: Flagger runs blue/green iterations, which rollsim does not model (it runs the weighted canary)",
+        );
     }
     // Flagger routes between its primary and the canary: the Deployment's strategy is not used.
     cx.out.settings.retain(|st| st.table != "rollout");
@@ -80,6 +124,26 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
         return;
     };
     let at = "spec.analysis";
+    cx.other_keys(
+        a,
+        at,
+        &[
+            "interval",
+            "threshold",
+            "maxWeight",
+            "stepWeight",
+            "stepWeights",
+            "metrics",
+            "iterations",
+            "match",
+            "webhooks",
+            "mirror",
+            "mirrorWeight",
+            "stepWeightPromotion",
+            "primaryReadyThreshold",
+            "canaryReadyThreshold",
+        ],
+    );
     let iv = a.get("interval");
     let interval = match iv.map(|n| &n.kind) {
         None => "\"60s\"".to_string(),
@@ -177,6 +241,7 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
             );
         }
     }
+    let tick = iv.and_then(Node::str).unwrap_or("1m").to_string();
     let mut metrics = Vec::new();
     for (i, m) in a
         .get("metrics")
@@ -189,6 +254,18 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
         let range = m.get("thresholdRange");
         let min = range.and_then(|r| r.get("min")).and_then(number);
         let max = range.and_then(|r| r.get("max")).and_then(number);
+        // A builtin check queries the metric's own window (`interval`, default 1m:
+        // controllers.md §3.2); rollsim measures over the analysis tick that just ended.
+        let window = m.get("interval").and_then(Node::str).unwrap_or("1m");
+        if matches!(name, "request-success-rate" | "request-duration")
+            && seconds(window) != seconds(&tick)
+        {
+            cx.unmodelled(
+                &format!("{at}.metrics[{i}].interval"),
+                m.get("interval").or(Some(m)),
+                format!("\"{name}\" queries the last {window}; rollsim measures it over each {tick} analysis tick"),
+            );
+        }
         match (name, min, max) {
             ("request-success-rate", Some(min), _) if (0.0..=100.0).contains(&min) => {
                 metrics.push(format!("{{ name = \"{name}\", metric = \"error_rate\", max = {} }}", (100.0 - min) / 100.0));

@@ -7,6 +7,7 @@
 //! The scenario layer (`scenario/manifests.rs`) maps the container's image onto a scenario
 //! version and merges the settings into the scenario's own tables; `explain` prints them.
 
+mod analysis;
 mod argo;
 mod flagger;
 mod k8s;

@@ -139,6 +139,20 @@ impl Ctx<'_> {
         ));
     }
 
+    /// Keys of mapping `n` that rollsim neither reads nor knows to leave a rollout unchanged:
+    /// each becomes a warning, so no field that may change behaviour is silently ignored.
+    pub fn other_keys(&mut self, n: &Node, at: &str, known: &[&str]) {
+        for (k, v) in n.entries() {
+            if !known.contains(&k.as_str()) {
+                self.unmodelled(
+                    &format!("{at}.{k}"),
+                    Some(v),
+                    format!("`{k}` is not read: whatever it changes in the real rollout, the simulation does not show"),
+                );
+            }
+        }
+    }
+
     /// A whole number ≥ `min` at `n` (`None` after reporting a problem).
     pub fn int(&mut self, n: &Node, field: &str, min: i64, max: i64) -> Option<i64> {
         match &n.kind {

@@ -187,7 +187,8 @@ fn the_missing_prestop_mistake_fails_requests_the_plain_deployment_does_not() {
 fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
     let dir = temp_dir(tag);
     std::fs::write(dir.join("deploy.yaml"), yaml).unwrap();
-    let traffic = std::fs::read_to_string(root().join("examples/manifests/traffic/shop.toml")).unwrap();
+    let traffic =
+        std::fs::read_to_string(root().join("examples/manifests/traffic/shop.toml")).unwrap();
     let text = format!("manifests = [\"deploy.yaml\"]\n{scenario_extra}\n{traffic}");
     let file = dir.join("s.toml");
     std::fs::write(&file, text).unwrap();
