@@ -183,18 +183,23 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
         "1 (Flagger default)",
         format!("rolled back after {} failed checks", threshold.max(1)),
     );
-    if let Some(n) = a.get("maxWeight") {
-        let v = cx.int_or(Some(n), "maxWeight", 100, 1, 100);
-        cx.set(
-            "rollout",
-            "max_weight",
-            v.to_string(),
-            &format!("{at}.maxWeight"),
-            Some(n),
-            "",
-            format!("promoted once the canary reaches {v} %"),
-        );
-    }
+    // GetMaxWeight (pkg/apis/flagger/v1beta1/canary.go): the last stepWeights entry when
+    // they are given (the strategy applies that), else maxWeight when above 0, else 100.
+    let n = a.get("maxWeight");
+    let v = cx.int_or(n, "maxWeight", 100, 1, 100);
+    cx.set(
+        "rollout",
+        "max_weight",
+        v.to_string(),
+        &format!("{at}.maxWeight"),
+        n,
+        "100 (Flagger default)",
+        if a.get("stepWeights").is_some() {
+            "ignored: with stepWeights Flagger promotes after the last entry".to_string()
+        } else {
+            format!("promoted once the canary weight reaches {v} %")
+        },
+    );
     if let Some(n) = a.get("stepWeight") {
         let v = cx.int_or(Some(n), "stepWeight", 10, 1, 100);
         cx.set(
