@@ -16,6 +16,7 @@ mod events;
 mod faults;
 mod golden;
 mod locks;
+mod manifest_check;
 mod manifest_fields;
 mod manifests;
 mod metrics;

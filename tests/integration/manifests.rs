@@ -117,7 +117,7 @@ fn the_missing_prestop_deployment_takes_the_api_defaults_and_warns() {
 }
 
 /// `run` of a scenario into a fresh folder; returns the summary's text.
-fn summary_of(args: &[&str], tag: &str) -> String {
+pub(crate) fn summary_of(args: &[&str], tag: &str) -> String {
     let out = temp_dir(tag);
     let mut a = vec!["run"];
     a.extend_from_slice(args);
@@ -184,7 +184,7 @@ fn the_missing_prestop_mistake_fails_requests_the_plain_deployment_does_not() {
 }
 
 /// Writes `yaml` and a scenario naming it in a fresh folder; returns the scenario.
-fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
+pub(crate) fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
     let dir = temp_dir(tag);
     std::fs::write(dir.join("deploy.yaml"), yaml).unwrap();
     let traffic =
@@ -195,7 +195,7 @@ fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
     file
 }
 
-const GOOD: &str = "apiVersion: apps/v1
+pub(crate) const GOOD: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: shop
@@ -209,7 +209,7 @@ spec:
 ";
 
 /// Runs `s`, which must be refused: exit 2, nothing written; returns stderr.
-fn refused(s: &Path) -> String {
+pub(crate) fn refused(s: &Path) -> String {
     let out = s.parent().unwrap().join("out");
     let o = rollsim(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
