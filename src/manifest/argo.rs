@@ -143,8 +143,8 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
     let canary = st.and_then(|t| t.get("canary"));
     let blue_green = st.and_then(|t| t.get("blueGreen"));
     match (canary, blue_green) {
-        (Some(_), Some(b)) => cx.error(
-            Some(b),
+        (Some(_), Some(_)) => cx.error(
+            st,
             "a Rollout may set only one of strategy.canary and strategy.blueGreen",
             "keep one strategy and remove the other block",
         ),

@@ -118,6 +118,7 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
             let (file, text) = (cx.file.clone(), cx.text.to_string());
             cx.out.pending.push((file, text, doc.clone()));
         }
+        (_, "Canary") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Canary"), "use `apiVersion: flagger.app/v1beta1` (Flagger's only served version)"),
         (_, "Rollout" | "AnalysisTemplate") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a {kind}"), "use `apiVersion: argoproj.io/v1alpha1`"),
         (_, "HorizontalPodAutoscaler") => cx.unmodelled("kind: HorizontalPodAutoscaler", kind_n, "autoscaling is not modelled: the replica count stays at spec.replicas"),
         (_, k) if BESIDE.contains(&k) => {
@@ -142,9 +143,23 @@ pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
         .iter()
         .filter(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"))
         .count();
+    let names: Vec<Option<String>> = out
+        .deployments
+        .iter()
+        .map(|(_, _, d)| {
+            d.at(&["metadata", "name"])
+                .and_then(Node::str)
+                .map(str::to_string)
+        })
+        .collect();
+    // A `workloadRef` naming no Deployment is reported at the Rollout; the Deployment it meant
+    // is then not also reported as a second workload.
+    let broken_ref = referenced
+        .iter()
+        .any(|r| !names.iter().any(|n| n.as_deref() == Some(r.as_str())));
     for (file, text, doc) in out.deployments.clone() {
         let name = doc.at(&["metadata", "name"]).and_then(Node::str);
-        if name.is_some_and(|n| referenced.iter().any(|r| r == n)) {
+        if name.is_some_and(|n| referenced.iter().any(|r| r == n)) || broken_ref {
             continue;
         }
         let mut cx = Ctx {

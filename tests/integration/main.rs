@@ -17,6 +17,7 @@ mod faults;
 mod golden;
 mod locks;
 mod manifest_check;
+mod manifest_errors;
 mod manifest_fields;
 mod manifests;
 mod metrics;

@@ -543,7 +543,7 @@ fn bad_rollouts_are_refused_with_their_place_and_a_fix() {
             ),
             mapped,
             "only one of strategy.canary and strategy.blueGreen",
-            "deploy.yaml:9:7",
+            "deploy.yaml:8:5",
         ),
         (
             "dynamic",
