@@ -2,8 +2,11 @@
 //! would give, so running the manifest and running the equivalent TOML are the same run.
 //!
 //! `yaml.rs` parses within limits into a position-keeping tree; `k8s.rs` reads an `apps/v1`
-//! Deployment with the API server's defaults; `read.rs` holds what was understood (each
-//! setting with its field and line), what could not be modelled (warnings), and the problems.
+//! Deployment with the API server's defaults; `argo.rs` a Rollout (inline template or
+//! `workloadRef`) and `analysis.rs` its AnalysisTemplates; `flagger.rs` a Canary. Workloads are
+//! read in `finish`, after every file, so references resolve across files. `read.rs` holds what
+//! was understood (each setting with its field and line), what could not be modelled
+//! (warnings), and the problems. The supported and unsupported fields: docs/manifests.md.
 //! The scenario layer (`scenario/manifests.rs`) maps the container's image onto a scenario
 //! version and merges the settings into the scenario's own tables; `explain` prints them.
 
