@@ -7,8 +7,9 @@
 //! builtin metrics map onto the scenario's: `request-success-rate` with `thresholdRange.min`
 //! (a percent of non-5xx responses) becomes `error_rate` max = (100 − min) / 100;
 //! `request-duration` with `thresholdRange.max` (P99 in milliseconds) becomes `p99_latency_ms`.
-//! Blue/green (`iterations`) and A/B (`match`) analyses, webhooks and custom metric templates
-//! are not modelled: warnings.
+//! `iterations` selects Flagger's blue/green (the `kubernetes` provider forces it, with 10
+//! iterations when fewer are given); A/B `match` runs as blue/green with a warning; webhooks,
+//! mirroring and custom metric templates are not modelled: warnings.
 
 use super::read::Ctx;
 use super::yaml::{Kind, Node};
@@ -77,15 +78,7 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
             "revertOnDeletion",
         ],
     );
-    if let Some(n) = s.get("provider").filter(|n| n.str() == Some("kubernetes")) {
-        // scheduler.go: with the kubernetes provider Flagger runs blue/green only (iterations
-        // forced to 10 when unset); rollsim runs the weighted canary.
-        cx.unmodelled(
-            "spec.provider",
-            Some(n),
-            "the kubernetes provider has no traffic weights: Flagger runs blue/green iterations, which rollsim does not model (it runs the weighted canary)",
-        );
-    }
+    let kubernetes = s.get("provider").filter(|n| n.str() == Some("kubernetes"));
     // Flagger routes between its primary and the canary: the Deployment's strategy is not used.
     cx.out.settings.retain(|st| st.table != "rollout");
     cx.out.settings.retain(|st| st.key != "progress_deadline");
@@ -229,21 +222,50 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
             format!("weights {}", ws.join(", ")),
         );
     }
-    for f in [
-        "iterations",
-        "match",
-        "webhooks",
-        "mirror",
-        "stepWeightPromotion",
-        "primaryReadyThreshold",
-        "canaryReadyThreshold",
+    // `iterations` picks blue/green (scheduler.go `advanceCanary`): with the kubernetes
+    // provider, which has no weights, Flagger always runs it, forcing iterations to 10 when
+    // below 1; with `match`, A/B testing (matched requests go to the canary), which rollsim
+    // runs as blue/green — no request carries the headers here.
+    let it_n = a.get("iterations");
+    let mut iterations = cx.int_or(it_n, "iterations", 0, 0, 10_000);
+    if kubernetes.is_some() && iterations < 1 {
+        iterations = 10;
+    }
+    if iterations > 0 {
+        cx.set(
+            "rollout",
+            "iterations",
+            iterations.to_string(),
+            &format!("{at}.iterations"),
+            it_n.or(kubernetes),
+            "",
+            format!("blue/green: {iterations} analysis iterations without traffic, one with all of it, then promotion"),
+        );
+        let checks = a.get("metrics").map_or(0, |m| m.items().len());
+        if checks > 0 {
+            cx.unmodelled(&format!("{at}.iterations"), it_n.or(kubernetes), "blue/green sends the canary no traffic while it iterates; in a real cluster a load-tester webhook feeds it (not modelled), so here its metric checks find no data and fail, as Flagger's do without one");
+        }
+        for f in ["maxWeight", "stepWeight", "stepWeights"] {
+            if let Some(n) = a.get(f) {
+                cx.unmodelled(
+                    &format!("{at}.{f}"),
+                    Some(n),
+                    format!("`{f}` is not used: with iterations Flagger runs blue/green"),
+                );
+            }
+        }
+    }
+    for (f, why) in [
+        ("match", "A/B testing: requests matching these headers or cookies go to the canary; rollsim sends none (no request carries them) and runs the iterations as blue/green"),
+        ("webhooks", "webhooks (load testers, gates, pre/post-rollout hooks) are not run"),
+        ("mirror", "traffic mirroring to the canary is not modelled"),
+        ("mirrorWeight", "traffic mirroring to the canary is not modelled"),
+        ("stepWeightPromotion", "the gradual shift back to the primary is not modelled: all at once"),
+        ("primaryReadyThreshold", "rollsim waits for every primary pod"),
+        ("canaryReadyThreshold", "rollsim waits for every canary pod"),
     ] {
         if let Some(n) = a.get(f) {
-            cx.unmodelled(
-                &format!("{at}.{f}"),
-                Some(n),
-                format!("`{f}` is not modelled (rollsim runs Flagger's progressive canary)"),
-            );
+            cx.unmodelled(&format!("{at}.{f}"), Some(n), why);
         }
     }
     let tick = iv.and_then(Node::str).unwrap_or("1m").to_string();

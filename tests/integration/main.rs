@@ -19,6 +19,7 @@ mod locks;
 mod manifest_check;
 mod manifest_errors;
 mod manifest_fields;
+mod manifest_flagger;
 mod manifests;
 mod metrics;
 mod migrations;
