@@ -192,3 +192,55 @@ fn the_flagger_canary_reads_every_field() {
         ]
     );
 }
+
+/// Argo's `effectiveCount`: a template metric with neither `interval` nor `count` takes one
+/// measurement; with an interval and no count it measures until the analysis ends.
+#[test]
+fn a_template_metric_without_an_interval_measures_once() {
+    let yaml = |interval: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop
+spec:
+  replicas: 4
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - analysis:
+            templates:
+              - templateName: errors
+  template:
+    spec:
+      containers: [{{name: shop, image: \"shop:1.5\"}}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: errors
+spec:
+  metrics:
+    - name: error_rate
+{interval}      successCondition: result[0] < 0.05
+"
+        )
+    };
+    let steps = |tag: &str, interval: &str| {
+        let s = Scenario::load(&crate::manifests::with_manifest(tag, &yaml(interval), ""))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = s.manifest.clone().unwrap();
+        r.settings
+            .iter()
+            .find(|st| st.key == "steps")
+            .unwrap()
+            .toml
+            .clone()
+    };
+    let once = steps("mfields-once", "");
+    assert!(once.contains("count = 1"), "{once}");
+    let every = steps("mfields-every", "      interval: 10s\n");
+    assert!(!every.contains("count"), "{every}");
+    assert!(every.contains("interval = \"10s\""), "{every}");
+}
