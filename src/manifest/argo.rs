@@ -14,7 +14,7 @@
 
 use super::analysis::analysis;
 use super::k8s::{int_or_percent, pod_template};
-use super::read::Ctx;
+use super::read::{go_seconds, Ctx};
 use super::yaml::{Kind, Node};
 
 /// An Argo duration (`"30s"`, `"1m"`, `"1h"`, or a number of seconds) as a TOML string.
@@ -22,11 +22,16 @@ pub(super) fn duration(cx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<String
     match &n.kind {
         Kind::Int(i) if *i >= 0 => Some(format!("\"{i}s\"")),
         Kind::Str(s) => {
-            let ok = s.len() > 1
+            // Argo takes a digit string as seconds and any Go duration (`90s`, `1m30s`).
+            let simple = s.len() > 1
                 && s[..s.len() - 1].chars().all(|c| c.is_ascii_digit())
                 && s.ends_with(['s', 'm', 'h']);
-            if ok {
+            if simple {
                 Some(format!("\"{s}\""))
+            } else if let Some(secs) = go_seconds(s) {
+                Some(format!("\"{secs}s\""))
+            } else if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                Some(format!("\"{s}s\""))
             } else {
                 cx.error(
                     Some(n),
@@ -419,6 +424,15 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
                 Some(d) => duration(cx, d, &format!("{sf}.pause.duration"))
                     .map(|d| format!("{{ pause = {d} }}")),
             },
+            // Argo applies setCanaryScale only with a traffic router (controllers.md §2.4).
+            "setCanaryScale" if tr.is_none() => {
+                cx.unmodelled(
+                    &format!("{sf}.setCanaryScale"),
+                    Some(step),
+                    "Argo ignores setCanaryScale without trafficRouting: skipped, as there",
+                );
+                None
+            }
             "setCanaryScale" => {
                 let (k, n) = v
                     .entries()
@@ -430,7 +444,8 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
                         .int(n, &format!("{sf}.setCanaryScale.replicas"), 0, 100_000)
                         .map(|r| format!("{{ set_canary_scale = {{ replicas = {r} }} }}")),
                     ("weight", _) => cx
-                        .int(n, &format!("{sf}.setCanaryScale.weight"), 0, 100)
+                        // A weight may exceed 100 (4 replicas, weight 200 → 8 pods).
+                        .int(n, &format!("{sf}.setCanaryScale.weight"), 0, 10_000)
                         .map(|w| format!("{{ set_canary_scale = {{ weight = {w} }} }}")),
                     ("matchTrafficWeight", Kind::Bool(b)) => Some(format!(
                         "{{ set_canary_scale = {{ match_traffic_weight = {b} }} }}"

@@ -11,7 +11,7 @@
 //! iterations when fewer are given); A/B `match` runs as blue/green with a warning; webhooks,
 //! mirroring and custom metric templates are not modelled: warnings.
 
-use super::read::Ctx;
+use super::read::{go_seconds, Ctx};
 use super::yaml::{Kind, Node};
 
 fn number(n: &Node) -> Option<f64> {
@@ -20,26 +20,6 @@ fn number(n: &Node) -> Option<f64> {
         Kind::Float(f) if f.is_finite() => Some(f),
         _ => None,
     }
-}
-
-/// A Go duration of whole seconds, minutes or hours (`"90s"`, `"1m"`, `"1m30s"`) in seconds.
-fn seconds(d: &str) -> Option<u64> {
-    let (mut total, mut num) = (0u64, String::new());
-    for c in d.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return None,
-        };
-        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
-        num.clear();
-    }
-    num.is_empty().then_some(total)
 }
 
 /// Reads a Canary; the Deployment it targets must have been read (its strategy is replaced).
@@ -146,6 +126,9 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
                 && t.ends_with(['s', 'm', 'h']) =>
         {
             format!("\"{t}\"")
+        }
+        Some(Kind::Str(t)) if go_seconds(t).is_some() => {
+            format!("\"{}s\"", go_seconds(t).unwrap_or(60))
         }
         Some(_) => {
             cx.error(
@@ -285,7 +268,7 @@ pub(super) fn canary(cx: &mut Ctx<'_>, doc: &Node, deployment: Option<&str>) {
         // controllers.md §3.2); rollsim measures over the analysis tick that just ended.
         let window = m.get("interval").and_then(Node::str).unwrap_or("1m");
         if matches!(name, "request-success-rate" | "request-duration")
-            && seconds(window) != seconds(&tick)
+            && go_seconds(window) != go_seconds(&tick)
         {
             cx.unmodelled(
                 &format!("{at}.metrics[{i}].interval"),

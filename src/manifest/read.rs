@@ -206,6 +206,27 @@ impl Ctx<'_> {
     }
 }
 
+/// A Go duration of whole hours, minutes and seconds (`"90s"`, `"1m"`, `"1m30s"`) in seconds;
+/// `None` for anything else (fractions and `ms` are not whole seconds).
+pub fn go_seconds(d: &str) -> Option<u64> {
+    let (mut total, mut num) = (0u64, String::new());
+    for c in d.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        num.clear();
+    }
+    (num.is_empty() && !d.is_empty()).then_some(total)
+}
+
 /// Source lines longer than this are not shown under a diagnostic.
 const MAX_SHOWN: usize = 200;
 

@@ -191,3 +191,71 @@ fn a_rollout_reads_its_pod_template_through_workload_ref() {
     assert_eq!(r.unmodelled.len(), 1);
     assert_eq!(r.unmodelled[0].1.field, "spec.workloadRef.scaleDown");
 }
+
+/// Argo accepts a pause as a digit string or any Go duration, and a setCanaryScale weight over
+/// 100; it ignores setCanaryScale without a traffic router (skipped here too, with a warning).
+#[test]
+fn argo_durations_and_canary_scales_are_read_as_argo_reads_them() {
+    let rollout = |canary: &str, steps: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop
+spec:
+  replicas: 4
+  strategy:
+    canary:
+{canary}      steps:
+{steps}  template:
+    spec:
+      containers: [{{name: shop, image: \"shop:1.5\"}}]
+"
+        )
+    };
+    let steps_of = |tag: &str, yaml: String| {
+        let s = Scenario::load(&with_manifest(tag, &yaml, "")).unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = s.manifest.clone().unwrap();
+        let steps = r
+            .settings
+            .iter()
+            .find(|st| st.key == "steps")
+            .unwrap()
+            .toml
+            .clone();
+        let warned: Vec<String> = r.unmodelled.iter().map(|(_, u)| u.field.clone()).collect();
+        (steps, warned)
+    };
+    let (steps, _) = steps_of(
+        "merr-pauses",
+        rollout(
+            "",
+            "        - pause: {duration: 1m30s}\n        - pause: {duration: \"45\"}\n        - pause: {duration: 20}\n",
+        ),
+    );
+    assert_eq!(
+        steps,
+        "[{ pause = \"90s\" }, { pause = \"45s\" }, { pause = \"20s\" }]"
+    );
+    let (steps, warned) = steps_of(
+        "merr-scale",
+        rollout(
+            "      trafficRouting:\n        nginx: {stableIngress: shop}\n",
+            "        - setCanaryScale: {weight: 200}\n        - setWeight: 10\n",
+        ),
+    );
+    assert_eq!(
+        steps,
+        "[{ set_canary_scale = { weight = 200 } }, { set_weight = 10 }]"
+    );
+    assert!(warned.is_empty(), "{warned:?}");
+    let (steps, warned) = steps_of(
+        "merr-scale-basic",
+        rollout(
+            "",
+            "        - setCanaryScale: {replicas: 2}\n        - setWeight: 10\n",
+        ),
+    );
+    assert_eq!(steps, "[{ set_weight = 10 }]");
+    assert_eq!(warned, ["spec.strategy.canary.steps[0].setCanaryScale"]);
+}
