@@ -5,12 +5,13 @@
 use crate::common::{rollsim, root, temp_dir};
 use crate::manifests::summary_of;
 
-const EXAMPLES: [&str; 5] = [
+const EXAMPLES: [&str; 6] = [
     "deployment",
     "deployment-no-prestop",
     "rollout-canary",
     "rollout-blue-green",
     "flagger-canary",
+    "rollout-workload-ref",
 ];
 
 #[test]
@@ -37,7 +38,11 @@ fn rollsim_check_passes_on_every_example_over_several_seeds() {
         );
     }
     let report = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!(report.matches("<testsuite ").count(), 5, "{report}");
+    assert_eq!(
+        report.matches("<testsuite ").count(),
+        EXAMPLES.len(),
+        "{report}"
+    );
     assert!(!report.contains("<failure"), "{report}");
     // The glob a README reader types finds exactly the gates: nothing else sits beside them.
     let mut tomls: Vec<String> = std::fs::read_dir(root().join("examples/manifests"))

@@ -193,6 +193,34 @@ fn the_flagger_canary_reads_every_field() {
     );
 }
 
+#[test]
+fn the_workload_ref_rollout_reads_its_deployments_template() {
+    let (r, version, _) = read("rollout-workload-ref");
+    assert_eq!(version, "v2");
+    assert_eq!(
+        settings(&r),
+        [
+            "spec.replicas | [deployment] replicas = 10 | line 39".to_string(),
+            "spec.minReadySeconds | [deployment] min_ready = \"0s\" | default: 0".into(),
+            "spec.progressDeadlineSeconds | [deployment] progress_deadline = \"600s\" | default: 600 (Argo default)".into(),
+            "spec.strategy.canary | [rollout] strategy = \"canary\" | line 49".into(),
+            // "20" without a percent sign: Argo reads it as 20 %.
+            "spec.strategy.canary.maxSurge | [rollout] max_surge = \"20%\" | line 49".into(),
+            "spec.strategy.canary.maxUnavailable | [rollout] max_unavailable = 0 | line 50".into(),
+            "spec.strategy.canary.trafficRouting | [rollout] traffic_routing = false | default: absent: weights from replica counts".into(),
+            "spec.strategy.canary.scaleDownDelaySeconds | [rollout] scale_down_delay = \"30s\" | default: 30 (Argo default)".into(),
+            "spec.strategy.canary.abortScaleDownDelaySeconds | [rollout] abort_scale_down_delay = \"30s\" | default: 30 (Argo default)".into(),
+            "spec.strategy.canary.steps | [rollout] steps = [{ set_weight = 20 }, { pause = \"20s\" }, { set_weight = 50 }, { pause = \"20s\" }] | line 52".into(),
+            // From the Deployment workloadRef names; `sh -c "sleep 5"` is the sleep idiom.
+            "Deployment shop: spec.template.spec.terminationGracePeriodSeconds | [pod] termination_grace = \"30s\" | default: 30 (API default)".into(),
+            format!("Deployment shop: spec.template.spec.containers[0].readinessProbe | [pod] readiness = {READINESS_2_2} | line 24"),
+            "Deployment shop: spec.template.spec.containers[0].lifecycle.preStop | [pod] pre_stop = \"5s\" | line 31".into(),
+        ]
+    );
+    // The Deployment is scaled to 0: nothing runs beside the Rollout, nothing to warn about.
+    assert_eq!(unmodelled(&r), Vec::<String>::new());
+}
+
 /// Argo's `effectiveCount`: a template metric with neither `interval` nor `count` takes one
 /// measurement; with an interval and no count it measures until the analysis ends.
 #[test]

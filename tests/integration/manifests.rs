@@ -382,6 +382,7 @@ fn examples() -> Vec<String> {
         "rollout-canary.yaml",
         "rollout-blue-green.yaml",
         "flagger-canary.yaml",
+        "rollout-workload-ref.yaml",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root().join("examples/manifests").join(f)).unwrap())
@@ -395,7 +396,7 @@ proptest! {
     /// and never panics, quickly.
     #[test]
     fn mangled_manifests_never_panic_the_reader(
-        which in 0usize..5,
+        which in 0usize..6,
         cut in 0usize..2000,
         edits in proptest::collection::vec((0usize..2000, any::<u8>()), 0..8),
         splice in proptest::option::of((0usize..2000, "[-:&*!|>{}\\[\\], \n#%'\"a-z0-9]{0,12}")),
@@ -661,7 +662,7 @@ proptest! {
     /// a scenario or a list of problems, never a panic.
     #[test]
     fn mangled_manifests_never_panic_the_scenario_loader(
-        which in 0usize..5,
+        which in 0usize..6,
         edits in proptest::collection::vec((0usize..2000, "[-:0-9a-z \n\"'%{}\\[\\]]{1,4}"), 1..4),
     ) {
         let mut text = examples()[which].clone();
