@@ -276,21 +276,36 @@ fn workload_ref(cx: &mut Ctx<'_>, s: &Node, w: &Node) -> Option<(String, String,
     Some(found)
 }
 
-fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str) {
+/// `scaleDownDelaySeconds` and `abortScaleDownDelaySeconds` (30 s by default: Argo's
+/// `utils/defaults/defaults.go`). A canary applies them only with a traffic router
+/// (`GetScaleDownDelaySecondsOrDefault`): without one, old pods go as the canary scales up.
+fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str, routed: bool) {
     for (name, key) in [
         ("scaleDownDelaySeconds", "scale_down_delay"),
         ("abortScaleDownDelaySeconds", "abort_scale_down_delay"),
     ] {
         let n = c.get(name);
-        let v = cx.int_or(n, &format!("{at}.{name}"), 30, 0, 86_400);
+        let field = format!("{at}.{name}");
+        let v = cx.int_or(n, &field, 30, 0, 86_400);
+        if !routed && n.is_some() {
+            cx.unmodelled(&field, n, format!("Argo applies {name} to a canary only with trafficRouting: no effect here, as there"));
+        }
         cx.set(
             "rollout",
             key,
             format!("\"{v}s\""),
-            &format!("{at}.{name}"),
+            &field,
             n,
-            "30 (Argo default)",
-            format!("old pods kept {v} s after the switch (or the abort)"),
+            if routed {
+                "30 (Argo default)"
+            } else {
+                "30 (Argo default; applied only with trafficRouting)"
+            },
+            if routed {
+                format!("old pods kept {v} s after the switch (or the abort)")
+            } else {
+                "not applied without trafficRouting: old pods go as the canary scales up".into()
+            },
         );
     }
 }
@@ -402,7 +417,7 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
             format!("at least {v} pods per ReplicaSet"),
         );
     }
-    delays(cx, c, at);
+    delays(cx, c, at, tr.is_some());
     let mut steps = Vec::new();
     for (i, step) in c
         .get("steps")
@@ -571,7 +586,7 @@ fn blue_green_strategy(cx: &mut Ctx<'_>, b: &Node) {
             format!("{v} preview pods before promotion"),
         );
     }
-    delays(cx, b, at);
+    delays(cx, b, at, true);
     for (name, key) in [
         ("prePromotionAnalysis", "pre_promotion_analysis"),
         ("postPromotionAnalysis", "post_promotion_analysis"),

@@ -208,8 +208,8 @@ fn the_workload_ref_rollout_reads_its_deployments_template() {
             "spec.strategy.canary.maxSurge | [rollout] max_surge = \"20%\" | line 49".into(),
             "spec.strategy.canary.maxUnavailable | [rollout] max_unavailable = 0 | line 50".into(),
             "spec.strategy.canary.trafficRouting | [rollout] traffic_routing = false | default: absent: weights from replica counts".into(),
-            "spec.strategy.canary.scaleDownDelaySeconds | [rollout] scale_down_delay = \"30s\" | default: 30 (Argo default)".into(),
-            "spec.strategy.canary.abortScaleDownDelaySeconds | [rollout] abort_scale_down_delay = \"30s\" | default: 30 (Argo default)".into(),
+            "spec.strategy.canary.scaleDownDelaySeconds | [rollout] scale_down_delay = \"30s\" | default: 30 (Argo default; applied only with trafficRouting)".into(),
+            "spec.strategy.canary.abortScaleDownDelaySeconds | [rollout] abort_scale_down_delay = \"30s\" | default: 30 (Argo default; applied only with trafficRouting)".into(),
             "spec.strategy.canary.steps | [rollout] steps = [{ set_weight = 20 }, { pause = \"20s\" }, { set_weight = 50 }, { pause = \"20s\" }] | line 52".into(),
             // From the Deployment workloadRef names; `sh -c "sleep 5"` is the sleep idiom.
             "Deployment shop: spec.template.spec.terminationGracePeriodSeconds | [pod] termination_grace = \"30s\" | default: 30 (API default)".into(),
