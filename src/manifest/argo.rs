@@ -1,13 +1,14 @@
 //! Argo Rollouts `Rollout` (canary or blueGreen) and `AnalysisTemplate` → the scenario's
 //! `[rollout]` table for the `canary` and `blue_green` strategies.
 //!
-//! Defaults are Argo's (controllers.md §2 and its defaults table): maxSurge and maxUnavailable
-//! the string "25" (read as 25 %), maxTrafficWeight 100, dynamicStableScale false,
-//! scaleDownDelaySeconds 30, abortScaleDownDelaySeconds 30, autoPromotionEnabled true,
-//! progressDeadlineSeconds 600; an AnalysisTemplate metric's failureLimit 0 and, without a
-//! count, a measurement per interval until the analysis ends, and without an interval either a
-//! single measurement. A Rollout may not set both
-//! `canary` and `blueGreen` (the CRD's validation). A provider's query cannot be run here: each
+//! Defaults are Argo's (`utils/defaults/defaults.go`: `DefaultMaxSurge` and
+//! `DefaultMaxUnavailable` the string "25", read as 25 %; `DefaultProgressDeadlineSeconds` 600;
+//! `DefaultScaleDownDelaySeconds` and `DefaultAbortScaleDownDelaySeconds` 30, applied to a
+//! canary only with trafficRouting; `DefaultAutoPromotionEnabled` true;
+//! `DefaultConsecutiveErrorLimit` 4; see also controllers.md §2): maxTrafficWeight 100,
+//! dynamicStableScale false; an AnalysisTemplate metric's failureLimit 0 and, without a count,
+//! a measurement per interval until the analysis ends, and without an interval either a single
+//! measurement. A Rollout may not set both `canary` and `blueGreen` (the CRD's validation). A provider's query cannot be run here: each
 //! template metric maps to a scenario metric (`error_rate`, `p99_latency_ms`, `mean_latency_ms`)
 //! by its name or by `[manifest] metrics = { "<template metric>" = "error_rate" }`, and a
 //! simple comparison `result[0] < 0.05` becomes that metric's bound.
