@@ -1,33 +1,38 @@
 //! Argo Rollouts `Rollout` (canary or blueGreen) and `AnalysisTemplate` → the scenario's
 //! `[rollout]` table for the `canary` and `blue_green` strategies.
 //!
-//! Defaults are Argo's (controllers.md §2 and its defaults table): maxSurge and maxUnavailable
-//! the string "25" (read as 25 %), maxTrafficWeight 100, dynamicStableScale false,
-//! scaleDownDelaySeconds 30, abortScaleDownDelaySeconds 30, autoPromotionEnabled true,
-//! progressDeadlineSeconds 600; an AnalysisTemplate metric's failureLimit 0 and, without a
-//! count, a measurement per interval until the analysis ends. A Rollout may not set both
-//! `canary` and `blueGreen` (the CRD's validation). A provider's query cannot be run here: each
+//! Defaults are Argo's (`utils/defaults/defaults.go`: `DefaultMaxSurge` and
+//! `DefaultMaxUnavailable` the string "25", read as 25 %; `DefaultProgressDeadlineSeconds` 600;
+//! `DefaultScaleDownDelaySeconds` and `DefaultAbortScaleDownDelaySeconds` 30, applied to a
+//! canary only with trafficRouting; `DefaultAutoPromotionEnabled` true;
+//! `DefaultConsecutiveErrorLimit` 4; see also controllers.md §2): maxTrafficWeight 100,
+//! dynamicStableScale false; an AnalysisTemplate metric's failureLimit 0 and, without a count,
+//! a measurement per interval until the analysis ends, and without an interval either a single
+//! measurement. A Rollout may not set both `canary` and `blueGreen` (the CRD's validation). A provider's query cannot be run here: each
 //! template metric maps to a scenario metric (`error_rate`, `p99_latency_ms`, `mean_latency_ms`)
 //! by its name or by `[manifest] metrics = { "<template metric>" = "error_rate" }`, and a
 //! simple comparison `result[0] < 0.05` becomes that metric's bound.
 
+use super::analysis::analysis;
 use super::k8s::{int_or_percent, pod_template};
-use super::read::Ctx;
+use super::read::{go_seconds, Ctx};
 use super::yaml::{Kind, Node};
 
-/// The scenario metrics a template metric may map to.
-const METRICS: [&str; 3] = ["error_rate", "p99_latency_ms", "mean_latency_ms"];
-
 /// An Argo duration (`"30s"`, `"1m"`, `"1h"`, or a number of seconds) as a TOML string.
-fn duration(cx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<String> {
+pub(super) fn duration(cx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<String> {
     match &n.kind {
         Kind::Int(i) if *i >= 0 => Some(format!("\"{i}s\"")),
         Kind::Str(s) => {
-            let ok = s.len() > 1
+            // Argo takes a digit string as seconds and any Go duration (`90s`, `1m30s`).
+            let simple = s.len() > 1
                 && s[..s.len() - 1].chars().all(|c| c.is_ascii_digit())
                 && s.ends_with(['s', 'm', 'h']);
-            if ok {
+            if simple {
                 Some(format!("\"{s}\""))
+            } else if let Some(secs) = go_seconds(s) {
+                Some(format!("\"{secs}s\""))
+            } else if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                Some(format!("\"{s}s\""))
             } else {
                 cx.error(
                     Some(n),
@@ -58,6 +63,23 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
         );
         return;
     };
+    cx.other_keys(
+        s,
+        "spec",
+        &[
+            "replicas",
+            "selector",
+            "template",
+            "workloadRef",
+            "strategy",
+            "minReadySeconds",
+            "progressDeadlineSeconds",
+            "revisionHistoryLimit",
+            "paused",
+            "progressDeadlineAbort",
+            "analysis",
+        ],
+    );
     let rn = s.get("replicas");
     let replicas = cx.int_or(rn, "spec.replicas", 1, 0, 100_000);
     cx.set(
@@ -112,20 +134,23 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
             cx.unmodelled(&format!("spec.{f}"), Some(n), why);
         }
     }
-    if let Some(n) = s.get("workloadRef") {
-        cx.error(
-            Some(n),
-            "`workloadRef` is not read yet",
-            "inline the Deployment's pod template under spec.template for now",
-        );
-        return;
-    }
+    // `workloadRef` (docs/migrating.md, "Reference Deployment From Rollout"): the pod template
+    // comes from the named Deployment; the Rollout's own replicas, minReadySeconds and strategy
+    // still rule. Argo's validation refuses a Rollout setting both `template` and `workloadRef`
+    // ("template must be empty for workload reference rollout").
+    let referenced = match s.get("workloadRef") {
+        Some(w) => match workload_ref(cx, s, w) {
+            Some(d) => Some(d),
+            None => return,
+        },
+        None => None,
+    };
     let st = s.get("strategy");
     let canary = st.and_then(|t| t.get("canary"));
     let blue_green = st.and_then(|t| t.get("blueGreen"));
     match (canary, blue_green) {
-        (Some(_), Some(b)) => cx.error(
-            Some(b),
+        (Some(_), Some(_)) => cx.error(
+            st,
             "a Rollout may set only one of strategy.canary and strategy.blueGreen",
             "keep one strategy and remove the other block",
         ),
@@ -137,30 +162,176 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
             "add strategy: canary: (with steps) or strategy: blueGreen:",
         ),
     }
-    pod_template(cx, s, "spec.template.spec");
+    match referenced {
+        None => pod_template(cx, s, "spec.template.spec"),
+        Some((file, text, d)) => {
+            let name = d
+                .at(&["metadata", "name"])
+                .and_then(Node::str)
+                .unwrap_or("");
+            let at = format!("Deployment {name}: spec.template.spec");
+            let mut dcx = Ctx {
+                file,
+                text: &text,
+                out: &mut *cx.out,
+                errors: Vec::new(),
+            };
+            let spec = d.get("spec").cloned().unwrap_or_else(|| d.clone());
+            pod_template(&mut dcx, &spec, &at);
+            let errors = dcx.errors;
+            cx.errors.extend(errors);
+        }
+    }
 }
 
-fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str) {
+/// The Deployment a Rollout's `workloadRef` names (`None` for a Rollout without one).
+pub(super) fn workload_ref_name(doc: &Node) -> Option<String> {
+    if doc.get("kind").and_then(Node::str) != Some("Rollout") {
+        return None;
+    }
+    doc.at(&["spec", "workloadRef", "name"])
+        .and_then(Node::str)
+        .map(str::to_string)
+}
+
+/// Checks `workloadRef` and finds its Deployment among the manifests: (file, text, document).
+fn workload_ref(cx: &mut Ctx<'_>, s: &Node, w: &Node) -> Option<(String, String, Node)> {
+    let has_template = s
+        .get("template")
+        .is_some_and(|t| !matches!(&t.kind, Kind::Null) && !t.entries().is_empty());
+    if has_template {
+        cx.error(
+            s.get("template"),
+            "a Rollout with `workloadRef` may not also set `spec.template`",
+            "Argo refuses both (\"template must be empty for workload reference rollout\"): remove spec.template, or remove workloadRef",
+        );
+        return None;
+    }
+    let kind = w.get("kind").and_then(Node::str).unwrap_or("");
+    let api = w.get("apiVersion").and_then(Node::str).unwrap_or("apps/v1");
+    if kind != "Deployment" || api != "apps/v1" {
+        cx.error(
+            w.get("kind").or(Some(w)),
+            format!(
+                "`workloadRef` names a {} ({api}): rollsim reads a Deployment's pod template",
+                if kind.is_empty() {
+                    "workload without a kind"
+                } else {
+                    kind
+                }
+            ),
+            "write workloadRef: {apiVersion: apps/v1, kind: Deployment, name: NAME}",
+        );
+        return None;
+    }
+    let Some(name) = w.get("name").and_then(Node::str) else {
+        cx.error(
+            Some(w),
+            "`workloadRef` has no name",
+            "name the Deployment whose pod template the Rollout runs: workloadRef: {apiVersion: apps/v1, kind: Deployment, name: NAME}",
+        );
+        return None;
+    };
+    let found = cx
+        .out
+        .deployments
+        .iter()
+        .find(|(_, _, d)| d.at(&["metadata", "name"]).and_then(Node::str) == Some(name))
+        .cloned();
+    let Some(found) = found else {
+        let known: Vec<&str> = cx
+            .out
+            .deployments
+            .iter()
+            .filter_map(|(_, _, d)| d.at(&["metadata", "name"]).and_then(Node::str))
+            .collect();
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        };
+        cx.error(
+            w.get("name"),
+            format!("`workloadRef` names Deployment \"{name}\", which the manifests do not hold"),
+            format!("add that Deployment's manifest to the scenario's manifests (Deployments held: {known})"),
+        );
+        return None;
+    };
+    // The referenced Deployment's own pods: with scaleDown never (the default) they keep
+    // running beside the Rollout's unless the Deployment is scaled to 0 by hand.
+    let scale_down = w.get("scaleDown").and_then(Node::str).unwrap_or("never");
+    let own = found
+        .2
+        .at(&["spec", "replicas"])
+        .map_or(Some(1), |n| match n.kind {
+            Kind::Int(i) => Some(i),
+            _ => None,
+        });
+    if own != Some(0) {
+        cx.unmodelled(
+            "spec.workloadRef.scaleDown",
+            w.get("scaleDown").or(Some(w)),
+            format!("the referenced Deployment's own pods (scaleDown: {scale_down}) are not simulated: only the Rollout's pods serve; scale the Deployment to 0 as Argo's migration guide advises"),
+        );
+    }
+    Some(found)
+}
+
+/// `scaleDownDelaySeconds` and `abortScaleDownDelaySeconds` (30 s by default: Argo's
+/// `utils/defaults/defaults.go`). A canary applies them only with a traffic router
+/// (`GetScaleDownDelaySecondsOrDefault`): without one, old pods go as the canary scales up.
+fn delays(cx: &mut Ctx<'_>, c: &Node, at: &str, routed: bool) {
     for (name, key) in [
         ("scaleDownDelaySeconds", "scale_down_delay"),
         ("abortScaleDownDelaySeconds", "abort_scale_down_delay"),
     ] {
         let n = c.get(name);
-        let v = cx.int_or(n, &format!("{at}.{name}"), 30, 0, 86_400);
+        let field = format!("{at}.{name}");
+        let v = cx.int_or(n, &field, 30, 0, 86_400);
+        if !routed && n.is_some() {
+            cx.unmodelled(&field, n, format!("Argo applies {name} to a canary only with trafficRouting: no effect here, as there"));
+        }
         cx.set(
             "rollout",
             key,
             format!("\"{v}s\""),
-            &format!("{at}.{name}"),
+            &field,
             n,
-            "30 (Argo default)",
-            format!("old pods kept {v} s after the switch (or the abort)"),
+            if routed {
+                "30 (Argo default)"
+            } else {
+                "30 (Argo default; applied only with trafficRouting)"
+            },
+            if routed {
+                format!("old pods kept {v} s after the switch (or the abort)")
+            } else {
+                "not applied without trafficRouting: old pods go as the canary scales up".into()
+            },
         );
     }
 }
 
 fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
     let at = "spec.strategy.canary";
+    cx.other_keys(
+        c,
+        at,
+        &[
+            "canaryService",
+            "stableService",
+            "canaryMetadata",
+            "stableMetadata",
+            "steps",
+            "trafficRouting",
+            "maxSurge",
+            "maxUnavailable",
+            "analysis",
+            "dynamicStableScale",
+            "minPodsPerReplicaSet",
+            "scaleDownDelaySeconds",
+            "abortScaleDownDelaySeconds",
+        ],
+    );
     cx.set(
         "rollout",
         "strategy",
@@ -247,7 +418,7 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
             format!("at least {v} pods per ReplicaSet"),
         );
     }
-    delays(cx, c, at);
+    delays(cx, c, at, tr.is_some());
     let mut steps = Vec::new();
     for (i, step) in c
         .get("steps")
@@ -269,6 +440,15 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
                 Some(d) => duration(cx, d, &format!("{sf}.pause.duration"))
                     .map(|d| format!("{{ pause = {d} }}")),
             },
+            // Argo applies setCanaryScale only with a traffic router (controllers.md §2.4).
+            "setCanaryScale" if tr.is_none() => {
+                cx.unmodelled(
+                    &format!("{sf}.setCanaryScale"),
+                    Some(step),
+                    "Argo ignores setCanaryScale without trafficRouting: skipped, as there",
+                );
+                None
+            }
             "setCanaryScale" => {
                 let (k, n) = v
                     .entries()
@@ -280,7 +460,8 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
                         .int(n, &format!("{sf}.setCanaryScale.replicas"), 0, 100_000)
                         .map(|r| format!("{{ set_canary_scale = {{ replicas = {r} }} }}")),
                     ("weight", _) => cx
-                        .int(n, &format!("{sf}.setCanaryScale.weight"), 0, 100)
+                        // A weight may exceed 100 (4 replicas, weight 200 → 8 pods).
+                        .int(n, &format!("{sf}.setCanaryScale.weight"), 0, 10_000)
                         .map(|w| format!("{{ set_canary_scale = {{ weight = {w} }} }}")),
                     ("matchTrafficWeight", Kind::Bool(b)) => Some(format!(
                         "{{ set_canary_scale = {{ match_traffic_weight = {b} }} }}"
@@ -340,6 +521,24 @@ fn canary_strategy(cx: &mut Ctx<'_>, c: &Node) {
 
 fn blue_green_strategy(cx: &mut Ctx<'_>, b: &Node) {
     let at = "spec.strategy.blueGreen";
+    cx.other_keys(
+        b,
+        at,
+        &[
+            "activeService",
+            "previewService",
+            "activeMetadata",
+            "previewMetadata",
+            "autoPromotionEnabled",
+            "autoPromotionSeconds",
+            "previewReplicaCount",
+            "scaleDownDelaySeconds",
+            "abortScaleDownDelaySeconds",
+            "prePromotionAnalysis",
+            "postPromotionAnalysis",
+            "maxUnavailable",
+        ],
+    );
     cx.set(
         "rollout",
         "strategy",
@@ -388,7 +587,7 @@ fn blue_green_strategy(cx: &mut Ctx<'_>, b: &Node) {
             format!("{v} preview pods before promotion"),
         );
     }
-    delays(cx, b, at);
+    delays(cx, b, at, true);
     for (name, key) in [
         ("prePromotionAnalysis", "pre_promotion_analysis"),
         ("postPromotionAnalysis", "post_promotion_analysis"),
@@ -413,186 +612,5 @@ fn blue_green_strategy(cx: &mut Ctx<'_>, b: &Node) {
             Some(n),
             "blue-green maxUnavailable is not read: the default applies",
         );
-    }
-}
-
-/// An analysis block (`templates: [{templateName}]`) → a TOML inline table, from the templates.
-fn analysis(cx: &mut Ctx<'_>, a: &Node, field: &str, starting_step: Option<i64>) -> Option<String> {
-    let names: Vec<(&str, &Node)> = a
-        .get("templates")
-        .map(Node::items)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|t| t.get("templateName").and_then(|n| n.str().map(|s| (s, n))))
-        .collect();
-    if names.is_empty() {
-        cx.error(
-            Some(a),
-            "this analysis names no template",
-            "add templates: [{templateName: NAME}] naming an AnalysisTemplate in the manifests",
-        );
-        return None;
-    }
-    let mut metrics = Vec::new();
-    let mut schedule: Option<(String, String)> = None;
-    for (name, n) in names {
-        let Some(tpl) = cx
-            .out
-            .templates
-            .iter()
-            .find(|(t, _, _)| t == name)
-            .map(|(_, f, d)| (f.clone(), d.clone()))
-        else {
-            let known: Vec<String> = cx.out.templates.iter().map(|(t, _, _)| t.clone()).collect();
-            cx.error(
-                Some(n),
-                format!("no AnalysisTemplate named \"{name}\" in the manifests"),
-                format!(
-                    "add the AnalysisTemplate to the manifests (known: {})",
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            );
-            return None;
-        };
-        for m in tpl
-            .1
-            .at(&["spec", "metrics"])
-            .map(Node::items)
-            .unwrap_or(&[])
-        {
-            let mname = m.get("name").and_then(Node::str).unwrap_or("");
-            let mapped = cx
-                .out
-                .metric_map
-                .iter()
-                .find(|(k, _)| k == mname)
-                .map(|(_, v)| v.clone())
-                .or_else(|| METRICS.contains(&mname).then(|| mname.to_string()));
-            let mapped = mapped.or_else(|| {
-                cx.out.lenient_metrics.then(|| {
-                    cx.unmodelled(&format!("metric \"{mname}\""), Some(m), "maps to no scenario metric yet: name one with [manifest] metrics in the scenario");
-                    "(unmapped)".to_string()
-                })
-            });
-            let Some(metric) = mapped else {
-                cx.error(m.get("name").or(Some(m)), format!("template metric \"{mname}\" ({}) maps to no scenario metric", tpl.0), format!("in the scenario, add [manifest] metrics = {{ \"{mname}\" = \"error_rate\" }} (or p99_latency_ms, mean_latency_ms): the metric measuring what its query measures"));
-                continue;
-            };
-            let mut bounds = Vec::new();
-            for (cond, lt, gt) in [
-                ("successCondition", "max", "min"),
-                ("failureCondition", "fail_above", "fail_below"),
-            ] {
-                let Some(c) = m.get(cond) else { continue };
-                match comparison(c.str().unwrap_or("")) {
-                    Some((less, x)) => bounds.push(format!(
-                        "{} = {x}",
-                        if cond == "successCondition" {
-                            if less {
-                                lt
-                            } else {
-                                gt
-                            }
-                        } else if less {
-                            gt
-                        } else {
-                            lt
-                        }
-                    )),
-                    None => cx.error(
-                        Some(c),
-                        format!("`{cond}` {} is not a simple comparison", c.show()),
-                        "write `result[0] < 0.05` (or <=, >, >=, with `result` or `result[0]`)",
-                    ),
-                }
-            }
-            if bounds
-                .iter()
-                .all(|b| !b.starts_with("max") && !b.starts_with("min"))
-            {
-                bounds.push(if bounds.iter().any(|b| b.starts_with("fail_above")) {
-                    "max = 1e300".into()
-                } else {
-                    "min = -1e300".into()
-                });
-            }
-            metrics.push(format!(
-                "{{ name = {}, metric = {}, {} }}",
-                super::toml_str(mname),
-                super::toml_str(&metric),
-                bounds.join(", ")
-            ));
-            let interval = match m.get("interval") {
-                Some(n) => duration(cx, n, "interval").unwrap_or_else(|| "\"60s\"".into()),
-                None => "\"60s\"".into(),
-            };
-            let count = m
-                .get("count")
-                .and_then(|n| cx.int(n, "count", 1, 1_000_000));
-            // Argo's measurement limits: failureLimit 0, inconclusiveLimit 0,
-            // consecutiveErrorLimit 4 (the scenario's defaults too); initialDelay none.
-            let mut limits = String::new();
-            for (f, key, d) in [
-                ("failureLimit", "failure_limit", 0),
-                ("inconclusiveLimit", "inconclusive_limit", 0),
-                ("consecutiveErrorLimit", "consecutive_error_limit", 4),
-            ] {
-                let v = cx.int_or(m.get(f), f, d, 0, 1_000_000);
-                limits.push_str(&format!(", {key} = {v}"));
-            }
-            if let Some(d) = m
-                .get("initialDelay")
-                .and_then(|n| duration(cx, n, "initialDelay"))
-            {
-                limits.push_str(&format!(", initial_delay = {d}"));
-            }
-            if let Some(c) = count {
-                limits.push_str(&format!(", count = {c}"));
-            }
-            schedule.get_or_insert((interval, limits));
-        }
-    }
-    let (interval, limits) = schedule?;
-    let mut t = format!("{{ interval = {interval}{limits}");
-    if let Some(s) = starting_step {
-        t.push_str(&format!(", starting_step = {s}"));
-    }
-    let _ = field;
-    t.push_str(&format!(", metrics = [{}] }}", metrics.join(", ")));
-    Some(t)
-}
-
-/// `result[0] < 0.05` → (true, 0.05): whether `result` is below the number, and the number.
-fn comparison(s: &str) -> Option<(bool, f64)> {
-    let s = s.trim();
-    let rest = s
-        .strip_prefix("result[0]")
-        .or_else(|| s.strip_prefix("result"))?
-        .trim();
-    let (less, num) = if let Some(r) = rest.strip_prefix("<=").or_else(|| rest.strip_prefix('<')) {
-        (true, r)
-    } else if let Some(r) = rest.strip_prefix(">=").or_else(|| rest.strip_prefix('>')) {
-        (false, r)
-    } else {
-        return None;
-    };
-    num.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|x| x.is_finite())
-        .map(|x| (less, x))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn simple_comparisons_are_read() {
-        assert_eq!(super::comparison("result[0] < 0.05"), Some((true, 0.05)));
-        assert_eq!(super::comparison("result >= 0.95"), Some((false, 0.95)));
-        assert_eq!(super::comparison("len(result) > 0 && result[0] < 1"), None);
     }
 }

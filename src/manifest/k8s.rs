@@ -76,6 +76,20 @@ pub(super) fn deployment(cx: &mut Ctx<'_>, doc: &Node) {
         kind: Kind::Map(Vec::new()),
     });
     let s = &spec_n;
+    cx.other_keys(
+        s,
+        "spec",
+        &[
+            "replicas",
+            "selector",
+            "template",
+            "strategy",
+            "minReadySeconds",
+            "progressDeadlineSeconds",
+            "revisionHistoryLimit",
+            "paused",
+        ],
+    );
     let replicas_n = s.get("replicas");
     let replicas = cx.int_or(replicas_n, "spec.replicas", 1, 0, 100_000);
     cx.set(

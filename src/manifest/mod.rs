@@ -2,11 +2,15 @@
 //! would give, so running the manifest and running the equivalent TOML are the same run.
 //!
 //! `yaml.rs` parses within limits into a position-keeping tree; `k8s.rs` reads an `apps/v1`
-//! Deployment with the API server's defaults; `read.rs` holds what was understood (each
-//! setting with its field and line), what could not be modelled (warnings), and the problems.
+//! Deployment with the API server's defaults; `argo.rs` a Rollout (inline template or
+//! `workloadRef`) and `analysis.rs` its AnalysisTemplates; `flagger.rs` a Canary. Workloads are
+//! read in `finish`, after every file, so references resolve across files. `read.rs` holds what
+//! was understood (each setting with its field and line), what could not be modelled
+//! (warnings), and the problems. The supported and unsupported fields: docs/manifests.md.
 //! The scenario layer (`scenario/manifests.rs`) maps the container's image onto a scenario
 //! version and merges the settings into the scenario's own tables; `explain` prints them.
 
+mod analysis;
 mod argo;
 mod flagger;
 mod k8s;
@@ -94,13 +98,10 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     };
     match (api, kind) {
         ("apps/v1", "Deployment") => {
-            let rollouts = cx.out.pending.iter().any(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"));
-            if cx.out.settings.iter().any(|s| s.key == "replicas") || rollouts {
-                cx.error(kind_n, "a second workload: rollsim simulates one Deployment per scenario", "split the manifests: one scenario per Deployment");
-                return;
-            }
-            cx.out.deployment_name = doc.at(&["metadata", "name"]).and_then(Node::str).map(str::to_string);
-            k8s::deployment(cx, doc);
+            // Read in `finish`, once every Rollout is known: one a Rollout's `workloadRef`
+            // names lends its pod template and is not a workload of its own.
+            let (file, text) = (cx.file.clone(), cx.text.to_string());
+            cx.out.deployments.push((file, text, doc.clone()));
         }
         (_, "Deployment") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Deployment"), "use `apiVersion: apps/v1` (extensions/v1beta1 and apps/v1beta* were removed in Kubernetes 1.16)"),
         ("argoproj.io/v1alpha1", "Rollout") => {
@@ -120,6 +121,7 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
             let (file, text) = (cx.file.clone(), cx.text.to_string());
             cx.out.pending.push((file, text, doc.clone()));
         }
+        (_, "Canary") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a Canary"), "use `apiVersion: flagger.app/v1beta1` (Flagger's only served version)"),
         (_, "Rollout" | "AnalysisTemplate") => cx.error(api_n.or(kind_n), format!("apiVersion \"{api}\" is not supported for a {kind}"), "use `apiVersion: argoproj.io/v1alpha1`"),
         (_, "HorizontalPodAutoscaler") => cx.unmodelled("kind: HorizontalPodAutoscaler", kind_n, "autoscaling is not modelled: the replica count stays at spec.replicas"),
         (_, k) if BESIDE.contains(&k) => {
@@ -130,9 +132,57 @@ fn document(cx: &mut Ctx<'_>, doc: &Node) {
     }
 }
 
-/// Reads the Rollouts once every file's AnalysisTemplates are known; returns the problems.
+/// Reads the workloads once every file's documents are known: the Deployments (but those a
+/// Rollout's `workloadRef` names), then the Rollouts and Canaries; returns the problems.
 pub fn finish(out: &mut Reading) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
+    let referenced: Vec<String> = out
+        .pending
+        .iter()
+        .filter_map(|(_, _, d)| argo::workload_ref_name(d))
+        .collect();
+    let rollouts = out
+        .pending
+        .iter()
+        .filter(|(_, _, d)| d.get("kind").and_then(Node::str) == Some("Rollout"))
+        .count();
+    let names: Vec<Option<String>> = out
+        .deployments
+        .iter()
+        .map(|(_, _, d)| {
+            d.at(&["metadata", "name"])
+                .and_then(Node::str)
+                .map(str::to_string)
+        })
+        .collect();
+    // A `workloadRef` naming no Deployment is reported at the Rollout; the Deployment it meant
+    // is then not also reported as a second workload.
+    let broken_ref = referenced
+        .iter()
+        .any(|r| !names.iter().any(|n| n.as_deref() == Some(r.as_str())));
+    for (file, text, doc) in out.deployments.clone() {
+        let name = doc.at(&["metadata", "name"]).and_then(Node::str);
+        if name.is_some_and(|n| referenced.iter().any(|r| r == n)) || broken_ref {
+            continue;
+        }
+        let mut cx = Ctx {
+            file,
+            text: &text,
+            out,
+            errors: Vec::new(),
+        };
+        if cx.out.settings.iter().any(|s| s.key == "replicas") || rollouts > 0 {
+            cx.error(
+                doc.get("kind"),
+                "a second workload: rollsim simulates one Deployment or Rollout per scenario",
+                "split the manifests: one scenario per workload (a Deployment a Rollout reads through `workloadRef` is not a second workload)",
+            );
+        } else {
+            cx.out.deployment_name = name.map(str::to_string);
+            k8s::deployment(&mut cx, &doc);
+        }
+        errors.extend(cx.errors);
+    }
     for (file, text, doc) in std::mem::take(&mut out.pending) {
         let mut cx = Ctx {
             file,

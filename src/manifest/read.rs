@@ -61,6 +61,8 @@ pub struct Reading {
     pub image: Option<(String, u32, u32)>,
     /// AnalysisTemplates by name, with their file, for the Rollout read after every file.
     pub templates: Vec<(String, String, Node)>,
+    /// Deployments, read once every Rollout is known: file, its text, the document.
+    pub deployments: Vec<(String, String, Node)>,
     /// Rollouts waiting for every template: file, its text, the document.
     pub pending: Vec<(String, String, Node)>,
     /// The Deployment's `metadata.name` (what a Flagger Canary targets).
@@ -137,6 +139,20 @@ impl Ctx<'_> {
         ));
     }
 
+    /// Keys of mapping `n` that rollsim neither reads nor knows to leave a rollout unchanged:
+    /// each becomes a warning, so no field that may change behaviour is silently ignored.
+    pub fn other_keys(&mut self, n: &Node, at: &str, known: &[&str]) {
+        for (k, v) in n.entries() {
+            if !known.contains(&k.as_str()) {
+                self.unmodelled(
+                    &format!("{at}.{k}"),
+                    Some(v),
+                    format!("`{k}` is not read: whatever it changes in the real rollout, the simulation does not show"),
+                );
+            }
+        }
+    }
+
     /// A whole number ≥ `min` at `n` (`None` after reporting a problem).
     pub fn int(&mut self, n: &Node, field: &str, min: i64, max: i64) -> Option<i64> {
         match &n.kind {
@@ -188,6 +204,27 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// A Go duration of whole hours, minutes and seconds (`"90s"`, `"1m"`, `"1m30s"`) in seconds;
+/// `None` for anything else (fractions and `ms` are not whole seconds).
+pub fn go_seconds(d: &str) -> Option<u64> {
+    let (mut total, mut num) = (0u64, String::new());
+    for c in d.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        num.clear();
+    }
+    (num.is_empty() && !d.is_empty()).then_some(total)
 }
 
 /// Source lines longer than this are not shown under a diagnostic.

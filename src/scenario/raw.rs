@@ -379,6 +379,7 @@ pub struct RawRollout {
     pub step_weight: Option<i64>,
     pub step_weights: Option<Vec<i64>>,
     pub max_weight: Option<i64>,
+    pub iterations: Option<i64>,
 }
 
 /// One duration or several.

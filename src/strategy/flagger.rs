@@ -19,6 +19,12 @@
 //! * next tick (`runPromotionTrafficShift`, stepWeightPromotion 0): all traffic to the primary,
 //!   phase **Finalising**; next tick: the canary is scaled to zero, phase **Succeeded**.
 //!
+//! With `iterations` (and no `match`) Flagger runs **blue/green** instead (`runBlueGreen`):
+//! each passing tick counts an iteration with no traffic change (the canary gets none: in a
+//! real cluster a load-tester webhook feeds it, which is not modelled, so metric checks find no
+//! data and fail as Flagger's "no values found" does); once the count is reached one tick routes
+//! 100 % to the canary and counts once more, and the tick after that promotes as above.
+//!
 //! Simplified: the primary's own rolling update during Promoting is not simulated pod by pod.
 //! Its old pods keep serving the primary's share for that tick (the primary is taken to be
 //! ready by the next tick), then the new version's pods take all traffic and the old version's
@@ -51,6 +57,8 @@ pub struct FlaggerSpec {
     pub step_weights: Vec<u32>,
     /// `analysis.maxWeight` as resolved (last step weight capped at 100, or maxWeight, or 100).
     pub max_weight: u32,
+    /// `analysis.iterations` (0: the weighted canary; above 0: blue/green).
+    pub iterations: u32,
     /// `analysis.metrics`.
     pub metrics: Vec<MetricSpec>,
     /// When Flagger's ticker fires: at `ticker_phase + k × interval` (below `interval`).
@@ -103,6 +111,7 @@ pub const DEF: StrategyDef = StrategyDef {
         "step_weight",
         "step_weights",
         "max_weight",
+        "iterations",
     ],
     title: None,
     foreign_key_help: super::no_foreign_key_help,
@@ -166,11 +175,14 @@ fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
             "list the canary weights in increasing order, e.g. [1, 5, 20, 50]",
         );
     }
-    if step_weight == 0 && step_weights.is_empty() {
+    let iterations = r
+        .iterations
+        .map_or(0, |n| inp.count(&["iterations"], Some(n), 0, 0, 10_000));
+    if step_weight == 0 && step_weights.is_empty() && iterations == 0 {
         inp.add(
             &["strategy"],
-            "a Flagger canary needs step_weight or step_weights",
-            "without them Flagger never advances the weight (nor promotes); add step_weight = 10",
+            "a Flagger canary needs step_weight, step_weights or iterations",
+            "without them Flagger never advances the weight (nor promotes); add step_weight = 10 (or iterations = 10 for blue/green)",
         );
     }
     let max_weight = match (step_weights.last(), r.max_weight) {
@@ -193,6 +205,7 @@ fn resolve(inp: &mut RolloutInput<'_, '_>) -> Option<StrategySpec> {
         step_weight,
         step_weights,
         max_weight,
+        iterations,
         metrics,
         // Drawn from the seed when the controller is built (`build_controller`).
         ticker_phase: SimDuration::ZERO,
@@ -241,6 +254,8 @@ pub struct Flagger {
     phase: Phase,
     weight: u32,
     failed_checks: u32,
+    /// Blue/green iterations counted (`status.iterations`).
+    iterations_done: u32,
     next_tick: SimTime,
     last_tick: SimTime,
     analysed_once: bool,
@@ -256,6 +271,7 @@ impl Flagger {
             phase: Phase::Idle,
             weight: 0,
             failed_checks: 0,
+            iterations_done: 0,
             next_tick: SimTime::ZERO,
             last_tick: SimTime::ZERO,
             analysed_once: false,
@@ -299,6 +315,7 @@ impl Controller for Flagger {
         self.phase = Phase::Initializing;
         self.weight = 0;
         self.failed_checks = 0;
+        self.iterations_done = 0;
         self.analysed_once = false;
         // The revision is detected on the ticker's next tick, at or after the update.
         self.next_tick = self.spec.tick_at_or_after(now);
@@ -446,6 +463,10 @@ impl Flagger {
             return d;
         }
         self.last_tick = now;
+        if self.spec.iterations > 0 {
+            self.blue_green(&mut d);
+            return d;
+        }
         let step = self.spec.next_step(self.weight);
         if step == 0 {
             // `advanceCanary` runs the canary step only when nextStepWeight > 0.
@@ -475,6 +496,36 @@ impl Flagger {
         d
     }
 
+    /// `runBlueGreen` (pkg/controller/scheduler.go), after the checks passed: count an
+    /// iteration; at the target route all traffic to the canary and count once more; past it,
+    /// promote (copy the canary spec to the primary, phase Promoting).
+    fn blue_green(&mut self, d: &mut Decision) {
+        let target = self.spec.iterations;
+        if self.iterations_done < target {
+            self.iterations_done += 1;
+            d.why.set(crate::why!(
+                "checks passed: iteration {} of {}",
+                self.iterations_done,
+                target
+            ));
+        } else if self.iterations_done == target {
+            self.iterations_done += 1;
+            self.weight = 100;
+            d.actions.push(self.weights(100));
+            d.why
+                .set("iterations done: route all traffic to the canary");
+        } else {
+            d.why.set(
+                "checks passed after the switch: copy the canary spec to the primary (Promoting)",
+            );
+            self.phase = Phase::Promoting;
+            d.reports.push(Report::AnalysisDone(
+                "canary analysis",
+                RunPhase::Successful,
+            ));
+        }
+    }
+
     fn limit_list(&self) -> Vec<Limit> {
         let mut v = vec![
             Limit::count("replicas", self.spec.replicas),
@@ -491,6 +542,9 @@ impl Flagger {
             });
         }
         v.push(Limit::count("maxWeight", self.spec.max_weight));
+        if self.spec.iterations > 0 {
+            v.push(Limit::count("iterations", self.spec.iterations));
+        }
         v.push(Limit {
             key: "tickerPhase",
             value: self.spec.ticker_phase.as_secs_f64().into(),
@@ -518,6 +572,7 @@ mod tests {
             step_weight,
             step_weights,
             max_weight,
+            iterations: 0,
             metrics: vec![],
             ticker_phase: SimDuration::ZERO,
         }

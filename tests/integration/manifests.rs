@@ -117,7 +117,7 @@ fn the_missing_prestop_deployment_takes_the_api_defaults_and_warns() {
 }
 
 /// `run` of a scenario into a fresh folder; returns the summary's text.
-fn summary_of(args: &[&str], tag: &str) -> String {
+pub(crate) fn summary_of(args: &[&str], tag: &str) -> String {
     let out = temp_dir(tag);
     let mut a = vec!["run"];
     a.extend_from_slice(args);
@@ -130,7 +130,7 @@ fn summary_of(args: &[&str], tag: &str) -> String {
 #[test]
 fn a_manifest_runs_exactly_as_its_hand_written_toml() {
     let manifest = summary_of(&["examples/manifests/deployment.toml"], "m-yaml");
-    let toml = summary_of(&["examples/manifests/deployment-equivalent.toml"], "m-toml");
+    let toml = summary_of(&["examples/manifests/equivalent/deployment.toml"], "m-toml");
     assert_eq!(manifest, toml, "byte-for-byte the same summary");
     // The command-line form: the same run (the scenario's name and description aside).
     let cli = summary_of(
@@ -138,7 +138,7 @@ fn a_manifest_runs_exactly_as_its_hand_written_toml() {
             "--manifest",
             "examples/manifests/deployment.yaml",
             "--traffic",
-            "examples/manifests/traffic.toml",
+            "examples/manifests/traffic/shop.toml",
         ],
         "m-cli",
     );
@@ -184,17 +184,18 @@ fn the_missing_prestop_mistake_fails_requests_the_plain_deployment_does_not() {
 }
 
 /// Writes `yaml` and a scenario naming it in a fresh folder; returns the scenario.
-fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
+pub(crate) fn with_manifest(tag: &str, yaml: &str, scenario_extra: &str) -> PathBuf {
     let dir = temp_dir(tag);
     std::fs::write(dir.join("deploy.yaml"), yaml).unwrap();
-    let traffic = std::fs::read_to_string(root().join("examples/manifests/traffic.toml")).unwrap();
+    let traffic =
+        std::fs::read_to_string(root().join("examples/manifests/traffic/shop.toml")).unwrap();
     let text = format!("manifests = [\"deploy.yaml\"]\n{scenario_extra}\n{traffic}");
     let file = dir.join("s.toml");
     std::fs::write(&file, text).unwrap();
     file
 }
 
-const GOOD: &str = "apiVersion: apps/v1
+pub(crate) const GOOD: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: shop
@@ -208,7 +209,7 @@ spec:
 ";
 
 /// Runs `s`, which must be refused: exit 2, nothing written; returns stderr.
-fn refused(s: &Path) -> String {
+pub(crate) fn refused(s: &Path) -> String {
     let out = s.parent().unwrap().join("out");
     let o = rollsim(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -317,7 +318,7 @@ fn explain_shows_each_field_its_line_and_what_is_not_modelled() {
         "--manifest",
         "examples/manifests/deployment-no-prestop.yaml",
         "--traffic",
-        "examples/manifests/traffic.toml",
+        "examples/manifests/traffic/shop.toml",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
@@ -381,6 +382,7 @@ fn examples() -> Vec<String> {
         "rollout-canary.yaml",
         "rollout-blue-green.yaml",
         "flagger-canary.yaml",
+        "rollout-workload-ref.yaml",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(root().join("examples/manifests").join(f)).unwrap())
@@ -394,7 +396,7 @@ proptest! {
     /// and never panics, quickly.
     #[test]
     fn mangled_manifests_never_panic_the_reader(
-        which in 0usize..5,
+        which in 0usize..6,
         cut in 0usize..2000,
         edits in proptest::collection::vec((0usize..2000, any::<u8>()), 0..8),
         splice in proptest::option::of((0usize..2000, "[-:&*!|>{}\\[\\], \n#%'\"a-z0-9]{0,12}")),
@@ -450,7 +452,7 @@ fn the_argo_canary_is_read_into_its_settings_and_runs_as_its_toml() {
         .find(|st| st.key == "steps")
         .map(|st| st.meaning.clone());
     assert_eq!(step_count.as_deref(), Some("6 steps"));
-    let equivalent = load("examples/manifests/rollout-canary-equivalent.toml");
+    let equivalent = load("examples/manifests/equivalent/rollout-canary.toml");
     assert_eq!(
         format!("{:?}", s.rollout),
         format!("{:?}", equivalent.rollout)
@@ -458,7 +460,7 @@ fn the_argo_canary_is_read_into_its_settings_and_runs_as_its_toml() {
     assert_eq!(
         summary_of(&["examples/manifests/rollout-canary.toml"], "m-argo-yaml"),
         summary_of(
-            &["examples/manifests/rollout-canary-equivalent.toml"],
+            &["examples/manifests/equivalent/rollout-canary.toml"],
             "m-argo-toml"
         ),
         "byte-for-byte the same summary"
@@ -542,7 +544,7 @@ fn bad_rollouts_are_refused_with_their_place_and_a_fix() {
             ),
             mapped,
             "only one of strategy.canary and strategy.blueGreen",
-            "deploy.yaml:9:7",
+            "deploy.yaml:8:5",
         ),
         (
             "dynamic",
@@ -660,7 +662,7 @@ proptest! {
     /// a scenario or a list of problems, never a panic.
     #[test]
     fn mangled_manifests_never_panic_the_scenario_loader(
-        which in 0usize..5,
+        which in 0usize..6,
         edits in proptest::collection::vec((0usize..2000, "[-:0-9a-z \n\"'%{}\\[\\]]{1,4}"), 1..4),
     ) {
         let mut text = examples()[which].clone();
