@@ -134,6 +134,9 @@ enum Command {
     /// Run a scenario over a grid of --set values (in parallel, resumable, shardable); write
     /// sweep.csv, one row per point and run.
     Sweep(crate::sweep::SweepArgs),
+    /// How good is the analysis? Run a bad release and its healthy twin on paired seeds;
+    /// report detection rate, false alarms, time to detect, exposure and time added.
+    Power(crate::power::PowerArgs),
     /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
     Merge(crate::sweep::MergeArgs),
     /// Show how each field of a Kubernetes manifest is understood, and what is not modelled.
@@ -213,6 +216,7 @@ where
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
         Command::Merge(args) => crate::sweep::cmd_merge(&args),
+        Command::Power(args) => crate::power::cmd_power(&args),
         Command::Plan {
             scenario,
             json,

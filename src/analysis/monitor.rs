@@ -250,8 +250,9 @@ impl Monitor {
                 Series::MeanLatency => {
                     (r.ok > 0).then(|| r.latency_sum_us as f64 / f64::from(r.ok) / 1e3)
                 }
-                Series::ConversionRate => (r.ok > 0 && tracked)
-                    .then(|| f64::from(r.conversions) / f64::from(r.ok)),
+                Series::ConversionRate => {
+                    (r.ok > 0 && tracked).then(|| f64::from(r.conversions) / f64::from(r.ok))
+                }
             })
             .collect()
     }
@@ -304,11 +305,10 @@ mod tests {
         let w = m.window(0, s(5.0), s(6.0));
         assert_eq!(w.conversion_rate, Some(0.25));
         assert_eq!(m.window(1, s(5.0), s(6.0)).conversion_rate, None);
-        assert_eq!(
-            m.series(0, s(0.0), s(10.0), Series::ConversionRate),
-            [0.25]
-        );
-        assert!(m.series(1, s(0.0), s(10.0), Series::ConversionRate).is_empty());
+        assert_eq!(m.series(0, s(0.0), s(10.0), Series::ConversionRate), [0.25]);
+        assert!(m
+            .series(1, s(0.0), s(10.0), Series::ConversionRate)
+            .is_empty());
     }
 
     #[test]

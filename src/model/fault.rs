@@ -167,10 +167,22 @@ mod tests {
             },
         ];
         assert_eq!(conversion_probability(None, &faults, SimTime(0)), None);
-        assert_eq!(conversion_probability(Some(0.1), &[], SimTime(0)), Some(0.1));
-        assert_eq!(conversion_probability(Some(0.1), &faults, SimTime(0)), Some(0.05));
-        assert_eq!(conversion_probability(Some(0.1), &faults, SimTime(10)), Some(0.025));
-        assert_eq!(conversion_probability(Some(0.8), &faults[..1], SimTime(0)), Some(0.4));
+        assert_eq!(
+            conversion_probability(Some(0.1), &[], SimTime(0)),
+            Some(0.1)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.1), &faults, SimTime(0)),
+            Some(0.05)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.1), &faults, SimTime(10)),
+            Some(0.025)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.8), &faults[..1], SimTime(0)),
+            Some(0.4)
+        );
         let e = effect(&faults, SimTime(10), SimDuration::ZERO);
         assert_eq!((e.latency, e.error_rate), (1.0, 0.0));
     }

@@ -226,7 +226,12 @@ impl Simulation {
             traffic,
             metrics,
             monitor: Monitor::new(scenario.versions.len() + 1, scenario.monitor_horizon())
-                .with_conversions(scenario.versions.iter().map(|v| v.conversion_rate.is_some())),
+                .with_conversions(
+                    scenario
+                        .versions
+                        .iter()
+                        .map(|v| v.conversion_rate.is_some()),
+                ),
             conversion_seed: crate::engine::stream_seed(seed, StreamName::Conversion.as_str()),
             control: RngStream::new(seed, StreamName::Control),
             timeout: scenario.traffic.timeout,

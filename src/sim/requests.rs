@@ -3,7 +3,8 @@
 use super::{Event, Simulation};
 use crate::engine::{keyed_uniform, SimDuration, SimTime};
 use crate::model::{
-    conversion_probability, draw_service, Accept, Ctx, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
+    conversion_probability, draw_service, Accept, Ctx, FailCause, Pick, PodId, Request,
+    ServiceOutcome, VersionId,
 };
 
 impl Simulation {
