@@ -1,5 +1,5 @@
-//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan`
-//! (`compare`, `check`, `sweep` and `merge` live in their own modules).
+//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan | power`
+//! (`compare`, `check`, `sweep`, `merge` and `power` live in their own modules).
 //!
 //! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
