@@ -3,9 +3,8 @@
 use super::{PowerReport, Rate, Spread};
 
 fn num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
+    // Whole numbers and large values without decimals; seconds to 0.1.
+    if x.fract() == 0.0 || x.abs() >= 100.0 {
         format!("{x:.0}")
     } else {
         format!("{x:.1}")
