@@ -47,7 +47,7 @@ pub fn healthy_twin(s: &Scenario) -> Scenario {
 }
 
 /// Every analysis metric the scenario configures, in order (a name may repeat).
-fn metrics(s: &Scenario) -> Vec<&MetricSpec> {
+pub fn metrics(s: &Scenario) -> Vec<&MetricSpec> {
     let mut out: Vec<&MetricSpec> = Vec::new();
     fn add<'a>(out: &mut Vec<&'a MetricSpec>, a: Option<&'a AnalysisSpec>) {
         if let Some(a) = a {

@@ -69,3 +69,27 @@ fn a_conversion_fault_needs_a_multiplier_and_takes_no_rate() {
         "{err}"
     );
 }
+
+#[test]
+fn a_conversion_metric_on_a_version_without_a_rate_is_warned_about() {
+    let file = variant(
+        "canary-conversion-drop",
+        "conv-no-rate",
+        &[(
+            "conversion_rate = 0.05\n[[versions.v2.faults]]",
+            "[[versions.v2.faults]]",
+        )],
+    );
+    let o = crate::common::rollsim(&["validate", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("version v2 has a conversion fault but no conversion_rate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("version v2 declares no conversion_rate")
+            && err.contains("add conversion_rate = … to [versions.v2]"),
+        "{err}"
+    );
+}
