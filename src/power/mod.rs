@@ -10,7 +10,8 @@
 //!   the new variant's first answer to the abort decision;
 //! - **exposure**: `exposure.bad_requests` and `exposure.users_exposed` of every bad run — a
 //!   detected run stops at the rollback, a missed one counts everything it served;
-//! - **time added**: per seed, the healthy twin's `rollout.duration_s` minus that of the same
+//! - **time added**: per seed, the healthy twin's `rollout.duration_s` (a flag-only release:
+//!   `flag.duration_s`) minus that of the same
 //!   twin without any analysis (pauses for inline steps, Flagger's checks), over the seeds
 //!   where both completed.
 //!
@@ -29,6 +30,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cli::{check_size, EXIT_BAD_INPUT};
+use crate::metrics::RolloutOutcome;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 pub use stats::{wilson, Rate, Spread};
@@ -90,8 +92,15 @@ fn facts(scenario: &Scenario) -> Result<RunFacts, String> {
         },
         bad_requests: s.exposure.bad_requests as f64,
         users_exposed: s.exposure.users_exposed as f64,
-        duration_s: s.rollout.duration_s,
-        completed: s.rollout.outcome == crate::metrics::RolloutOutcome::Completed,
+        // A flag-only release's course is the flag's.
+        duration_s: match (&scenario.rollout, &s.flag) {
+            (None, Some(f)) => f.duration_s,
+            _ => s.rollout.duration_s,
+        },
+        completed: match (&scenario.rollout, &s.flag) {
+            (None, Some(f)) => f.outcome == RolloutOutcome::Completed,
+            _ => s.rollout.outcome == RolloutOutcome::Completed,
+        },
     })
 }
 

@@ -134,3 +134,15 @@ fn the_cli_prints_a_table_and_json_with_missing_values_as_null() {
     let none = text.lines().find(|l| l.starts_with("no analysis")).unwrap();
     assert!(none.contains(" — "), "{text}");
 }
+
+#[test]
+fn a_post_promotion_analysis_adds_its_measurements_to_a_healthy_rollout() {
+    // blue-green-bad-release: three post-promotion measurements 10 s apart hold the old
+    // stack for 30 s more than the same rollout without analysis.
+    let r = measure(&load("blue-green-bad-release"), 2, 42, &|| {}).unwrap();
+    let all = row(&r, "as configured");
+    assert_eq!(counts(all), (2, 0));
+    let added = all.time_added_s.as_ref().unwrap();
+    assert_eq!(added.n, 2);
+    assert_eq!((added.median, added.max), (Some(30.0), Some(30.0)));
+}
