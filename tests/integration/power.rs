@@ -146,3 +146,21 @@ fn a_post_promotion_analysis_adds_its_measurements_to_a_healthy_rollout() {
     assert_eq!(added.n, 2);
     assert_eq!((added.median, added.max), (Some(30.0), Some(30.0)));
 }
+
+#[test]
+fn the_conversion_judge_catches_the_conversion_drop_too() {
+    let file = variant(
+        "canary-conversion-drop",
+        "power-judge",
+        &[
+            (
+                "metric = \"conversion_rate\"   # conversions / successful requests of the canary\nmin = 0.035",
+                "metric = \"judge_conversion_rate\"",
+            ),
+        ],
+    );
+    let s = Scenario::load(&file).expect("valid");
+    let r = measure(&s, 3, 7, &|| {}).unwrap();
+    assert_eq!(counts(row(&r, "judge_conversion_rate alone")), (3, 0));
+    assert_eq!(counts(row(&r, "error_rate alone")).0, 0);
+}
