@@ -23,7 +23,7 @@ mod output;
 pub mod stats;
 pub mod twins;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -304,7 +304,29 @@ pub fn cmd_power(args: &PowerArgs) -> u8 {
             total, configs, args.runs
         );
     }
-    let report = match measure(&scenario, args.runs, seed, &|| {}) {
+    // A bar of runs done on a terminal; nothing in logs (the table follows at once anyway).
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} runs, ~{eta} left")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let measured = measure(&scenario, args.runs, seed, &tick);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = match measured {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", args.scenario.display());
