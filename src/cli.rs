@@ -1,5 +1,5 @@
-//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan`
-//! (`compare`, `check`, `sweep` and `merge` live in their own modules).
+//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan | power`
+//! (`compare`, `check`, `sweep`, `merge` and `power` live in their own modules).
 //!
 //! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
@@ -137,6 +137,9 @@ enum Command {
     /// Run a scenario over a grid of --set values (in parallel, resumable, shardable); write
     /// sweep.csv, one row per point and run.
     Sweep(crate::sweep::SweepArgs),
+    /// How good is the analysis? Run a bad release and its healthy twin on paired seeds;
+    /// report detection rate, false alarms, time to detect, exposure and time added.
+    Power(crate::power::PowerArgs),
     /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
     Merge(crate::sweep::MergeArgs),
     /// Show how each field of a Kubernetes manifest is understood, and what is not modelled.
@@ -216,6 +219,7 @@ where
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
         Command::Merge(args) => crate::sweep::cmd_merge(&args),
+        Command::Power(args) => crate::power::cmd_power(&args),
         Command::Plan {
             scenario,
             json,

@@ -83,6 +83,7 @@ pub mod flags;
 pub mod manifest;
 pub mod metrics;
 pub mod model;
+pub mod power;
 pub mod report;
 pub mod scenario;
 pub mod sim;

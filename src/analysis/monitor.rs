@@ -18,6 +18,8 @@ struct Second {
     requests: u32,
     errors: u32,
     ok: u32,
+    /// Successful requests that converted (the business metric).
+    conversions: u32,
     latency_sum_us: u64,
     hist: [u32; BUCKETS],
 }
@@ -29,6 +31,7 @@ impl Second {
             requests: 0,
             errors: 0,
             ok: 0,
+            conversions: 0,
             latency_sum_us: 0,
             hist: [0; BUCKETS],
         }
@@ -46,6 +49,8 @@ pub struct WindowStats {
     pub mean_ms: Option<f64>,
     /// 99th percentile latency of successes, ms.
     pub p99_ms: Option<f64>,
+    /// Conversions / successes (`None`: no success, or the variant tracks no conversions).
+    pub conversion_rate: Option<f64>,
 }
 
 impl WindowStats {
@@ -62,6 +67,8 @@ pub enum Series {
     ErrorRate,
     /// Mean latency of each second with successes, ms.
     MeanLatency,
+    /// Conversions / successes of each second with successes (variants tracking conversions).
+    ConversionRate,
 }
 
 /// Per-variant, per-second observations over a bounded horizon.
@@ -71,6 +78,8 @@ pub struct Monitor {
     horizon: usize,
     rows: Vec<Second>,
     dry_run: bool,
+    /// Per slot: whether the variant tracks conversions (declares a `conversion_rate`).
+    conversions: Vec<bool>,
     /// [`bucket_starts`], kept here so recording a latency is a search, not a logarithm.
     starts: [u64; BUCKETS],
     /// The second last recorded and the index of its first row: requests finish in time
@@ -132,7 +141,17 @@ impl Monitor {
             dry_run: false,
             starts: bucket_starts(),
             last: (u64::MAX, 0),
+            conversions: vec![false; slots],
         }
+    }
+
+    /// The same monitor told which variants (in slot order) track conversions; the others'
+    /// conversion rate is no data, never 0.
+    pub fn with_conversions(mut self, tracked: impl IntoIterator<Item = bool>) -> Self {
+        for (c, t) in self.conversions.iter_mut().zip(tracked) {
+            *c = t;
+        }
+        self
     }
 
     /// A monitor with no data on which every analysis measurement succeeds: the "everything
@@ -186,6 +205,14 @@ impl Monitor {
         }
     }
 
+    /// A successful request of variant `slot` that finished at `at` converted (recorded after
+    /// [`Monitor::record`] counted its success).
+    pub fn convert(&mut self, at: SimTime, slot: usize) {
+        if let Some(row) = self.row_mut(at, slot) {
+            row.conversions += 1;
+        }
+    }
+
     fn rows_in(&self, slot: usize, from: SimTime, to: SimTime) -> impl Iterator<Item = &Second> {
         let (a, mut b) = (from.as_micros() / 1_000_000, to.as_micros() / 1_000_000);
         if slot >= self.slots {
@@ -202,7 +229,9 @@ impl Monitor {
     pub fn window(&self, slot: usize, from: SimTime, to: SimTime) -> WindowStats {
         let mut hist = [0u64; BUCKETS];
         let (mut requests, mut errors, mut ok, mut sum) = (0u64, 0u64, 0u64, 0u64);
+        let mut conversions = 0u64;
         for r in self.rows_in(slot, from, to) {
+            conversions += u64::from(r.conversions);
             requests += u64::from(r.requests);
             errors += u64::from(r.errors);
             ok += u64::from(r.ok);
@@ -228,12 +257,20 @@ impl Monitor {
             errors,
             mean_ms: (ok > 0).then(|| sum as f64 / ok as f64 / 1e3),
             p99_ms,
+            conversion_rate: (ok > 0 && self.tracks_conversions(slot))
+                .then(|| conversions as f64 / ok as f64),
         }
+    }
+
+    /// Whether variant `slot` tracks conversions.
+    fn tracks_conversions(&self, slot: usize) -> bool {
+        self.conversions.get(slot).copied().unwrap_or(false)
     }
 
     /// Per-second values of `series` for variant `slot` over `[from, to)`, skipping seconds
     /// without data.
     pub fn series(&self, slot: usize, from: SimTime, to: SimTime, series: Series) -> Vec<f64> {
+        let tracked = self.tracks_conversions(slot);
         self.rows_in(slot, from, to)
             .filter_map(|r| match series {
                 Series::ErrorRate => {
@@ -241,6 +278,9 @@ impl Monitor {
                 }
                 Series::MeanLatency => {
                     (r.ok > 0).then(|| r.latency_sum_us as f64 / f64::from(r.ok) / 1e3)
+                }
+                Series::ConversionRate => {
+                    (r.ok > 0 && tracked).then(|| f64::from(r.conversions) / f64::from(r.ok))
                 }
             })
             .collect()
@@ -274,6 +314,30 @@ mod tests {
         assert!((p99 / 20.0 - 1.0).abs() < 0.06, "{p99}");
         assert_eq!(m.window(0, s(11.0), s(12.0)).requests, 0);
         assert_eq!(m.series(1, s(0.0), s(20.0), Series::ErrorRate), [1.0]);
+        // No variant tracks conversions: the rate is no data, not 0.
+        assert_eq!(w.conversion_rate, None);
+    }
+
+    #[test]
+    fn conversion_rate_is_conversions_over_successes_of_tracked_variants() {
+        let mut m = Monitor::new(2, SimDuration::from_secs(60)).with_conversions([true, false]);
+        for i in 0..40 {
+            for slot in 0..2 {
+                let at = s(5.0 + i as f64 * 0.02);
+                m.record(at, slot, Some(SimDuration::from_millis(10)));
+                if i % 4 == 0 {
+                    m.convert(at, slot);
+                }
+            }
+        }
+        m.record(s(5.5), 0, None); // a failure is not a success: not in the denominator
+        let w = m.window(0, s(5.0), s(6.0));
+        assert_eq!(w.conversion_rate, Some(0.25));
+        assert_eq!(m.window(1, s(5.0), s(6.0)).conversion_rate, None);
+        assert_eq!(m.series(0, s(0.0), s(10.0), Series::ConversionRate), [0.25]);
+        assert!(m
+            .series(1, s(0.0), s(10.0), Series::ConversionRate)
+            .is_empty());
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum MetricKind {
     P99LatencyMs,
     /// Mean latency of the new variant's successes, ms.
     MeanLatencyMs,
+    /// Conversions / successes of the new variant (the business metric; no data unless the
+    /// version declares `conversion_rate`).
+    ConversionRate,
     /// Mann-Whitney judge of the new variant's per-second series against the baseline's.
     Judge {
         /// Which series.
@@ -230,13 +233,14 @@ pub fn evaluate(
         MetricKind::ErrorRate => w.error_rate(),
         MetricKind::P99LatencyMs => w.p99_ms,
         MetricKind::MeanLatencyMs => w.mean_ms,
+        MetricKind::ConversionRate => w.conversion_rate,
         MetricKind::Judge { series, settings } => {
             let Some(b) = baseline else {
                 return (None, Measurement::Error);
             };
             let control = monitor.series(b.index(), from, to, *series);
             let experiment = monitor.series(target.index(), from, to, *series);
-            return (None, judge(&control, &experiment, settings));
+            return (None, judge(*series, &control, &experiment, settings));
         }
     };
     let Some(v) = value else {
@@ -269,18 +273,23 @@ pub fn default_judge(series: Series) -> JudgeSettings {
 }
 
 /// Judges the experiment's series against the control's with the Mann-Whitney classifier
-/// (`analysis::judge`): a significant increase beyond the effect size fails. Both series are
-/// "higher is worse" (error rate, latency), so only an increase counts against the canary.
-fn judge(control: &[f64], experiment: &[f64], s: &JudgeSettings) -> Measurement {
+/// (`analysis::judge`): a significant shift in the bad direction beyond the effect size fails.
+/// Error rate and latency are "higher is worse" (only an increase counts against the canary);
+/// conversion rate is "lower is worse" (Kayenta's metric `direction: decrease`).
+fn judge(series: Series, control: &[f64], experiment: &[f64], s: &JudgeSettings) -> Measurement {
     let config = JudgeConfig {
-        direction: Direction::Increase,
+        direction: match series {
+            Series::ConversionRate => Direction::Decrease,
+            Series::ErrorRate | Series::MeanLatency => Direction::Increase,
+        },
         confidence: s.confidence,
         effect_size: s.effect_size,
         min_samples: s.min_samples,
     };
     match classify(control, experiment, &config) {
-        Verdict::Pass | Verdict::Low => Measurement::Successful,
-        Verdict::High => Measurement::Failed,
+        Verdict::Pass => Measurement::Successful,
+        // `classify` reports only a shift in the configured (bad) direction.
+        Verdict::High | Verdict::Low => Measurement::Failed,
         Verdict::NoData => Measurement::Error,
     }
 }
@@ -374,6 +383,55 @@ mod tests {
         assert_eq!(faster.1, Measurement::Successful);
         let alone = evaluate(&metric, VersionId(1), None, from, to, &m);
         assert_eq!(alone.1, Measurement::Error);
+    }
+
+    #[test]
+    fn conversion_metrics_fail_a_variant_that_converts_less() {
+        let mut m = Monitor::new(2, SimDuration::from_secs(600)).with_conversions([true, true]);
+        for i in 0..6_000u64 {
+            let t = SimTime(i * 10_000);
+            for slot in 0..2 {
+                m.record(t, slot, Some(SimDuration::from_millis(20)));
+            }
+            // The stable converts 10 %, the canary 5 %, both spread evenly.
+            if i % 10 == 0 {
+                m.convert(t, 0);
+            }
+            if i % 20 == 0 {
+                m.convert(t, 1);
+            }
+        }
+        let (from, to) = (SimTime::ZERO, SimTime(60_000_000));
+        let threshold = MetricSpec {
+            name: "conversion".into(),
+            kind: MetricKind::ConversionRate,
+            max: None,
+            min: Some(0.08),
+            fail_above: None,
+            fail_below: None,
+            min_requests: 1,
+        };
+        let canary = evaluate(&threshold, VersionId(1), None, from, to, &m);
+        assert_eq!(canary, (Some(0.05), Measurement::Failed));
+        let stable = evaluate(&threshold, VersionId(0), None, from, to, &m);
+        assert_eq!(stable, (Some(0.1), Measurement::Successful));
+        let judged = MetricSpec {
+            kind: MetricKind::Judge {
+                series: Series::ConversionRate,
+                settings: default_judge(Series::ConversionRate),
+            },
+            min: None,
+            ..threshold.clone()
+        };
+        let worse = evaluate(&judged, VersionId(1), Some(VersionId(0)), from, to, &m);
+        assert_eq!(worse.1, Measurement::Failed);
+        // A canary converting more is not a regression (lower is worse).
+        let better = evaluate(&judged, VersionId(0), Some(VersionId(1)), from, to, &m);
+        assert_eq!(better.1, Measurement::Successful);
+        // Without conversion tracking the metric has no data.
+        let untracked = Monitor::new(2, SimDuration::from_secs(600));
+        let none = evaluate(&threshold, VersionId(1), None, from, to, &untracked);
+        assert_eq!(none, (None, Measurement::Error));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub fn summary_shape(scenario: &Scenario) -> Value {
                     failed: 0,
                     failed_by_cause: requests.failed_by_cause.clone(),
                     latency_ms: latency.clone(),
+                    conversions: Some(Some(0)),
                 },
             )
         })

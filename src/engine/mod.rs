@@ -17,5 +17,5 @@ mod rng;
 mod time;
 
 pub use queue::EventQueue;
-pub use rng::{stream_seed, RngStream, StreamName};
+pub use rng::{keyed_uniform, stream_seed, RngStream, StreamName};
 pub use time::{SimDuration, SimTime};

@@ -26,6 +26,9 @@ pub enum StreamName {
     Control,
     /// Long-lived connections: who holds one, back-off jitter, handshake times.
     Connections,
+    /// Conversions (the business metric): one keyed draw per successful request, see
+    /// [`keyed_uniform`].
+    Conversion,
 }
 
 impl StreamName {
@@ -40,6 +43,7 @@ impl StreamName {
             StreamName::Faults => "faults",
             StreamName::Control => "control",
             StreamName::Connections => "connections",
+            StreamName::Conversion => "conversion",
         }
     }
 }
@@ -53,6 +57,15 @@ pub fn stream_seed(root: u64, name: &str) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     splitmix64(h ^ splitmix64(root))
+}
+
+/// A uniform draw in [0, 1) keyed by `key` in the stream whose seed is `seed` (counter-based:
+/// SplitMix64 of the two mixed). Conversions use it with the request's luck as the key, so a
+/// request converts or not whichever pod or version serves it (only the probability differs),
+/// and no other stream's sequence moves: a scenario without `conversion_rate` draws nothing.
+pub fn keyed_uniform(seed: u64, key: u64) -> f64 {
+    let z = splitmix64(seed ^ splitmix64(key));
+    (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -111,6 +124,17 @@ impl RngCore for RngStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_draws_are_uniform_stable_and_keyed() {
+        let seed = stream_seed(7, StreamName::Conversion.as_str());
+        assert_eq!(keyed_uniform(seed, 3), keyed_uniform(seed, 3));
+        assert_ne!(keyed_uniform(seed, 3), keyed_uniform(seed, 4));
+        let n = 100_000;
+        let below = (0..n).filter(|k| keyed_uniform(seed, *k) < 0.05).count();
+        // Binomial(100 000, 0.05): sd ≈ 69.
+        assert!((below as i64 - 5_000).abs() < 350, "{below}");
+    }
 
     #[test]
     fn streams_are_independent_of_each_other_and_stable() {

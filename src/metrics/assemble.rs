@@ -89,6 +89,11 @@ pub fn summarise(m: &Recorder, facts: &RunFacts<'_>) -> Summary {
                 failed: req.failed,
                 failed_by_cause: req.failed_by_cause,
                 latency_ms: m.version_latency(i),
+                conversions: scenario
+                    .versions
+                    .iter()
+                    .any(|v| v.conversion_rate.is_some())
+                    .then(|| v.conversion_rate.map(|_| m.version_conversions(i))),
             },
         );
     }

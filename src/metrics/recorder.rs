@@ -47,6 +47,8 @@ struct VersionTotals {
     ok: u64,
     failed: [u64; CAUSES],
     latency: Histogram<u64>,
+    /// Successful requests that converted (the business metric).
+    conversions: u64,
 }
 
 fn histogram(sigfig: u8) -> Histogram<u64> {
@@ -110,6 +112,7 @@ impl Recorder {
                     ok: 0,
                     failed: [0; CAUSES],
                     latency: histogram(3),
+                    conversions: 0,
                 })
                 .collect(),
             retries: 0,
@@ -186,6 +189,11 @@ impl Recorder {
         t.ok += 1;
         t.latency.saturating_record(us);
         self.answered(now, version);
+    }
+
+    /// A successful request of `version` converted (the business metric).
+    pub fn converted(&mut self, version: VersionId) {
+        self.totals[version.index()].conversions += 1;
     }
 
     /// A failure seen by the client at `at`, attributed to `version` when a pod was involved.
@@ -403,6 +411,11 @@ impl Recorder {
     /// Requests whose outcome is attributed to one version slot.
     pub fn version_total(&self, slot: usize) -> u64 {
         self.totals[slot].requests
+    }
+
+    /// Conversions of one version slot.
+    pub fn version_conversions(&self, slot: usize) -> u64 {
+        self.totals[slot].conversions
     }
 
     /// Requests first routed to one version slot.

@@ -155,6 +155,12 @@ pub struct VersionSummary {
     pub failed_by_cause: BTreeMap<&'static str, u64>,
     /// Latency of this version's successful responses.
     pub latency_ms: LatencySummary,
+    /// Successful requests that converted — the business metric. `null` for a version that
+    /// declares no `conversion_rate` in a scenario where another one does; left out of
+    /// `summary.json` altogether (outer `None`) when no version declares one, so the summaries
+    /// of scenarios without conversions are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversions: Option<Option<u64>>,
 }
 
 /// The rollout's course.

@@ -61,6 +61,7 @@ fn version(readiness: Option<ProbeSpec>, pre_stop: u64, faults: Vec<Fault>) -> V
         name: "v".into(),
         service: Dist::Constant(SimDuration::from_millis(10)),
         error_rate: 0.0,
+        conversion_rate: None,
         pod: PodSpec {
             concurrency: 2,
             queue: Some(4),

@@ -8,6 +8,9 @@
 //! * `NeverReady` — the readiness probe never succeeds;
 //! * `Degradation` — service slows down with pod uptime (a leak): the multiplier grows by
 //!   `per_minute` for every minute since the application started listening.
+//! * `Conversion` — a business bug: a successful request converts (a purchase, a sign-up) with
+//!   the version's `conversion_rate` times this multiplier; no error and no latency change, so
+//!   only an analysis of conversion can see it.
 
 use super::Dist;
 use crate::engine::{SimDuration, SimTime};
@@ -34,6 +37,8 @@ pub enum FaultKind {
     NeverReady,
     /// Service-time multiplier growing with uptime: `1 + per_minute × minutes`.
     Degradation(f64),
+    /// Conversion-probability multiplier (e.g. 0.7: 30 % fewer conversions).
+    Conversion(f64),
 }
 
 impl Fault {
@@ -72,10 +77,26 @@ pub fn effect(faults: &[Fault], now: SimTime, uptime: SimDuration) -> FaultEffec
             FaultKind::Degradation(per_minute) => {
                 e.latency *= 1.0 + per_minute * uptime.as_secs_f64() / 60.0
             }
-            FaultKind::CrashLoop(_) | FaultKind::NeverReady => {}
+            FaultKind::CrashLoop(_) | FaultKind::NeverReady | FaultKind::Conversion(_) => {}
         }
     }
     e
+}
+
+/// The probability that a successful request served at `now` converts: the version's
+/// `conversion_rate` times every active conversion fault's multiplier, at most 1 (`None`: the
+/// version declares no conversion rate, so conversions are not tracked). Called once per
+/// successful request of a version with a rate: a walk over its few faults, no allocation.
+pub fn conversion_probability(base: Option<f64>, faults: &[Fault], now: SimTime) -> Option<f64> {
+    let mut p = base?;
+    for f in faults {
+        if let FaultKind::Conversion(m) = f.kind {
+            if f.active(now) {
+                p *= m;
+            }
+        }
+    }
+    Some(p.clamp(0.0, 1.0))
 }
 
 /// Whether a readiness probe at `now` fails because of a fault.
@@ -131,5 +152,38 @@ mod tests {
         let e = effect(&faults, SimTime(10), SimDuration::ZERO);
         assert_eq!(e.error_rate, 0.75);
         assert!(!fails_readiness(&faults, SimTime(0)));
+    }
+
+    #[test]
+    fn conversion_faults_multiply_the_rate_and_touch_nothing_else() {
+        let faults = vec![
+            Fault {
+                kind: FaultKind::Conversion(0.5),
+                from: None,
+            },
+            Fault {
+                kind: FaultKind::Conversion(0.5),
+                from: Some(SimTime(10)),
+            },
+        ];
+        assert_eq!(conversion_probability(None, &faults, SimTime(0)), None);
+        assert_eq!(
+            conversion_probability(Some(0.1), &[], SimTime(0)),
+            Some(0.1)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.1), &faults, SimTime(0)),
+            Some(0.05)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.1), &faults, SimTime(10)),
+            Some(0.025)
+        );
+        assert_eq!(
+            conversion_probability(Some(0.8), &faults[..1], SimTime(0)),
+            Some(0.4)
+        );
+        let e = effect(&faults, SimTime(10), SimDuration::ZERO);
+        assert_eq!((e.latency, e.error_rate), (1.0, 0.0));
     }
 }

@@ -26,7 +26,7 @@ pub use dependency::{
     Started,
 };
 pub use dist::Dist;
-pub use fault::{crash_backoff, Fault, FaultEffect, FaultKind};
+pub use fault::{conversion_probability, crash_backoff, Fault, FaultEffect, FaultKind};
 pub use ids::{PodId, RsId, VersionId};
 pub use lb::{
     Affinity, Balancer, HealthScope, LbPolicy, LbSpec, Pick, Propagation, TargetHealthCheck, Update,

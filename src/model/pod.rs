@@ -372,6 +372,7 @@ mod tests {
             name: "v1".into(),
             service: Dist::Constant(SimDuration::from_millis(10)),
             error_rate: 0.0,
+            conversion_rate: None,
             pod: PodSpec {
                 concurrency,
                 queue,

@@ -124,6 +124,9 @@ pub struct VersionSpec {
     pub service: Dist,
     /// Probability that a served request is an application error.
     pub error_rate: f64,
+    /// Probability that a successful request converts (a purchase, a sign-up): the business
+    /// metric (`None`: not tracked, conversions reported as null).
+    pub conversion_rate: Option<f64>,
     /// Pod template.
     pub pod: PodSpec,
     /// Faults this release carries (a bad release).

@@ -7,7 +7,7 @@ use crate::analysis::{default_judge, AnalysisSpec, JudgeSettings, MetricKind, Me
 use crate::engine::SimDuration;
 
 /// The metric names analyses accept.
-const METRICS: &str = "\"error_rate\", \"p99_latency_ms\", \"mean_latency_ms\", \"judge_error_rate\", \"judge_latency\"";
+const METRICS: &str = "\"error_rate\", \"p99_latency_ms\", \"mean_latency_ms\", \"conversion_rate\", \"judge_error_rate\", \"judge_latency\", \"judge_conversion_rate\"";
 
 pub(super) fn analysis_spec(
     pr: &mut Problems<'_>,
@@ -54,8 +54,10 @@ pub(super) fn analysis_spec(
             "error_rate" => MetricKind::ErrorRate,
             "p99_latency_ms" => MetricKind::P99LatencyMs,
             "mean_latency_ms" => MetricKind::MeanLatencyMs,
+            "conversion_rate" => MetricKind::ConversionRate,
             "judge_error_rate" => judge(Series::ErrorRate),
             "judge_latency" => judge(Series::MeanLatency),
+            "judge_conversion_rate" => judge(Series::ConversionRate),
             other => {
                 pr.add(
                     &child(&mp, "metric"),

@@ -159,8 +159,9 @@ pub(super) fn fault(pr: &mut Problems<'_>, p: &Path, raw: &RawFault) -> Option<F
         "crash_loop" => &["after"],
         "never_ready" => &[],
         "degradation" => &["per_minute"],
+        "conversion" => &["multiplier"],
         other => {
-            pr.add(&child(p, "kind"), format!("unknown fault \"{other}\""), "use \"error_rate\", \"latency\", \"crash_loop\", \"never_ready\" or \"degradation\"");
+            pr.add(&child(p, "kind"), format!("unknown fault \"{other}\""), "use \"error_rate\", \"latency\", \"crash_loop\", \"never_ready\", \"degradation\" or \"conversion\"");
             return None;
         }
     };
@@ -229,6 +230,21 @@ pub(super) fn fault(pr: &mut Problems<'_>, p: &Path, raw: &RawFault) -> Option<F
             Some(d) => FaultKind::CrashLoop(pr.dist(&child(p, "after"), d, true)?),
         },
         "never_ready" => FaultKind::NeverReady,
+        "conversion" => match raw.multiplier {
+            None => {
+                missing(pr, "multiplier");
+                return None;
+            }
+            Some(m) if (0.0..=1e6).contains(&m) => FaultKind::Conversion(m),
+            Some(m) => {
+                pr.add(
+                    &child(p, "multiplier"),
+                    format!("conversion multiplier {m} must be 0 or more"),
+                    "e.g. multiplier = 0.7 for 30 % fewer conversions",
+                );
+                return None;
+            }
+        },
         _ => match raw.per_minute {
             None => {
                 missing(pr, "per_minute");

@@ -256,13 +256,15 @@ pub struct RawProbe {
 pub struct RawVersion {
     pub service: RawDist,
     pub error_rate: Option<f64>,
+    pub conversion_rate: Option<f64>,
     pub pod: Option<RawPod>,
     pub bad: Option<bool>,
     pub faults: Option<Vec<RawFault>>,
 }
 
 /// `[[versions.X.faults]]`: `kind` = `error_rate` (`rate`), `latency` (`multiplier`),
-/// `crash_loop` (`after`), `never_ready`, `degradation` (`per_minute`); optional `from`.
+/// `crash_loop` (`after`), `never_ready`, `degradation` (`per_minute`), `conversion`
+/// (`multiplier`); optional `from`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {

@@ -237,6 +237,9 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
         let vp = path(&["versions", name]);
         let service = pr.dist(&child(&vp, "service"), &v.service, true);
         let error_rate = pr.fraction(&child(&vp, "error_rate"), v.error_rate, 0.0);
+        let conversion_rate = v
+            .conversion_rate
+            .map(|c| pr.fraction(&child(&vp, "conversion_rate"), Some(c), 0.0));
         let pod = pod_spec(pr, &child(&vp, "pod"), &raw.pod, v.pod.as_ref());
         let faults: Vec<Fault> = v
             .faults
@@ -249,6 +252,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
             name: name.clone(),
             service: service.unwrap_or(Dist::Constant(SimDuration::from_millis(1))),
             error_rate,
+            conversion_rate,
             pod,
             faults: faults.clone(),
             bad: v.bad.unwrap_or(false) || !faults.is_empty(),

@@ -113,12 +113,60 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
     }
     progress_deadline(&mut w, s);
     sessions(&mut w, s);
+    conversions(&mut w, s);
     // A strategy's own rules, found by its resolution (`RolloutInput::warn`).
     for (path, message) in s.rollout.iter().flat_map(|r| &r.strategy_warnings) {
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         w.add(&path, message.clone());
     }
     w.list
+}
+
+/// A conversion fault on a version without `conversion_rate` (it multiplies nothing), and a
+/// conversion metric on a version that declares no `conversion_rate`: the monitor has no
+/// conversion data for it, every measurement is an Error, and after `consecutive_error_limit`
+/// of them the analysis fails — a rollout aborted for want of data.
+fn conversions(w: &mut Found<'_, '_>, s: &Scenario) {
+    use crate::analysis::{MetricKind, Series};
+    for v in s.versions.iter().filter(|v| v.conversion_rate.is_none()) {
+        if v.faults
+            .iter()
+            .any(|f| matches!(f.kind, crate::model::FaultKind::Conversion(_)))
+        {
+            w.add(
+                &["versions", &v.name],
+                format!(
+                    "version {} has a conversion fault but no conversion_rate: the fault changes nothing; add conversion_rate = … to [versions.{}]",
+                    v.name, v.name
+                ),
+            );
+        }
+    }
+    let judged = crate::power::twins::metrics(s).iter().any(|m| {
+        matches!(
+            m.kind,
+            MetricKind::ConversionRate
+                | MetricKind::Judge {
+                    series: Series::ConversionRate,
+                    ..
+                }
+        )
+    });
+    if !judged {
+        return;
+    }
+    for v in s.new_variants() {
+        let spec = &s.versions[v.index()];
+        if spec.conversion_rate.is_none() {
+            w.add(
+                &["versions", &spec.name],
+                format!(
+                    "an analysis judges the conversion rate, but version {} declares no conversion_rate: its measurements have no data and the analysis will fail after consecutive errors; add conversion_rate = … to [versions.{}]",
+                    spec.name, spec.name
+                ),
+            );
+        }
+    }
 }
 
 /// In-memory sessions behind a balancer without affinity: a session is only on the pod that

@@ -123,6 +123,8 @@ pub struct Simulation {
     controller: Box<dyn Controller>,
     metrics: Recorder,
     monitor: Monitor,
+    /// Seed of the `conversion` stream (keyed by each request's luck).
+    conversion_seed: u64,
     control: RngStream,
     timeout: Option<SimDuration>,
     flag: Option<crate::flags::FlagEvaluator>,
@@ -223,7 +225,14 @@ impl Simulation {
             lb,
             traffic,
             metrics,
-            monitor: Monitor::new(scenario.versions.len() + 1, scenario.monitor_horizon()),
+            monitor: Monitor::new(scenario.versions.len() + 1, scenario.monitor_horizon())
+                .with_conversions(
+                    scenario
+                        .versions
+                        .iter()
+                        .map(|v| v.conversion_rate.is_some()),
+                ),
+            conversion_seed: crate::engine::stream_seed(seed, StreamName::Conversion.as_str()),
             control: RngStream::new(seed, StreamName::Control),
             timeout: scenario.traffic.timeout,
             flag: scenario

@@ -1,9 +1,10 @@
 //! A request's journey: arrival, routing (with retries), service, and its single outcome.
 
 use super::{Event, Simulation};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{keyed_uniform, SimDuration, SimTime};
 use crate::model::{
-    draw_service, Accept, Ctx, FailCause, Pick, PodId, Request, ServiceOutcome, VersionId,
+    conversion_probability, draw_service, Accept, Ctx, FailCause, Pick, PodId, Request,
+    ServiceOutcome, VersionId,
 };
 
 impl Simulation {
@@ -164,6 +165,7 @@ impl Simulation {
                 let latency = now - request.arrived + self.lb.attempt_overhead(request.attempts);
                 if request.counted() {
                     self.metrics.ok(now, request.user, version, latency);
+                    self.convert(now, &request, version);
                 }
                 self.monitor.record(now, version.index(), Some(latency));
             }
@@ -217,6 +219,20 @@ impl Simulation {
         dropped.clear();
         if self.dropped.is_empty() {
             self.dropped = dropped;
+        }
+    }
+
+    /// Whether the successful `request` answered by `version` at `now` converts (the business
+    /// metric): a keyed draw from the `conversion` stream against the version's rate times its
+    /// active conversion faults. Versions without `conversion_rate` return at the first check.
+    fn convert(&mut self, now: SimTime, request: &Request, version: VersionId) {
+        let spec = &self.scenario.versions[version.index()];
+        let Some(p) = conversion_probability(spec.conversion_rate, &spec.faults, now) else {
+            return;
+        };
+        if keyed_uniform(self.conversion_seed, request.luck) < p {
+            self.metrics.converted(version);
+            self.monitor.convert(now, version.index());
         }
     }
 

@@ -41,6 +41,7 @@ pub(super) fn pods(n: u32) -> Vec<Pod> {
         name: "v".into(),
         service: Dist::Constant(SimDuration::from_millis(1)),
         error_rate: 0.0,
+        conversion_rate: None,
         pod: PodSpec {
             concurrency: 4,
             queue: None,
