@@ -671,10 +671,13 @@ proptest! {
             while !text.is_char_boundary(i) {
                 i -= 1;
             }
-            text.replace_range(i..(i + s.len()).min(text.len()), &s);
-            while !text.is_char_boundary(text.len()) {
-                text.pop();
+            // Both ends of the replaced range on character boundaries (the examples hold
+            // multi-byte characters such as `—` in their comments).
+            let mut end = (i + s.len()).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
             }
+            text.replace_range(i..end, &s);
         }
         let s = with_manifest(&format!("m-prop-{which}"), &text, "");
         let scenario = std::fs::read_to_string(&s).unwrap().replacen(
