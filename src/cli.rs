@@ -1,5 +1,5 @@
-//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan`
-//! (`compare`, `check`, `sweep` and `merge` live in their own modules).
+//! The command line: `rollsim run | validate | compare | check | sweep | merge | heatmap |
+//! plan` (`compare`, `check`, `sweep`, `merge` and `heatmap` live in their own modules).
 //!
 //! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
@@ -136,6 +136,8 @@ enum Command {
     Sweep(crate::sweep::SweepArgs),
     /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
     Merge(crate::sweep::MergeArgs),
+    /// Draw a heat map (SVG and PNG) of a sweep's metric over two swept parameters.
+    Heatmap(crate::sweep::HeatmapArgs),
     /// Show how each field of a Kubernetes manifest is understood, and what is not modelled.
     Explain {
         /// The manifest (YAML).
@@ -213,6 +215,7 @@ where
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
         Command::Merge(args) => crate::sweep::cmd_merge(&args),
+        Command::Heatmap(args) => crate::sweep::cmd_heatmap(&args),
         Command::Plan {
             scenario,
             json,

@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod faults;
 mod golden;
+mod heatmap;
 mod locks;
 mod manifests;
 mod metrics;
