@@ -241,6 +241,19 @@ where
 
 /// `rollsim help --help` (and `help run --help`) would be an error in clap, which reads
 /// `--help` as the name of a subcommand to describe; after `help`, a help flag is dropped.
+/// Whether the command line `args` (`rollsim` first) is accepted by the argument parser,
+/// without running anything; `Err` holds the parser's message. For tests of the command lines
+/// the documentation shows.
+pub fn parses<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(help_args(args))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn help_args<I, T>(args: I) -> Vec<OsString>
 where
     I: IntoIterator<Item = T>,

@@ -3,6 +3,7 @@
 
 mod balancers;
 mod check;
+mod ci_docs;
 mod cli;
 mod common;
 mod compare;
