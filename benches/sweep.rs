@@ -17,7 +17,10 @@
 //! Both go through `rollsim::cli::run`, exactly as the command line does (validation, rows
 //! written as runs end, canonical rewrite). It measures; it never asserts a wall time. The load
 //! average (`/proc/loadavg`) is printed beside every figure: on a loaded machine wall times,
-//! and so the speed-up, mean little; CPU times still do.
+//! and so the speed-up, mean little; CPU times still do. On Linux with autogroup scheduling
+//! (`/proc/sys/kernel/sched_autogroup_enabled` = 1) a busy machine gives each session an equal
+//! share of the CPUs whatever its thread count, so a second thread cannot speed anything up
+//! until the other sessions are idle: "cores busy" (CPU ÷ wall) shows what the sweep was given.
 //!
 //! ```text
 //! cargo bench --bench sweep                 # overhead, speedup, then thousand
@@ -120,7 +123,9 @@ fn direct(scenarios: &[rollsim::scenario::Scenario]) -> (f64, f64) {
 
 /// The sweep's and the bare runs' cost per point, on one thread, best of `reps`.
 fn overhead(dir: &std::path::Path, name: &str, sets: &[&str], reps: usize) {
+    let c = cpu_s();
     let scenarios = point_scenarios(sets);
+    let resolve = cpu_s() - c;
     let k = scenarios.len() as f64;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -137,13 +142,14 @@ fn overhead(dir: &std::path::Path, name: &str, sets: &[&str], reps: usize) {
     }
     let ms = |x: f64| x / k * 1e3;
     println!(
-        "overhead   {name}: {k} points, per point: sweep {:.2} ms CPU ({:.2} ms wall), bare runs {:.2} ms CPU ({:.2} ms wall), overhead {:.2} ms CPU ({:.1} %) [load {}]",
+        "overhead   {name}: {k} points, per point: sweep {:.2} ms CPU ({:.2} ms wall), bare runs {:.2} ms CPU ({:.2} ms wall), overhead {:.2} ms CPU ({:.1} %), of which resolving the point's scenario {:.2} ms [load {}]",
         ms(sweep_best.1),
         ms(sweep_best.0),
         ms(direct_best.1),
         ms(direct_best.0),
         ms(sweep_best.1 - direct_best.1),
         (sweep_best.1 / direct_best.1 - 1.0) * 100.0,
+        ms(resolve),
         load()
     );
 }
@@ -199,17 +205,23 @@ fn main() {
             "rollout.max_unavailable=0..3:1",
             "duration=5m",
         ];
+        let c = cpu_s();
         let one = sweep(&dir.join("one"), &sets, Some(1));
+        let c1 = cpu_s() - c;
+        let c = cpu_s();
         let two = sweep(&dir.join("two"), &sets, Some(2));
+        let c2 = cpu_s() - c;
         let same = std::fs::read(dir.join("one/sweep.csv")).ok()
             == std::fs::read(dir.join("two/sweep.csv")).ok();
         println!(
-            "speedup    16 points × 5 simulated min: 1 thread {one:.2} s, 2 threads {two:.2} s, speed-up {:.2}× (outputs identical: {same}) [load {}]",
+            "speedup    16 points × 5 simulated min: 1 thread {one:.2} s ({c1:.2} s CPU), 2 threads {two:.2} s ({c2:.2} s CPU, {:.2} cores busy), speed-up {:.2}× (outputs identical: {same}) [load {}]",
+            c2 / two,
             one / two,
             load()
         );
     }
     if want("thousand") {
+        let c = cpu_s();
         let t = sweep(
             &dir.join("thousand"),
             &[
@@ -221,7 +233,8 @@ fn main() {
             None,
         );
         println!(
-            "thousand   1,000 points × 10 simulated min of rolling: {t:.1} s wall on {} threads [load {}]",
+            "thousand   1,000 points × 10 simulated min of rolling: {t:.1} s wall ({:.1} s CPU) on {} threads [load {}]",
+            cpu_s() - c,
             rayon::current_num_threads(),
             load()
         );
