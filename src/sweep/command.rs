@@ -453,6 +453,15 @@ fn execute(
             if let Err(e) = std::fs::write(&csv_path, format!("{header}\n")) {
                 return io(e);
             }
+            // Heat maps of the sweep replaced (--force) would show rows that are gone.
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("heatmap-")
+                    && (name.ends_with(".svg") || name.ends_with(".png"))
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
             Rows::default()
         }
         Folder::Resume(rows) => rows,

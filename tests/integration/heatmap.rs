@@ -373,3 +373,23 @@ fn bad_heat_map_names_are_refused_before_anything_is_written() {
         "nothing written"
     );
 }
+
+#[test]
+fn a_sweep_replaced_with_force_drops_the_old_sweeps_heat_maps() {
+    let dir = temp_dir("heat-force");
+    let heat = format!("{AXES},failed");
+    let (o, out) = sweep(&dir, "a", &["--heatmap", &heat]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stem = "heatmap-failed-by-rollout.max_surge-and-deployment.replicas";
+    assert!(out.join(format!("{stem}.svg")).exists());
+    // Resumed (the same sweep, complete): the map stays.
+    let (o, _) = sweep(&dir, "a", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join(format!("{stem}.png")).exists());
+    // Another sweep (another seed) over it: the old map would show rows that are gone.
+    let (o, _) = sweep(&dir, "a", &["--seed", "3", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for ext in ["svg", "png"] {
+        assert!(!out.join(format!("{stem}.{ext}")).exists(), "{ext} kept");
+    }
+}
