@@ -1,5 +1,6 @@
-//! The command line: `rollsim run | validate | compare | check | sweep | merge | plan | power`
-//! (`compare`, `check`, `sweep`, `merge` and `power` live in their own modules).
+//! The command line: `rollsim run | validate | compare | check | sweep | merge | heatmap |
+//! plan | power` (`compare`, `check`, `sweep`, `merge`, `heatmap` and `power` live in their own
+//! modules).
 //!
 //! Exit codes: 0 success; 1 (`check`) an expectation fails; 2 bad input (a scenario error, an unknown flag, an unreadable file);
 //! 3 the outputs could not be written.
@@ -142,6 +143,8 @@ enum Command {
     Power(crate::power::PowerArgs),
     /// Join the shards of one sweep into the sweep.csv an unsharded run writes.
     Merge(crate::sweep::MergeArgs),
+    /// Draw a heat map (SVG and PNG) of a sweep's metric over two swept parameters.
+    Heatmap(crate::sweep::HeatmapArgs),
     /// Show how each field of a Kubernetes manifest is understood, and what is not modelled.
     Explain {
         /// The manifest (YAML).
@@ -220,6 +223,7 @@ where
         Command::Sweep(args) => crate::sweep::cmd_sweep(&args),
         Command::Merge(args) => crate::sweep::cmd_merge(&args),
         Command::Power(args) => crate::power::cmd_power(&args),
+        Command::Heatmap(args) => crate::sweep::cmd_heatmap(&args),
         Command::Plan {
             scenario,
             json,
@@ -245,6 +249,19 @@ where
 
 /// `rollsim help --help` (and `help run --help`) would be an error in clap, which reads
 /// `--help` as the name of a subcommand to describe; after `help`, a help flag is dropped.
+/// Whether the command line `args` (`rollsim` first) is accepted by the argument parser,
+/// without running anything; `Err` holds the parser's message. For tests of the command lines
+/// the documentation shows.
+pub fn parses<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(help_args(args))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn help_args<I, T>(args: I) -> Vec<OsString>
 where
     I: IntoIterator<Item = T>,

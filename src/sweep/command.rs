@@ -10,6 +10,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::heat::{self, check_names, parse_heatmap_arg, HeatSpec};
 use super::key::{self, resolve_shard, row_key, sweep_id, Shard, SHARD_HELP};
 use super::set::{grid_len, indices, parse_set, Param, MAX_POINTS};
 use super::table::{self, canonical, parse_rows, Rows};
@@ -55,6 +56,11 @@ pub struct SweepArgs {
     /// Start over in a folder holding another sweep's rows (they are replaced).
     #[arg(long)]
     pub force: bool,
+    /// After the sweep, draw a heat map of METRIC (a sweep.csv metric column) over the swept
+    /// parameters X and Y, each cell the mean of its rows, into the output folder (SVG and
+    /// PNG). Repeatable.
+    #[arg(long = "heatmap", value_name = "X,Y,METRIC")]
+    pub heatmap: Vec<String>,
 }
 
 /// `sweep.json`: which sweep and which slice of it a folder's rows belong to.
@@ -315,6 +321,16 @@ pub fn cmd_sweep(args: &SweepArgs) -> u8 {
             }
         }
     }
+    let mut heatmaps = Vec::new();
+    let paths: Vec<&str> = params.iter().map(|p| p.path.as_str()).collect();
+    let metric_keys: Vec<&str> = all_metrics().iter().map(|m| m.key).collect();
+    for arg in &args.heatmap {
+        match parse_heatmap_arg(arg).and_then(|h| check_names(&h, &paths, &metric_keys).map(|()| h))
+        {
+            Ok(h) => heatmaps.push(h),
+            Err(e) => return bad(&format!("--heatmap {arg}: {}", e.message), &e.help),
+        }
+    }
     let points = grid_len(&params);
     if points > MAX_POINTS {
         return bad(
@@ -372,7 +388,40 @@ pub fn cmd_sweep(args: &SweepArgs) -> u8 {
             )
         }
     };
-    execute(args, &bytes, &dir, &meta, &header, &params, &runs, folder)
+    let code = execute(args, &bytes, &dir, &meta, &header, &params, &runs, folder);
+    if code != 0 {
+        return code;
+    }
+    draw_heatmaps(&dir, &heatmaps, &params, args.quiet)
+}
+
+/// Draws each `--heatmap` from the finished `sweep.csv` into `dir`.
+fn draw_heatmaps(dir: &Path, heatmaps: &[HeatSpec], params: &[Param], quiet: bool) -> u8 {
+    if heatmaps.is_empty() {
+        return 0;
+    }
+    let csv_path = dir.join(SWEEP_FILE);
+    let text = match std::fs::read(&csv_path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", csv_path.display());
+            return EXIT_IO;
+        }
+    };
+    for h in heatmaps {
+        match heat::draw(&text, h, Some(params), &dir.join(heat::file_stem(h))) {
+            Ok([svg, png]) => {
+                if !quiet {
+                    println!("wrote      {} and {}", svg.display(), png.display());
+                }
+            }
+            Err((code, e)) => {
+                eprintln!("error: heat map {}: {}", heat::file_stem(h), e.message);
+                return code;
+            }
+        }
+    }
+    0
 }
 
 /// Writes `sweep.json`, opens `sweep.csv` (resuming it), runs what is missing, and puts the
@@ -403,6 +452,15 @@ fn execute(
         Folder::Fresh => {
             if let Err(e) = std::fs::write(&csv_path, format!("{header}\n")) {
                 return io(e);
+            }
+            // Heat maps of the sweep replaced (--force) would show rows that are gone.
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("heatmap-")
+                    && (name.ends_with(".svg") || name.ends_with(".png"))
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
             }
             Rows::default()
         }

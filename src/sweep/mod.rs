@@ -9,16 +9,22 @@
 //! whole as its run ends, so a killed sweep restarted with the same arguments skips what is
 //! written. `--shard I/N` runs one of N disjoint slices (points `p mod N = I`), and `merge`
 //! joins slices into the file an unsharded run writes, refusing slices of another sweep
-//! (`sweep.json` holds the sweep's id).
+//! (`sweep.json` holds the sweep's id). `heat` draws a metric over two swept parameters
+//! (`--heatmap`, `rollsim heatmap`).
 
 mod command;
+mod heat;
 mod key;
 mod merge;
 mod set;
 mod table;
 
 pub use command::{cmd_sweep, Meta, SweepArgs, META_FILE, SWEEP_FILE};
+pub use heat::{
+    check_names, cmd_heatmap, file_stem, grid, heat_grid, metric_label, parse_heatmap_arg, Agg,
+    HeatError, HeatGrid, HeatSpec, HeatmapArgs,
+};
 pub use key::{parse_shard, resolve_shard, row_key, sweep_id, Fnv, Shard};
 pub use merge::{cmd_merge, MergeArgs};
 pub use set::{grid_len, indices, parse_set, Param, SetError};
-pub use table::{heat_grid, parse_rows, HeatGrid};
+pub use table::parse_rows;

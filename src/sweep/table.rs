@@ -162,83 +162,6 @@ pub fn split_cells(line: &str) -> Vec<String> {
     out
 }
 
-/// A metric over two swept parameters: what a heat map draws.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HeatGrid {
-    /// The parameter along x, its values in sweep order.
-    pub x: String,
-    /// The x values.
-    pub xs: Vec<String>,
-    /// The parameter along y.
-    pub y: String,
-    /// The y values.
-    pub ys: Vec<String>,
-    /// The metric.
-    pub metric: String,
-    /// `values[yi][xi]`: the metric's mean over the rows at (x, y) that have it (runs, and any
-    /// other swept parameter); `None` when none has.
-    pub values: Vec<Vec<Option<f64>>>,
-}
-
-/// The grid of `metric` over parameters `x` and `y` from a `sweep.csv`'s text: the hook a
-/// plotting function draws a heat map from.
-pub fn heat_grid(csv: &str, x: &str, y: &str, metric: &str) -> Result<HeatGrid, String> {
-    let mut lines = csv.lines();
-    let header = split_cells(lines.next().ok_or("sweep.csv is empty")?);
-    let col = |name: &str, what: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            format!(
-                "sweep.csv has no {what} `{name}`; its columns are {}",
-                header.join(", ")
-            )
-        })
-    };
-    let (cx, cy, cm) = (
-        col(x, "parameter")?,
-        col(y, "parameter")?,
-        col(metric, "metric")?,
-    );
-    let (mut xs, mut ys): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    let mut cells: Vec<(usize, usize, Option<f64>)> = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let c = split_cells(line);
-        let (Some(vx), Some(vy), Some(vm)) = (c.get(cx), c.get(cy), c.get(cm)) else {
-            continue;
-        };
-        let at = |vals: &mut Vec<String>, v: &String| {
-            vals.iter().position(|e| e == v).unwrap_or_else(|| {
-                vals.push(v.clone());
-                vals.len() - 1
-            })
-        };
-        let (ix, iy) = (at(&mut xs, vx), at(&mut ys, vy));
-        cells.push((ix, iy, vm.parse().ok()));
-    }
-    let mut sum = vec![vec![(0.0, 0u32); xs.len()]; ys.len()];
-    for (ix, iy, v) in cells {
-        if let Some(v) = v {
-            sum[iy][ix].0 += v;
-            sum[iy][ix].1 += 1;
-        }
-    }
-    let values = sum
-        .into_iter()
-        .map(|r| {
-            r.into_iter()
-                .map(|(s, n)| (n > 0).then(|| s / f64::from(n)))
-                .collect()
-        })
-        .collect();
-    Ok(HeatGrid {
-        x: x.into(),
-        xs,
-        y: y.into(),
-        ys,
-        metric: metric.into(),
-        values,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,21 +201,5 @@ mod tests {
         for s in ["plain", "a,b", "say \"hi\"", ""] {
             assert_eq!(split_cells(&format!("{},z", cell(s))), [s, "z"]);
         }
-    }
-
-    #[test]
-    fn the_heat_grid_averages_runs_and_keeps_missing_values_missing() {
-        let g = heat_grid(CSV, "a", "b", "failed").unwrap();
-        assert_eq!(
-            (g.xs.clone(), g.ys.clone()),
-            (vec!["1".into(), "2".into()], vec!["x".into(), "y".into()])
-        );
-        assert_eq!(g.values, [[Some(5.0), Some(1.0)], [None, None]]);
-        assert!(heat_grid(CSV, "a", "c", "failed")
-            .unwrap_err()
-            .contains("no parameter `c`"));
-        assert!(heat_grid(CSV, "a", "b", "p99")
-            .unwrap_err()
-            .contains("no metric"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod balancers;
 mod check;
+mod ci_docs;
 mod cli;
 mod common;
 mod compare;
@@ -17,6 +18,7 @@ mod errors;
 mod events;
 mod faults;
 mod golden;
+mod heatmap;
 mod lessons;
 mod locks;
 mod manifest_check;

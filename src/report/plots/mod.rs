@@ -13,6 +13,7 @@
 
 mod compare;
 mod draw;
+mod heat;
 mod run;
 mod series;
 
@@ -20,6 +21,7 @@ pub use compare::{
     comparison_bars, comparison_plot_files, comparison_timelines, cost_risk_scatter, Compared,
     COMPARISON_PLOT_FILES,
 };
+pub use heat::{cell_note, heat_map, viridis};
 pub use run::{plot_files, PLOT_FILES};
 pub use series::{RunSeries, SeriesEvent};
 
