@@ -182,6 +182,35 @@ pub fn all() -> Vec<Metric> {
     m
 }
 
+/// The metric key (the column of `comparison.csv` and `sweep.csv`) for `name` when it is
+/// written as its `summary.json` path, as `[expect]` and `check` spell it
+/// (`requests.failed` → `failed`, `latency_ms.p99` → `p99_ms`); any other name unchanged.
+pub fn key_for(name: &str) -> &str {
+    if let Some(cause) = name.strip_prefix("requests.failed_by_cause.") {
+        if let Some(c) = FailCause::ALL.into_iter().find(|c| c.as_str() == cause) {
+            return cause_key(c);
+        }
+    }
+    match name {
+        "requests.total" => "requests",
+        "requests.failed" => "failed",
+        "exposure.mixed_version_s" => "mixed_version_s",
+        "exposure.users_both_versions" => "users_both_versions",
+        "exposure.users_exposed" => "users_exposed",
+        "exposure.bad_requests" => "bad_requests",
+        "exposure.bad_failed" => "bad_failed",
+        "latency_ms.p50" => "p50_ms",
+        "latency_ms.p99" => "p99_ms",
+        "capacity.peak_pods" => "peak_pods",
+        "capacity.pod_seconds" => "pod_seconds",
+        "capacity.cost" => "cost",
+        "rollout.duration_s" => "rollout_duration_s",
+        "rollout.detect_s" => "detect_s",
+        "rollout.rollback_s" => "rollback_s",
+        other => other,
+    }
+}
+
 /// `failed.<cause>`.
 fn cause_key(c: FailCause) -> &'static str {
     match c {
@@ -213,5 +242,26 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), keys.len(), "metric keys are unique");
+    }
+
+    #[test]
+    fn summary_paths_name_their_columns() {
+        assert_eq!(key_for("requests.failed"), "failed");
+        assert_eq!(key_for("latency_ms.p99"), "p99_ms");
+        assert_eq!(
+            key_for("requests.failed_by_cause.no_endpoints"),
+            "failed.no_endpoints"
+        );
+        assert_eq!(key_for("cost"), "cost");
+        let keys: Vec<&str> = all().iter().map(|m| m.key).collect();
+        for path in [
+            "requests.total",
+            "exposure.bad_requests",
+            "capacity.cost",
+            "rollout.duration_s",
+            "rollout.detect_s",
+        ] {
+            assert!(keys.contains(&key_for(path)), "{path}");
+        }
     }
 }

@@ -12,7 +12,7 @@
 
 mod command;
 mod crn;
-mod metrics;
+pub(crate) mod metrics;
 mod output;
 mod report;
 mod stats;

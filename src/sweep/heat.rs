@@ -188,7 +188,7 @@ pub fn check_names(spec: &HeatSpec, params: &[&str], metrics: &[&str]) -> Result
         };
         return Err(err(
             format!("{what}; the metrics are {}", metrics.join(", ")),
-            "name one of sweep.csv's metric columns, e.g. failed, p99_ms, cost, rollout_duration_s",
+            "name one of sweep.csv's metric columns, e.g. failed, p99_ms, cost, rollout_duration_s (or its summary.json path: requests.failed, latency_ms.p99, capacity.cost, rollout.duration_s)",
         ));
     }
     Ok(())
@@ -201,7 +201,7 @@ pub fn parse_heatmap_arg(arg: &str) -> Result<HeatSpec, HeatError> {
         [x, y, m] if !x.is_empty() && !y.is_empty() && !m.is_empty() => Ok(HeatSpec {
             x: x.into(),
             y: y.into(),
-            metric: m.into(),
+            metric: crate::compare::metrics::key_for(m).into(),
             ..HeatSpec::default()
         }),
         _ => Err(err(
@@ -356,7 +356,7 @@ pub fn heat_grid(csv: &str, x: &str, y: &str, metric: &str) -> Result<HeatGrid, 
     let spec = HeatSpec {
         x: x.into(),
         y: y.into(),
-        metric: metric.into(),
+        metric: crate::compare::metrics::key_for(metric).into(),
         ..HeatSpec::default()
     };
     grid(csv, &spec, None)
@@ -495,7 +495,7 @@ pub fn cmd_heatmap(args: &HeatmapArgs) -> u8 {
     let spec = HeatSpec {
         x: args.x.clone(),
         y: args.y.clone(),
-        metric: args.metric.clone(),
+        metric: crate::compare::metrics::key_for(&args.metric).into(),
         agg: args.agg,
         filters: args.filters.clone(),
     };
