@@ -35,6 +35,7 @@ mod queueing;
 mod readme;
 mod report_html;
 mod report_self_contained;
+mod resources;
 mod robustness;
 mod scenarios;
 mod schema;
