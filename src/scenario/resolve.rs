@@ -42,6 +42,17 @@ pub(super) fn resolve_with(
     result
         .map_err(|e| manifest_problems(e, text, prepared.as_ref()))
         .map(|mut s| {
+            // A warning about a value the manifests supplied has no line in the scenario file.
+            if prepared.is_some() {
+                let lines = text.lines().count();
+                for w in s.warnings.iter_mut().filter(|w| w.line > lines) {
+                    (w.line, w.column) = (0, 0);
+                    w.message = format!(
+                        "{} (a value read from the manifest: see `rollsim explain`)",
+                        w.message
+                    );
+                }
+            }
             s.warnings.extend(extra);
             s.manifest = prepared.map(|p| (p.reading, p.version));
             s

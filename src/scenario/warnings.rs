@@ -238,8 +238,9 @@ fn requests_unchecked(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
     w.add(
         &["pod", "requests", names[0]],
         format!(
-            "the pod's {} request is not checked against the nodes ({what}); to fit pods by their requests as the scheduler does, give a node's allocatable in [cluster]: {}",
+            "the pod's {} {} not checked against the nodes ({what}); to fit pods by their requests as the scheduler does, give a node's allocatable in [cluster]: {}",
             names.join(" and "),
+            if names.len() > 1 { "requests are" } else { "request is" },
             how.join(", ")
         ),
     );

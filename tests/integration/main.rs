@@ -23,6 +23,7 @@ mod manifest_check;
 mod manifest_errors;
 mod manifest_fields;
 mod manifest_flagger;
+mod manifest_requests;
 mod manifests;
 mod metrics;
 mod migrations;
