@@ -86,6 +86,7 @@ pub fn parse(s: &str) -> Result<Quantity, String> {
     if int.is_empty() && frac.is_empty() {
         return Err("no number (a quantity starts with digits, e.g. \"500m\" or \"1Gi\")".into());
     }
+    let frac = frac.trim_end_matches('0'); // "0.50" is "0.5": no digit is lost
     let all = format!("{int}{frac}");
     let significant = all.trim_start_matches('0');
     if significant.len() > 30 {
@@ -198,6 +199,7 @@ mod tests {
     fn cpu_forms_read_as_millicores() {
         assert_eq!(milli("500m"), 500);
         assert_eq!(milli("0.5"), 500);
+        assert_eq!(milli("0.500000000000000000000000000000000"), 500);
         assert_eq!(milli(".5"), 500);
         assert_eq!(milli("1."), 1000);
         assert_eq!(milli("2"), 2000);
@@ -252,6 +254,39 @@ mod tests {
         ] {
             let e = parse(s).expect_err(s);
             assert!(e.contains(why), "{s:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn no_string_of_quantity_parts_panics() {
+        let parts = [
+            "",
+            "0",
+            "9",
+            ".",
+            "-",
+            "+",
+            "e",
+            "E",
+            "e-",
+            "9999",
+            "Ki",
+            "Ei",
+            "m",
+            "n",
+            " ",
+            "é",
+            "99999999999999999999",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let s = format!("{a}{b}{c}");
+                    if let Ok(q) = parse(&s) {
+                        let _ = (q.milli(), q.units());
+                    }
+                }
+            }
         }
     }
 
