@@ -9,6 +9,7 @@
 //! is defaulted, not refused; a negative value fails validation. See
 //! ../shared/reference/controllers.md §1.2 for the validation rules reproduced here
 //! (maxUnavailable ≤ 100 %, not both zero as written, no rollingUpdate under Recreate).
+//! `resources.requests` become `[pod] requests`, the pod's effective request (`requests.rs`).
 
 use super::read::Ctx;
 use super::yaml::{Kind, Node};
@@ -292,9 +293,7 @@ pub(super) fn pod_template(cx: &mut Ctx<'_>, s: &Node, at: &str) {
         }
     }
     pre_stop(cx, c, &ca);
-    if let Some(n) = c.at(&["resources", "requests"]) {
-        cx.unmodelled(&format!("{ca}.resources.requests"), Some(n), "resource requests are not modelled: [cluster] pods_per_node decides how many pods fit on a node");
-    }
+    super::requests::pod_requests(cx, ps, at);
 }
 
 /// Probe fields, checked and defaulted as the API server does (`SetDefaults_Probe`).

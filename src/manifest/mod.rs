@@ -15,6 +15,7 @@ mod argo;
 mod flagger;
 mod k8s;
 pub mod read;
+mod requests;
 pub mod yaml;
 
 use std::fmt::Write as _;

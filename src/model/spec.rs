@@ -141,7 +141,11 @@ pub struct VersionSpec {
 pub struct ClusterSpec {
     /// Number of nodes.
     pub nodes: u32,
-    /// Pods each node can hold.
+    /// Pods each node can hold: `[cluster] pods_per_node`, or the fit of the pod's requests on
+    /// a node's allocatable as kube-scheduler's NodeResourcesFit filter computes it (for each
+    /// requested resource, the sum of the requests ≤ allocatable; at most the kubelet's
+    /// `maxPods`, default 110) — see `scenario::cluster`. Every pod requests the same, so it
+    /// is one number.
     pub pods_per_node: u32,
     /// Price of one pod for one hour.
     pub cost_per_pod_hour: f64,

@@ -6,6 +6,7 @@
 //! each with its file, line, column and a fix.
 
 mod analysis;
+mod cluster;
 mod connections;
 mod database;
 mod diagnostic;
@@ -16,6 +17,7 @@ mod manifests;
 mod parse;
 mod pod;
 mod problems;
+pub mod quantity;
 mod raw;
 mod resolve;
 mod rollout;

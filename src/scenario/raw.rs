@@ -219,6 +219,20 @@ pub struct RawCluster {
     pub nodes: Option<i64>,
     pub pods_per_node: Option<i64>,
     pub cost_per_pod_hour: Option<f64>,
+    /// A node's allocatable CPU (cores, or a quantity such as `"3500m"`).
+    pub node_cpu: Option<super::quantity::RawQuantity>,
+    /// A node's allocatable memory (a quantity such as `"16Gi"`, or bytes).
+    pub node_memory: Option<super::quantity::RawQuantity>,
+    /// The kubelet's `--max-pods`.
+    pub max_pods: Option<i64>,
+}
+
+/// `[pod] requests = { cpu = "500m", memory = "1Gi" }`: the container's resource requests.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequests {
+    pub cpu: Option<super::quantity::RawQuantity>,
+    pub memory: Option<super::quantity::RawQuantity>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -233,6 +247,7 @@ pub struct RawPod {
     pub pre_stop: Option<RawDuration>,
     pub termination_grace: Option<RawDuration>,
     pub on_sigterm: Option<String>,
+    pub requests: Option<RawRequests>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

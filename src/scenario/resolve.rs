@@ -15,7 +15,7 @@ use super::warnings::warnings;
 use super::{DeploymentSpec, Scenario};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ClusterSpec, Dist, Fault, RateProfile, TrafficSpec, UserDistribution, VersionId, VersionSpec,
+    Dist, Fault, RateProfile, TrafficSpec, UserDistribution, VersionId, VersionSpec,
 };
 
 /// Parses and validates a whole scenario text.
@@ -42,6 +42,17 @@ pub(super) fn resolve_with(
     result
         .map_err(|e| manifest_problems(e, text, prepared.as_ref()))
         .map(|mut s| {
+            // A warning about a value the manifests supplied has no line in the scenario file.
+            if prepared.is_some() {
+                let lines = text.lines().count();
+                for w in s.warnings.iter_mut().filter(|w| w.line > lines) {
+                    (w.line, w.column) = (0, 0);
+                    w.message = format!(
+                        "{} (a value read from the manifest: see `rollsim explain`)",
+                        w.message
+                    );
+                }
+            }
             s.warnings.extend(extra);
             s.manifest = prepared.map(|p| (p.reading, p.version));
             s
@@ -192,29 +203,7 @@ fn build(pr: &mut Problems<'_>, stem: &str, raw: &RawScenario) -> Option<Scenari
     };
 
     // cluster
-    let cp = path(&["cluster"]);
-    let cluster = ClusterSpec {
-        nodes: pr.count(&child(&cp, "nodes"), raw.cluster.nodes, 10, 1, 1_000_000),
-        pods_per_node: pr.count(
-            &child(&cp, "pods_per_node"),
-            raw.cluster.pods_per_node,
-            10,
-            1,
-            10_000,
-        ),
-        cost_per_pod_hour: match raw.cluster.cost_per_pod_hour {
-            None => 0.05,
-            Some(c) if c >= 0.0 && c.is_finite() => c,
-            Some(c) => {
-                pr.add(
-                    &child(&cp, "cost_per_pod_hour"),
-                    format!("a price of {c} per pod-hour"),
-                    "give a price ≥ 0",
-                );
-                0.0
-            }
-        },
-    };
+    let cluster = super::cluster::cluster(pr, raw);
 
     // versions
     if raw.versions.is_empty() {

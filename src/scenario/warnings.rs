@@ -99,6 +99,7 @@ pub(super) fn warnings(loc: &Locator<'_>, raw: &RawScenario, s: &Scenario) -> Ve
         list: Vec::new(),
     };
     let peak = node_room(&mut w, s);
+    requests_unchecked(&mut w, raw, s);
     database_slots(&mut w, s, peak);
     pods(&mut w, raw, s);
     if s.metrics_bucket > s.traffic.end - crate::engine::SimTime::ZERO {
@@ -186,6 +187,63 @@ fn sessions(w: &mut Found<'_, '_>, s: &Scenario) {
             ),
         );
     }
+}
+
+/// `[pod] requests` that no node capacity is given for: the scheduler would check them
+/// (`NodeResourcesFit`), the scenario cannot, so `pods_per_node` decides instead.
+fn requests_unchecked(w: &mut Found<'_, '_>, raw: &RawScenario, s: &Scenario) {
+    let Some(req) = &raw.pod.requests else {
+        return;
+    };
+    let nonzero = |q: &Option<super::quantity::RawQuantity>| {
+        q.as_ref()
+            .and_then(|q| super::quantity::parse(&q.0).ok())
+            .and_then(|v| v.milli())
+            .is_some_and(|v| v > 0)
+    };
+    let c = &raw.cluster;
+    let unchecked: Vec<(&str, &str)> = [
+        (
+            "cpu",
+            nonzero(&req.cpu) && c.node_cpu.is_none(),
+            "node_cpu = 4 (cores, or \"3500m\")",
+        ),
+        (
+            "memory",
+            nonzero(&req.memory) && c.node_memory.is_none(),
+            "node_memory = \"16Gi\"",
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, unchecked, _)| *unchecked)
+    .map(|(res, _, how)| (res, how))
+    .collect();
+    if unchecked.is_empty() {
+        return;
+    }
+    let described = c.node_cpu.is_some() || c.node_memory.is_some() || c.max_pods.is_some();
+    let names: Vec<&str> = unchecked.iter().map(|(r, _)| *r).collect();
+    let how: Vec<&str> = unchecked.iter().map(|(_, h)| *h).collect();
+    let what = if described {
+        format!(
+            "so {} pods fit on a node by the other settings",
+            s.cluster.pods_per_node
+        )
+    } else {
+        format!(
+            "so [cluster] pods_per_node ({}) decides how many pods fit on a node",
+            s.cluster.pods_per_node
+        )
+    };
+    w.add(
+        &["pod", "requests", names[0]],
+        format!(
+            "the pod's {} {} not checked against the nodes ({what}); to fit pods by their requests as the scheduler does, give a node's allocatable in [cluster]: {}",
+            names.join(" and "),
+            if names.len() > 1 { "requests are" } else { "request is" },
+            how.join(", ")
+        ),
+    );
 }
 
 /// Peak pods of the strategy against `nodes × pods_per_node`. Returns the peak and how it

@@ -80,7 +80,7 @@ error: unknown key `terminationGracePeriodSeconds` in [versions.v2.pod]
   |
 8 | pod = { readiness = 5, terminationGracePeriodSeconds = 30 }
   |                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-  = help: `terminationGracePeriodSeconds` is the Kubernetes/Argo/Flagger spelling; rollsim calls it `termination_grace` (a duration: "10s" or a number of seconds); accepted here: concurrency, queue, startup, app_init, warmup, readiness, pre_stop, termination_grace, on_sigterm
+  = help: `terminationGracePeriodSeconds` is the Kubernetes/Argo/Flagger spelling; rollsim calls it `termination_grace` (a duration: "10s" or a number of seconds); accepted here: concurrency, queue, startup, app_init, warmup, readiness, pre_stop, termination_grace, on_sigterm, requests
 
 error: unknown key `maxSurge` in [rollout]
   --> bad.toml:16:1

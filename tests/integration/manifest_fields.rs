@@ -90,15 +90,17 @@ fn the_missing_prestop_deployment_reads_the_api_defaults() {
             // in by SetDefaults_Probe.
             "spec.template.spec.containers[0].readinessProbe | [pod] readiness = { initial_delay = \"0s\", period = \"2s\", success_threshold = 1, failure_threshold = 3 } | line 23".into(),
             "spec.template.spec.containers[0].lifecycle.preStop | [pod] pre_stop = \"0s\" | default: none".into(),
+            // cpu: 250m, memory: 256Mi: the effective request of a one-container pod.
+            "spec.template.spec.containers[0].resources.requests | [pod] requests = { cpu = \"250m\", memory = \"256Mi\" } | line 33".into(),
         ]
     );
     assert_eq!(
         unmodelled(&r),
-        [
-            "28:spec.template.spec.containers[0].livenessProbe",
-            "33:spec.template.spec.containers[0].resources.requests"
-        ]
+        ["28:spec.template.spec.containers[0].livenessProbe"]
     );
+    // Against the scenario's nodes (node_cpu = 1, node_memory = "4Gi"): min(110, 1000m / 250m,
+    // 4Gi / 256Mi) = 4 pods a node.
+    assert_eq!(s.cluster.pods_per_node, 4);
     // The resolved scenario: what the run uses.
     let pod = &s.versions[1].pod;
     assert_eq!(pod.pre_stop.as_micros(), 0);

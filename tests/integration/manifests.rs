@@ -97,13 +97,7 @@ fn the_missing_prestop_deployment_takes_the_api_defaults_and_warns() {
         .iter()
         .map(|(_, u)| u.field.as_str())
         .collect();
-    assert_eq!(
-        fields,
-        [
-            "spec.template.spec.containers[0].livenessProbe",
-            "spec.template.spec.containers[0].resources.requests"
-        ]
-    );
+    assert_eq!(fields, ["spec.template.spec.containers[0].livenessProbe"]);
     let defaulted = |field: &str| {
         reading
             .settings
@@ -329,7 +323,7 @@ fn explain_shows_each_field_its_line_and_what_is_not_modelled() {
         "default  spec.strategy.rollingUpdate.maxSurge → [rollout] max_surge = \"25%\" [25% (API default)]",
         "default  spec.template.spec.containers[0].lifecycle.preStop → [pod] pre_stop = \"0s\"",
         "deployment-no-prestop.yaml:28: spec.template.spec.containers[0].livenessProbe",
-        "resources.requests",
+        "line   33  spec.template.spec.containers[0].resources.requests → [pod] requests = { cpu = \"250m\", memory = \"256Mi\" }",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
