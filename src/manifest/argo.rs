@@ -80,45 +80,7 @@ pub(super) fn rollout(cx: &mut Ctx<'_>, doc: &Node) {
             "analysis",
         ],
     );
-    let rn = s.get("replicas");
-    let replicas = cx.int_or(rn, "spec.replicas", 1, 0, 100_000);
-    cx.set(
-        "deployment",
-        "replicas",
-        replicas.to_string(),
-        "spec.replicas",
-        rn,
-        "1 (Argo default)",
-        format!("{replicas} pods"),
-    );
-    let mr = s.get("minReadySeconds");
-    let min_ready = cx.int_or(mr, "spec.minReadySeconds", 0, 0, 86_400);
-    cx.set(
-        "deployment",
-        "min_ready",
-        format!("\"{min_ready}s\""),
-        "spec.minReadySeconds",
-        mr,
-        "0",
-        format!("available {min_ready} s after Ready"),
-    );
-    let pd = s.get("progressDeadlineSeconds");
-    let deadline = cx.int_or(
-        pd,
-        "spec.progressDeadlineSeconds",
-        600,
-        1,
-        i64::from(i32::MAX),
-    );
-    cx.set(
-        "deployment",
-        "progress_deadline",
-        format!("\"{deadline}s\""),
-        "spec.progressDeadlineSeconds",
-        pd,
-        "600 (Argo default)",
-        format!("stalled after {deadline} s without progress"),
-    );
+    super::k8s::replica_settings(cx, s, ["1 (Argo default)", "0", "600 (Argo default)"]);
     for (f, why) in [
         ("revisionHistoryLimit", "old ReplicaSets kept: not modelled"),
         (

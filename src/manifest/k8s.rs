@@ -68,6 +68,60 @@ pub(super) fn int_or_percent(
     }
 }
 
+/// `spec.replicas`, `minReadySeconds` and `progressDeadlineSeconds`, which a Deployment and an
+/// Argo Rollout spell and default alike (1, 0 and 600; `defaults` names whose defaults they
+/// are: the labels `explain` shows for replicas, minReadySeconds and the deadline), and which
+/// both APIs validate alike: the deadline must exceed minReadySeconds
+/// (Kubernetes' `ValidateDeploymentSpec`, Argo's `ValidateRolloutSpec`).
+pub(super) fn replica_settings(cx: &mut Ctx<'_>, s: &Node, defaults: [&'static str; 3]) {
+    let replicas_n = s.get("replicas");
+    let replicas = cx.int_or(replicas_n, "spec.replicas", 1, 0, 100_000);
+    cx.set(
+        "deployment",
+        "replicas",
+        replicas.to_string(),
+        "spec.replicas",
+        replicas_n,
+        defaults[0],
+        format!("{replicas} pods"),
+    );
+
+    let mr_n = s.get("minReadySeconds");
+    let min_ready = cx.int_or(mr_n, "spec.minReadySeconds", 0, 0, 86_400);
+    cx.set(
+        "deployment",
+        "min_ready",
+        format!("\"{min_ready}s\""),
+        "spec.minReadySeconds",
+        mr_n,
+        defaults[1],
+        format!("a pod counts as available {min_ready} s after it is Ready"),
+    );
+
+    let pd_n = s.get("progressDeadlineSeconds");
+    let pd = cx.int_or(
+        pd_n,
+        "spec.progressDeadlineSeconds",
+        600,
+        1,
+        i64::from(i32::MAX),
+    );
+    // Checked after defaulting, as both APIs do: a minReadySeconds of 600 or more needs a
+    // deadline written above it.
+    if pd <= min_ready {
+        cx.error(pd_n.or(mr_n), format!("`progressDeadlineSeconds` ({pd}) must be greater than `minReadySeconds` ({min_ready})"), "the API refuses a deadline that is not above minReadySeconds; raise progressDeadlineSeconds (the default is 600)");
+    }
+    cx.set(
+        "deployment",
+        "progress_deadline",
+        format!("\"{pd}s\""),
+        "spec.progressDeadlineSeconds",
+        pd_n,
+        defaults[2],
+        format!("the rollout is reported stalled after {pd} s without progress"),
+    );
+}
+
 /// Reads one Deployment document.
 pub(super) fn deployment(cx: &mut Ctx<'_>, doc: &Node) {
     let spec = doc.get("spec");
@@ -91,49 +145,10 @@ pub(super) fn deployment(cx: &mut Ctx<'_>, doc: &Node) {
             "paused",
         ],
     );
-    let replicas_n = s.get("replicas");
-    let replicas = cx.int_or(replicas_n, "spec.replicas", 1, 0, 100_000);
-    cx.set(
-        "deployment",
-        "replicas",
-        replicas.to_string(),
-        "spec.replicas",
-        replicas_n,
-        "1 (API default)",
-        format!("{replicas} pods"),
-    );
-
-    let mr_n = s.get("minReadySeconds");
-    let min_ready = cx.int_or(mr_n, "spec.minReadySeconds", 0, 0, 86_400);
-    cx.set(
-        "deployment",
-        "min_ready",
-        format!("\"{min_ready}s\""),
-        "spec.minReadySeconds",
-        mr_n,
-        "0 (API default)",
-        format!("a pod counts as available {min_ready} s after it is Ready"),
-    );
-
-    let pd_n = s.get("progressDeadlineSeconds");
-    let pd = cx.int_or(
-        pd_n,
-        "spec.progressDeadlineSeconds",
-        600,
-        1,
-        i64::from(i32::MAX),
-    );
-    if pd <= min_ready && pd_n.is_some() {
-        cx.error(pd_n, "`progressDeadlineSeconds` must be greater than `minReadySeconds`", "the API refuses a deadline that is not above minReadySeconds; raise it (the default is 600)");
-    }
-    cx.set(
-        "deployment",
-        "progress_deadline",
-        format!("\"{pd}s\""),
-        "spec.progressDeadlineSeconds",
-        pd_n,
-        "600 (API default)",
-        format!("the rollout is reported stalled after {pd} s without progress"),
+    replica_settings(
+        cx,
+        s,
+        ["1 (API default)", "0 (API default)", "600 (API default)"],
     );
 
     if let Some(n) = s.get("revisionHistoryLimit") {

@@ -87,6 +87,8 @@ fn each_bad_input_names_its_place_and_fix_exits_2_and_writes_nothing() {
         ("deployment-api", GOOD.replace("apps/v1", "extensions/v1beta1"), "apiVersion \"extensions/v1beta1\" is not supported for a Deployment", "deploy.yaml:1:13", "apps/v1"),
         ("rollout-api", CANARY_AND_BLUE_GREEN.replace("argoproj.io/v1alpha1", "argoproj.io/v1"), "apiVersion \"argoproj.io/v1\" is not supported for a Rollout", "deploy.yaml:1:13", "argoproj.io/v1alpha1"),
         ("canary-api", format!("{GOOD}---\napiVersion: flagger.app/v1alpha3\nkind: Canary\n"), "apiVersion \"flagger.app/v1alpha3\" is not supported for a Canary", "deploy.yaml:13:13", "flagger.app/v1beta1"),
+        ("deadline", strategy("  minReadySeconds: 60\n  progressDeadlineSeconds: 30\n"), "`progressDeadlineSeconds` (30) must be greater than `minReadySeconds` (60)", "deploy.yaml:8:28", "raise progressDeadlineSeconds"),
+        ("deadline-default", strategy("  minReadySeconds: 700\n"), "`progressDeadlineSeconds` (600) must be greater than `minReadySeconds` (700)", "deploy.yaml:7:20", "the default is 600"),
         ("percent", strategy("  strategy:\n    rollingUpdate:\n      maxUnavailable: 150%\n"), "maxUnavailable` = 150% is over 100%", "deploy.yaml:9:23", "at most \"100%\""),
         ("argo-percent", CANARY_AND_BLUE_GREEN.replace("    blueGreen:\n      activeService: shop\n", "").replace("    canary:\n", "    canary:\n      maxUnavailable: 101%\n"), "canary.maxUnavailable` = 101% is over 100%", "deploy.yaml:8:23", "at most \"100%\""),
         ("weight", CANARY_AND_BLUE_GREEN.replace("    blueGreen:\n      activeService: shop\n", "").replace("setWeight: 20", "setWeight: 120"), "setWeight` = 120 is out of range", "deploy.yaml:8:27", "from 0 to 100"),
