@@ -7,26 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::common::{root, temp_dir};
-
-const SCENARIO: &str = r#"
-seed = 7
-duration = "40s"
-bucket = "10s"
-[traffic]
-rate = 40
-[versions.v1]
-service = "10ms"
-[versions.v2]
-service = "10ms"
-[deployment]
-replicas = 4
-version = "v1"
-[rollout]
-to = "v2"
-at = "5s"
-strategy = "rolling"
-max_surge = 1
-"#;
+use super::plots::assert_balanced;
+use super::sweep::scenario;
 
 const GRID: [&str; 6] = [
     "--set",
@@ -53,12 +35,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn scenario(dir: &Path) -> PathBuf {
-    let p = dir.join("s.toml");
-    std::fs::write(&p, SCENARIO).unwrap();
-    p
-}
-
 /// Sweeps GRID into `dir/out` with `extra` arguments.
 fn sweep(dir: &Path, out: &str, extra: &[&str]) -> (Output, PathBuf) {
     let s = scenario(dir);
@@ -79,33 +55,6 @@ fn texts(svg: &str) -> Vec<String> {
             Some(body[..body.find("</text>")?].trim().to_string())
         })
         .collect()
-}
-
-/// Every element opened is closed, in order, and there is one `<svg>` root.
-fn assert_well_formed(svg: &str) {
-    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
-    let mut stack: Vec<&str> = Vec::new();
-    let mut rest = svg;
-    while let Some(i) = rest.find('<') {
-        let end = rest[i..].find('>').expect("a closed tag") + i;
-        let tag = &rest[i + 1..end];
-        let name = tag
-            .trim_start_matches('/')
-            .split(|c: char| c.is_whitespace() || c == '/')
-            .next()
-            .unwrap();
-        if tag.starts_with('/') {
-            assert_eq!(
-                stack.pop(),
-                Some(name),
-                "</{name}> closes the wrong element"
-            );
-        } else if !tag.ends_with('/') {
-            stack.push(name);
-        }
-        rest = &rest[end + 1..];
-    }
-    assert!(stack.is_empty(), "{stack:?} never closed");
 }
 
 /// Decodes a PNG: its size and how many distinct colours it has.
@@ -160,7 +109,7 @@ fn a_sweep_draws_its_heat_map_with_every_cell_value_and_a_labelled_legend() {
     let (o, out) = sweep(&dir, "a", &["--heatmap", &heat]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (svg, png) = heat_files(&out, "peak_pods");
-    assert_well_formed(&svg);
+    assert_balanced(&svg, "heat map");
     let t = texts(&svg);
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     let cells = means(&csv, "peak_pods");

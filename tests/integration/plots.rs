@@ -45,7 +45,7 @@ pub(crate) fn assert_svg(svg: &str, must_say: &[&str], what: &str) {
 
 /// XML well-formedness of the tags: every element opened is closed, in order, and text holds
 /// no raw `<` or `&` (escaped as entities).
-fn assert_balanced(svg: &str, what: &str) {
+pub(crate) fn assert_balanced(svg: &str, what: &str) {
     let mut stack: Vec<&str> = Vec::new();
     let mut rest = svg;
     while let Some(i) = rest.find('<') {

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use super::common::{root, temp_dir};
 
+/// A small rolling update, quick to sweep (shared with the heat-map tests).
 const SCENARIO: &str = r#"
 seed = 7
 duration = "40s"
@@ -27,7 +28,8 @@ strategy = "rolling"
 max_surge = 1
 "#;
 
-fn scenario(dir: &Path) -> PathBuf {
+/// Writes [`SCENARIO`] to `dir/s.toml`.
+pub(crate) fn scenario(dir: &Path) -> PathBuf {
     let p = dir.join("s.toml");
     std::fs::write(&p, SCENARIO).unwrap();
     p
