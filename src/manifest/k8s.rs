@@ -304,7 +304,11 @@ pub(super) fn pod_template(cx: &mut Ctx<'_>, s: &Node, at: &str) {
     for name in ["livenessProbe", "startupProbe"] {
         if let Some(n) = c.get(name) {
             probe_values(cx, n, &format!("{ca}.{name}"));
-            cx.unmodelled(&format!("{ca}.{name}"), Some(n), format!("{name} is not modelled: a failing {name} restarts the container in the real cluster"));
+            cx.unmodelled(
+                &format!("{ca}.{name}"),
+                Some(n),
+                format!("a failing {name} restarts the container in the real cluster"),
+            );
         }
     }
     pre_stop(cx, c, &ca);
